@@ -1,0 +1,110 @@
+// argv → options. Unknown flags and bad values are usage errors (exit 2) with a hint.
+import { parseArgs } from 'node:util';
+import { SbuildError, didYouMean } from '../errors.js';
+
+export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'help'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export interface Options {
+  command: Command;
+  targets: string[];
+  jobs: number | undefined;
+  dryRun: boolean;
+  keepGoing: boolean;
+  force: boolean;
+  gpus: string | undefined;
+  json: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  config: string | undefined;
+  exitCode: boolean;
+  format: 'dot' | 'mermaid' | 'json';
+  version: boolean;
+}
+
+const FLAGS = {
+  jobs: { type: 'string', short: 'j' },
+  'dry-run': { type: 'boolean', short: 'n' },
+  'keep-going': { type: 'boolean', short: 'k' },
+  force: { type: 'boolean', short: 'B' },
+  gpus: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  verbose: { type: 'boolean', short: 'v' },
+  config: { type: 'string', short: 'c' },
+  'exit-code': { type: 'boolean' },
+  format: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+export function parseCli(argv: string[]): Options {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+  } catch (err) {
+    const m = /'(-{1,2}[^']+)'/.exec((err as Error).message);
+    const flag = m?.[1] ?? '';
+    const known = Object.keys(FLAGS).map((f) => `--${f}`);
+    throw new SbuildError('usage', `${(err as Error).message.replace(/\. To specify.*$/s, '')}.${flag ? didYouMean(flag, known) : ''} Run \`sbuild help\` for the flags.`);
+  }
+  const v = parsed.values;
+  let positionals = parsed.positionals;
+  let command: Command = 'build';
+  if (positionals.length && (COMMANDS as readonly string[]).includes(positionals[0]!)) {
+    command = positionals[0] as Command;
+    positionals = positionals.slice(1);
+  }
+  if (v.help) command = 'help';
+  let jobs: number | undefined;
+  if (v.jobs !== undefined) {
+    jobs = Number(v.jobs);
+    if (!Number.isInteger(jobs) || jobs < 1) throw new SbuildError('usage', `-j/--jobs takes a whole number ≥ 1, got '${v.jobs}'. Example: -j 4.`);
+  }
+  const format = (v.format ?? 'dot') as Options['format'];
+  if (!['dot', 'mermaid', 'json'].includes(format)) throw new SbuildError('usage', `--format must be dot, mermaid or json, got '${v.format}'.`);
+  if (v.gpus !== undefined && !/^(none|\s*[\w-]+(\s*,\s*[\w-]+)*\s*)$/.test(v.gpus)) {
+    throw new SbuildError('usage', `--gpus takes a comma-separated list of device ids (e.g. --gpus 0,1) or 'none', got '${v.gpus}'.`);
+  }
+  return {
+    command,
+    targets: positionals,
+    jobs,
+    dryRun: v['dry-run'] ?? false,
+    keepGoing: v['keep-going'] ?? false,
+    force: v.force ?? false,
+    gpus: v.gpus,
+    json: v.json ?? false,
+    quiet: v.quiet ?? false,
+    verbose: v.verbose ?? false,
+    config: v.config,
+    exitCode: v['exit-code'] ?? false,
+    format,
+    version: v.version ?? false,
+  };
+}
+
+export const HELP = `sbuild — content-hashed incremental builds for ML research artifacts
+
+Usage: sbuild [targets…] [flags]        build targets (default: the config's \`default\`)
+       sbuild status [targets…]         fresh / stale / missing, with reasons (--exit-code)
+       sbuild explain <target>          why a target would run (old → new)
+       sbuild list                      targets with tags and descriptions
+       sbuild graph [--format dot|mermaid|json] [targets…]
+       sbuild clean [targets…]          delete declared outputs (sbuild.lock is kept)
+
+Targets: exact names, globs over names ('exp/*/full/**'), or tags (tag:smoke).
+
+Flags:
+  -j, --jobs N        parallel jobs (default: number of cores)
+  -n, --dry-run       print what would run and why; run nothing
+  -k, --keep-going    keep building independent targets after a failure
+  -B, --force         rerun the selected targets even when fresh
+      --gpus IDS      GPU ids to hand out (e.g. 0,1), or 'none'
+      --json          one JSON event per line
+  -q, --quiet         only failures and the summary
+  -v, --verbose       also list fresh targets
+  -c, --config FILE   use this config instead of searching upwards
+      --exit-code     (status) exit 1 when anything selected is not fresh
+
+Exit codes: 0 ok, 1 build failed, 2 usage or config error, 130 interrupted.`;

@@ -1,0 +1,75 @@
+// `sbuild status` and `sbuild explain`: a dry run over the selection, rendered per target.
+import { SbuildError } from '../../errors.js';
+import { select } from '../../graph/select.js';
+import { Scheduler, type BuildResult } from '../../engine/scheduler.js';
+import type { Workspace } from '../../engine/workspace.js';
+import type { Reason } from '../../engine/reasons.js';
+import { LocalExecutor } from '../../executors/local.js';
+import { describeReason } from '../../ui/reasons.js';
+import { short } from '../../hashing/sha256.js';
+import type { Options } from '../args.js';
+import { roots } from './build.js';
+
+async function dryRun(ws: Workspace, ids: number[], opts: Options): Promise<BuildResult> {
+  const s = new Scheduler(ws, ids, {
+    jobs: 1, keepGoing: true, force: false, dryRun: true, gpuFlag: opts.gpus, executor: new LocalExecutor(), listener: () => {},
+  });
+  return s.run();
+}
+
+/** missing: nothing changed but outputs are absent (or never built); stale: something changed. */
+export function category(reasons: Reason[]): 'stale' | 'missing' {
+  return reasons.every((r) => r.kind === 'output-missing' || r.kind === 'never-built') ? 'missing' : 'stale';
+}
+
+export async function status(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
+  const ids = roots(ws, opts.targets, true);
+  const r = await dryRun(ws, ids, opts);
+  const stale = new Map(r.wouldRun.map((w) => [w.name, w.reasons]));
+  const fresh = new Set(r.fresh);
+  const rows: Array<{ name: string; state: string; reasons: string[] }> = [];
+  for (const id of ws.graph.order) {
+    const n = ws.graph.nodes[id]!;
+    if (n.group) continue;
+    const reasons = stale.get(n.name);
+    if (reasons) rows.push({ name: n.name, state: category(reasons), reasons: reasons.map(describeReason) });
+    else if (fresh.has(n.name)) rows.push({ name: n.name, state: 'fresh', reasons: [] });
+  }
+  if (opts.json) for (const row of rows) out(JSON.stringify(row));
+  else {
+    for (const row of rows) {
+      if (row.state === 'fresh' && opts.quiet) continue;
+      out(`${row.state.padEnd(8)}${row.name}${row.reasons.length ? ` — ${row.reasons[0]}` : ''}`);
+      for (const extra of row.reasons.slice(1)) out(`${' '.repeat(8 + row.name.length)} — ${extra}`);
+    }
+    const count = (s: string) => rows.filter((x) => x.state === s).length;
+    out(`sbuild: ${count('fresh')} fresh, ${count('stale')} stale, ${count('missing')} missing`);
+  }
+  return opts.exitCode && rows.some((x) => x.state !== 'fresh') ? 1 : 0;
+}
+
+export async function explain(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
+  if (opts.targets.length !== 1) throw new SbuildError('usage', '`sbuild explain` takes exactly one target name, e.g. `sbuild explain exp/cfar_ca/full/eval-test`.');
+  const ids = select(ws.graph, opts.targets);
+  const r = await dryRun(ws, ids, opts);
+  for (const id of ids) {
+    const n = ws.graph.nodes[id]!;
+    const entry = ws.lock.entries.get(n.name);
+    const w = r.wouldRun.find((x) => x.name === n.name);
+    if (n.group) {
+      out(`${n.name}: group of ${n.deps.map((d) => ws.graph.nodes[d]!.name).join(', ')}`);
+    } else if (!w) {
+      out(`${n.name}: fresh`);
+      out(`  fingerprint ${short(entry?.fingerprint)} matches sbuild.lock; ${Object.keys(entry?.inputs ?? {}).length} input(s) and ${Object.keys(entry?.outputs ?? {}).length} output(s) verified`);
+    } else {
+      out(`${n.name}: would run (${category(w.reasons)})`);
+      for (const reason of w.reasons) out(`  - ${describeReason(reason)}`);
+    }
+    const upstream = r.wouldRun.filter((x) => x.name !== n.name);
+    if (upstream.length) {
+      out(`upstream that would run first:`);
+      for (const u of upstream) out(`  ${u.name}: ${u.reasons.map(describeReason).join('; ')}`);
+    }
+  }
+  return 0;
+}

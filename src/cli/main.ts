@@ -1,0 +1,39 @@
+// The whole pipeline: argv → options → workspace (config → graph → state) → command → exit code.
+import { parseCli, HELP, type Options } from './args.js';
+import { renderError } from '../ui/errors.js';
+import { SbuildError } from '../errors.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const out = (s: string) => process.stdout.write(s + '\n');
+  try {
+    const opts = parseCli(argv);
+    if (opts.version) {
+      out((await import('./version.js')).version());
+      return 0;
+    }
+    if (opts.command === 'help') {
+      out(HELP);
+      return 0;
+    }
+    return await runCommand(opts, out);
+  } catch (err) {
+    const { text, exitCode } = renderError(err);
+    process.stderr.write(text + '\n');
+    return exitCode;
+  }
+}
+
+async function runCommand(opts: Options, out: (s: string) => void): Promise<number> {
+  const { openWorkspace } = await import('../engine/workspace.js');
+  const ws = await openWorkspace(process.cwd(), opts.config);
+  switch (opts.command) {
+    case 'build': return (await import('./commands/build.js')).build(ws, opts, out);
+    case 'status': return (await import('./commands/status.js')).status(ws, opts, out);
+    case 'explain': return (await import('./commands/status.js')).explain(ws, opts, out);
+    case 'list': return (await import('./commands/inspect.js')).list(ws, opts, out);
+    case 'graph': return (await import('./commands/inspect.js')).graph(ws, opts, out);
+    case 'clean': return (await import('./commands/clean.js')).clean(ws, opts, out);
+    case 'help': out(HELP); return 0;
+  }
+  throw new SbuildError('usage', `unknown command ${String(opts.command)}`);
+}

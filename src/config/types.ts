@@ -1,0 +1,93 @@
+// The public shape of a workspace config. `tasks.config.ts` default-exports
+// `defineConfig({...})`; everything here is plain data except `run` functions.
+
+/** JSON values accepted in `params`; hashed canonically (sorted keys). */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** What an in-process action receives. */
+export interface ActionContext {
+  /** Target name. */
+  name: string;
+  /** Absolute workspace root; commands also run with it as cwd. */
+  root: string;
+  /** Resolved input files (workspace-relative, sorted). */
+  inputs: string[];
+  /** Declared outputs (workspace-relative). */
+  outputs: string[];
+  /** The target's params, as declared. */
+  params: { [key: string]: Json };
+  /** GPU ids handed to this job (empty when none). */
+  gpus: string[];
+  /** Appends a line to the target's log. */
+  log: (line: string) => void;
+  /** Aborted on Ctrl-C / SIGTERM; long actions should stop. */
+  signal: AbortSignal;
+  /** A fresh private temp dir inside `.sbuild/tmp`, removed afterwards. */
+  tmpDir: string;
+  /** Absolute path of a workspace-relative path. */
+  path: (rel: string) => string;
+  /**
+   * Writes a file atomically (temp file + rename), creating parent folders,
+   * so an interrupted action never leaves a half-written output.
+   */
+  writeFile: (rel: string, data: string | Uint8Array) => Promise<void>;
+}
+
+export type Action = string | string[] | ((ctx: ActionContext) => unknown | Promise<unknown>);
+
+export interface Resources {
+  /** Number of GPUs this job needs; each gets its own device ids. */
+  gpu?: number;
+  /** Other named pools (e.g. `mem`, `io`); capacities come from `pools` in the config. */
+  [pool: string]: number | undefined;
+}
+
+export interface Target {
+  /** Unique, `/`-separated name, e.g. `exp/cfar_ca/full/eval-test`. */
+  name: string;
+  /** Files, directories or fast-glob globs, workspace-relative. */
+  inputs?: string[];
+  /** Names of targets whose outputs become inputs (a group lists only deps). */
+  deps?: string[];
+  /** Files or directories inside the workspace (never globs). */
+  outputs?: string[];
+  /** JSON values, part of the fingerprint and handed to the action. */
+  params?: { [key: string]: Json };
+  /** Names of environment variables whose values are part of the fingerprint. */
+  env?: string[];
+  /** Array: exec without a shell; string: shell; function: in-process. No run: a group. */
+  run?: Action;
+  /**
+   * Identity of an in-process action (defaults to the target name) and its version:
+   * bump `version` when the action's behaviour changes in a way its source text does not show.
+   */
+  rule?: {
+    id: string;
+    version?: number | string;
+    /** The module that defines the action (pass `import.meta.url`): its content is fingerprinted. */
+    module?: string;
+  };
+  /** Resource needs, e.g. `{ gpu: 1 }`. */
+  resources?: Resources;
+  /** When the machine has no GPU, run anyway without one (instead of failing). */
+  cpuFallback?: boolean;
+  tags?: string[];
+  description?: string;
+  /** Store outputs in the content-addressed cache (default true). */
+  cache?: boolean;
+}
+
+export interface Config {
+  /** Target (or group) built by a bare `sbuild`. */
+  default?: string;
+  targets: Target[];
+  /** Capacities of named resource pools other than `gpu`, e.g. `{ mem: 64 }`. */
+  pools?: { [pool: string]: number };
+  /** GPU ids to use when neither `--gpus` nor `CUDA_VISIBLE_DEVICES` says. */
+  gpus?: string[];
+}
+
+/** Identity function that gives `tasks.config.ts` its types. */
+export function defineConfig(config: Config): Config {
+  return config;
+}

@@ -1,0 +1,156 @@
+// Checks the shape of a loaded config at run time (the config is TypeScript, but it is
+// never type-checked on the hot path) and points every error at file:line.
+import fs from 'node:fs';
+import path from 'node:path';
+import { SbuildError, didYouMean } from '../errors.js';
+import { normalizeRel, isGlob } from '../util/fs.js';
+import type { Config, Target } from './types.js';
+import type { LoadedConfig } from './load.js';
+
+const TARGET_KEYS = new Set([
+  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache',
+]);
+
+/** A target after validation: paths normalised to posix, workspace-relative. */
+export interface CheckedTarget {
+  target: Target;
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  deps: string[];
+}
+
+export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Config; targets: CheckedTarget[] } {
+  const { config, root } = loaded;
+  const locate = locator(loaded, cwd);
+  const fail = (msg: string, where?: string): never => {
+    const loc = locate(where);
+    throw new SbuildError('config-invalid', msg, loc ? { location: loc } : {});
+  };
+  if (!Array.isArray(config.targets)) {
+    fail(`The config must have \`targets: [...]\` (an array of targets); found ${typeof config.targets}.`);
+  }
+  const seen = new Map<string, number>();
+  const checked: CheckedTarget[] = [];
+  config.targets.forEach((t, i) => {
+    if (!t || typeof t !== 'object') fail(`targets[${i}] is ${t === null ? 'null' : typeof t}, not a target object.`);
+    if (typeof t.name !== 'string' || t.name.trim() === '') fail(`targets[${i}] has no \`name\` (a non-empty string, e.g. 'exp/cfar/train').`);
+    const name = t.name;
+    const at = `target '${name}'`;
+    if (/\s/.test(name) || name.startsWith('/') || name.endsWith('/') || name.includes('//') || name.startsWith('tag:') || /[*?[\]{}!]/.test(name)) {
+      fail(`${at}: names are '/'-separated words without spaces, globs or a leading 'tag:'. Rename it.`, name);
+    }
+    if (seen.has(name)) {
+      throw new SbuildError('duplicate-target', `Two targets are named '${name}' (targets[${seen.get(name)}] and targets[${i}]). Target names must be unique; rename one.`, {
+        ...(locate(name) ? { location: locate(name)! } : {}),
+      });
+    }
+    seen.set(name, i);
+    for (const k of Object.keys(t)) {
+      if (!TARGET_KEYS.has(k)) fail(`${at} has an unknown field \`${k}\`.${didYouMean(k, TARGET_KEYS)} Allowed: ${[...TARGET_KEYS].join(', ')}.`, name);
+    }
+    const strings = (field: keyof Target): string[] => {
+      const v = t[field];
+      if (v === undefined) return [];
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) {
+        fail(`${at}: \`${field}\` must be an array of non-empty strings.`, name);
+      }
+      return v as string[];
+    };
+    const inputs = strings('inputs').map((p) => {
+      const neg = p.startsWith('!');
+      const n = normalizeRel(root, neg ? p.slice(1) : p);
+      if (n === undefined || n === '') fail(`${at}: input '${p}' is outside the workspace (${root}). Inputs must be inside it; copy or link the file in.`, name);
+      return neg ? `!${n}` : n!;
+    });
+    const outputs = strings('outputs').map((p) => {
+      if (isGlob(p)) fail(`${at}: output '${p}' is a glob; outputs must be exact files or directories. List them, or output their folder.`, name);
+      const n = normalizeRel(root, p);
+      if (n === undefined || n === '' || n === '.sbuild' || n.startsWith('.sbuild/') || n === '.git' || n.startsWith('.git/')) {
+        fail(`${at}: output '${p}' is outside the workspace (${root}) or inside sbuild's own state. Outputs must be inside the workspace; write it under e.g. artifacts/.`, name);
+      }
+      return n!;
+    });
+    const deps = strings('deps');
+    strings('env');
+    strings('tags');
+    const run = t.run;
+    if (run !== undefined && typeof run !== 'string' && typeof run !== 'function' && !(Array.isArray(run) && run.length > 0 && run.every((a) => typeof a === 'string'))) {
+      fail(`${at}: \`run\` must be a shell string, a non-empty array of strings (exec without a shell) or an async function (ctx) => ….`, name);
+    }
+    if (run === undefined && outputs.length > 0) fail(`${at} declares outputs but has no \`run\`; a target without \`run\` is a group. Add \`run\` or drop \`outputs\`.`, name);
+    if (t.params !== undefined) {
+      if (typeof t.params !== 'object' || t.params === null || Array.isArray(t.params)) fail(`${at}: \`params\` must be an object of JSON values.`, name);
+      const bad = nonJson(t.params, 'params');
+      if (bad) fail(`${at}: ${bad} is not a JSON value (use strings, numbers, booleans, null, arrays and plain objects).`, name);
+    }
+    if (t.resources !== undefined) {
+      if (typeof t.resources !== 'object' || t.resources === null) fail(`${at}: \`resources\` must be an object such as { gpu: 1 }.`, name);
+      for (const [k, v] of Object.entries(t.resources)) {
+        if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) fail(`${at}: resources.${k} must be a whole number ≥ 0.`, name);
+      }
+    }
+    if (t.rule !== undefined && (typeof t.rule !== 'object' || typeof t.rule.id !== 'string')) fail(`${at}: \`rule\` must be { id: string, version?: number | string }.`, name);
+    for (const f of ['cache', 'cpuFallback'] as const) {
+      if (t[f] !== undefined && typeof t[f] !== 'boolean') fail(`${at}: \`${f}\` must be true or false.`, name);
+    }
+    if (t.description !== undefined && typeof t.description !== 'string') fail(`${at}: \`description\` must be a string.`, name);
+    checked.push({ target: t, name, inputs, outputs, deps });
+  });
+  if (config.default !== undefined && !seen.has(config.default)) {
+    fail(`The config's \`default\` names '${config.default}', which is not a target.${didYouMean(config.default, seen.keys())}`, config.default);
+  }
+  if (config.gpus !== undefined && (!Array.isArray(config.gpus) || config.gpus.some((g) => typeof g !== 'string'))) {
+    fail('The config\'s `gpus` must be an array of device ids as strings, e.g. ["0", "1"].');
+  }
+  return { config, targets: checked };
+}
+
+function nonJson(v: unknown, where: string): string | undefined {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return undefined;
+  if (typeof v === 'number') return Number.isFinite(v) ? undefined : where;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const b = nonJson(v[i], `${where}[${i}]`);
+      if (b) return b;
+    }
+    return undefined;
+  }
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const [k, x] of Object.entries(v as object)) {
+      const b = nonJson(x, `${where}.${k}`);
+      if (b) return b;
+    }
+    return undefined;
+  }
+  return where;
+}
+
+/**
+ * Finds where a target is declared: the first line of any config source that holds its
+ * name as a string literal; falls back to the config file itself.
+ */
+export function locator(loaded: LoadedConfig, cwd: string): (needle?: string) => string | undefined {
+  let texts: Array<[string, string[]]> | undefined;
+  return (needle) => {
+    const rel = (f: string) => path.relative(cwd, f) || f;
+    if (needle) {
+      texts ??= [...loaded.sources.keys()].map((f) => {
+        try {
+          return [f, fs.readFileSync(f, 'utf8').split('\n')] as [string, string[]];
+        } catch {
+          return [f, []] as [string, string[]];
+        }
+      });
+      for (const [f, lines] of texts) {
+        for (let i = 0; i < lines.length; i++) {
+          for (const q of ["'", '"', '`']) {
+            const col = lines[i]!.indexOf(`${q}${needle}${q}`);
+            if (col >= 0) return `${rel(f)}:${i + 1}:${col + 1}`;
+          }
+        }
+      }
+    }
+    return rel(loaded.file);
+  };
+}

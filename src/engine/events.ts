@@ -1,0 +1,15 @@
+// What the engine tells the outside world. Renderers (src/ui/) only listen to these.
+import type { Reason } from './reasons.js';
+
+export type BuildEvent =
+  | { type: 'plan'; selected: number; toRun: number }
+  | { type: 'fresh'; name: string }
+  | { type: 'would-run'; name: string; reasons: Reason[] }
+  | { type: 'start'; name: string; reasons: Reason[]; gpus: string[] }
+  | { type: 'done'; name: string; ms: number }
+  | { type: 'failed'; name: string; ms: number; message: string; command?: string; logFile?: string; logTail?: string }
+  | { type: 'blocked'; name: string; dep: string }
+  | { type: 'warning'; message: string }
+  | { type: 'summary'; ran: number; fresh: number; failed: number; blocked: number; ms: number; interrupted: boolean; dryRun: boolean };
+
+export type Listener = (e: BuildEvent) => void;

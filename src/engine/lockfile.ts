@@ -1,0 +1,159 @@
+// `sbuild.lock`: per target, what its committed outputs were built from. Deterministic
+// (sorted keys, stable indentation) so it diffs and merges line by line; written atomically.
+// Between lock writes, each finished target is appended to `.sbuild/journal.jsonl`, so a
+// build killed with -9 still keeps everything that finished (replayed on the next start).
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Json } from '../config/types.js';
+import type { Sha256 } from '../hashing/sha256.js';
+import { writeFileAtomic } from '../util/fs.js';
+
+export const LOCK_FORMAT = 1;
+
+export interface OutputRecord {
+  hash: Sha256;
+  size: number;
+  /** Present for a directory output: number of files in the tree. */
+  files?: number;
+}
+
+export interface LockEntry {
+  fingerprint: Sha256;
+  /** Human-readable identity of the action (command line, or in-process rule id). */
+  action: string;
+  params: { [k: string]: Json };
+  /** Hashes of declared environment values (the values themselves may be secrets). */
+  env: Record<string, Sha256 | null>;
+  /** Input path → content hash (a folder that is another target's output: `path/` → tree hash). */
+  inputs: Record<string, Sha256>;
+  outputs: Record<string, OutputRecord>;
+}
+
+export interface LockFile {
+  entries: Map<string, LockEntry>;
+  /** One-line notices (corrupt lock or journal) for the user. */
+  warnings: string[];
+  /** Whether anything changed since load (so a no-op build writes nothing). */
+  dirty: boolean;
+}
+
+export function readLock(root: string): LockFile {
+  const file = path.join(root, 'sbuild.lock');
+  const lock: LockFile = { entries: new Map(), warnings: [], dirty: false };
+  let text: string | undefined;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    /* no lock yet */
+  }
+  if (text !== undefined) {
+    try {
+      const parsed = JSON.parse(text) as { format?: number; targets?: Record<string, LockEntry> };
+      if (parsed.format !== LOCK_FORMAT || typeof parsed.targets !== 'object' || parsed.targets === null) throw new Error('format');
+      for (const [name, e] of Object.entries(parsed.targets)) {
+        if (!validEntry(e)) throw new Error(`entry ${name}`);
+        lock.entries.set(name, e);
+      }
+    } catch {
+      lock.entries.clear();
+      lock.dirty = true;
+      lock.warnings.push('sbuild.lock is corrupt or from an unknown format; ignoring it (everything is checked as if never built, and the lock is rewritten)');
+    }
+  }
+  replayJournal(root, lock);
+  return lock;
+}
+
+function validEntry(e: unknown): e is LockEntry {
+  const x = e as LockEntry;
+  return (
+    typeof x === 'object' && x !== null && typeof x.fingerprint === 'string' && x.fingerprint.length === 64 &&
+    typeof x.action === 'string' && typeof x.inputs === 'object' && x.inputs !== null &&
+    typeof x.outputs === 'object' && x.outputs !== null && typeof x.params === 'object' && typeof x.env === 'object'
+  );
+}
+
+export function journalPath(root: string): string {
+  return path.join(root, '.sbuild', 'journal.jsonl');
+}
+
+/** Entries of targets that finished in an interrupted build; a torn last line is ignored. */
+function replayJournal(root: string, lock: LockFile): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(journalPath(root), 'utf8');
+  } catch {
+    return;
+  }
+  let n = 0;
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const rec = JSON.parse(line) as { name: string; entry: LockEntry | null };
+      if (rec.entry === null) lock.entries.delete(rec.name);
+      else if (validEntry(rec.entry)) lock.entries.set(rec.name, rec.entry);
+      else continue;
+      n++;
+    } catch {
+      /* torn write from a crash */
+    }
+  }
+  if (n > 0) {
+    lock.dirty = true;
+    lock.warnings.push(`recovered ${n} finished target(s) from the journal of an interrupted build`);
+  }
+}
+
+/** Appends one finished target to the journal (synchronously, so a crash right after keeps it). */
+export class Journal {
+  private fd: number | undefined;
+  constructor(private readonly root: string) {}
+
+  record(name: string, entry: LockEntry | null): void {
+    if (this.fd === undefined) {
+      fs.mkdirSync(path.dirname(journalPath(this.root)), { recursive: true });
+      this.fd = fs.openSync(journalPath(this.root), 'a');
+    }
+    fs.writeSync(this.fd, JSON.stringify({ name, entry }) + '\n');
+  }
+
+  /** After the lock is written the journal is redundant. */
+  close(remove: boolean): void {
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+    if (remove) fs.rmSync(journalPath(this.root), { force: true });
+  }
+}
+
+/** Sorted, indented JSON: one line per input/output, stable across runs. */
+export function serializeLock(entries: Map<string, LockEntry>): string {
+  const names = [...entries.keys()].sort();
+  const targets: Record<string, unknown> = {};
+  for (const n of names) {
+    const e = entries.get(n)!;
+    targets[n] = {
+      fingerprint: e.fingerprint,
+      action: e.action,
+      params: sortDeep(e.params),
+      env: sortDeep(e.env),
+      inputs: sortDeep(e.inputs),
+      outputs: sortDeep(e.outputs),
+    };
+  }
+  return JSON.stringify({ format: LOCK_FORMAT, targets }, null, 2) + '\n';
+}
+
+function sortDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortDeep);
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, sortDeep(o[k])]));
+  }
+  return v;
+}
+
+export function writeLock(root: string, lock: LockFile): void {
+  if (!lock.dirty) return;
+  writeFileAtomic(path.join(root, 'sbuild.lock'), serializeLock(lock.entries));
+  lock.dirty = false;
+}

@@ -1,0 +1,21 @@
+// Why a target is not fresh. Data, not text: `explain`, `--dry-run`, `status` and the JSON
+// event stream all render from these (src/ui/reasons.ts).
+import type { Json } from '../config/types.js';
+
+export type Reason =
+  | { kind: 'forced' }
+  | { kind: 'never-built' }
+  | { kind: 'format-changed' }
+  | { kind: 'action-changed'; old: string; new: string }
+  | { kind: 'param-changed'; key: string; old: Json | undefined; new: Json | undefined }
+  | { kind: 'env-changed'; name: string; old: 'set' | 'unset'; new: 'set' | 'unset' }
+  | { kind: 'input-changed'; path: string; old: string; new: string }
+  | { kind: 'input-added'; path: string; new: string }
+  | { kind: 'input-removed'; path: string; old: string }
+  | { kind: 'input-missing'; path: string }
+  | { kind: 'outputs-changed'; old: string[]; new: string[] }
+  | { kind: 'output-missing'; path: string }
+  | { kind: 'output-modified'; path: string; old: string; new: string }
+  | { kind: 'upstream-will-run'; dep: string };
+
+export type Decision = { fresh: true } | { fresh: false; reasons: Reason[] };

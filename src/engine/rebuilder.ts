@@ -1,0 +1,184 @@
+// The rebuilder: "verifying traces" in the vocabulary of Build Systems à la Carte. A target
+// is fresh when sbuild.lock holds its current fingerprint and every output still has its
+// recorded hash; otherwise the lock entry and the current record are diffed into reasons.
+import picomatch from 'picomatch';
+import type { Graph, GraphNode } from '../graph/graph.js';
+import { ownerAbove } from '../graph/graph.js';
+import type { FileHasher } from '../hashing/file-hasher.js';
+import { actionIdentity, envHashes, fingerprintOf, FINGERPRINT_FORMAT, type FingerprintRecord } from '../hashing/fingerprint.js';
+import type { Sha256 } from '../hashing/sha256.js';
+import { canonicalJson } from '../hashing/sha256.js';
+import { isGlob } from '../util/fs.js';
+import type { LockEntry, OutputRecord } from './lockfile.js';
+import type { Decision, Reason } from './reasons.js';
+
+export interface Current {
+  record: FingerprintRecord;
+  fingerprint: Sha256;
+  /** Inputs that do not exist (a to-run target with these fails). */
+  missing: string[];
+}
+
+/** Output records of upstream targets as they stand in this build (fresh: from the lock; ran: new). */
+export type UpstreamOutputs = (id: number) => Record<string, OutputRecord> | undefined;
+
+export class Rebuilder {
+  private readonly negations = new Map<number, picomatch.Matcher | undefined>();
+  private readonly globOutputs = new Map<string, string[]>();
+
+  constructor(
+    private readonly graph: Graph,
+    private readonly hasher: FileHasher,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly diskGlob: (patterns: string[]) => string[],
+  ) {}
+
+  /** Hashes the node's inputs and builds its fingerprint record. `reglob`: upstream ran, list files anew. */
+  current(node: GraphNode, upstream: UpstreamOutputs, reglob: boolean): Current {
+    const inputs: Record<string, Sha256> = {};
+    const missing: string[] = [];
+    const addPath = (p: string) => {
+      const owner = ownerAbove(this.graph.outputOwner, p);
+      if (owner !== undefined && owner !== node.id) {
+        const rec = upstream(owner)?.[p];
+        if (rec) {
+          if (rec.files !== undefined) inputs[p + '/'] = rec.hash;
+          else inputs[p] = rec.hash;
+          return;
+        }
+      }
+      const fh = this.hasher.hashFile(p);
+      if (fh) {
+        inputs[p] = fh.hash;
+        return;
+      }
+      const tree = this.hasher.kind(p) === 'dir' ? this.hasher.hashTree(p) : undefined;
+      if (tree) for (const [f, h] of tree.entries) inputs[f] = h;
+      else missing.push(p);
+    };
+    for (const spec of node.inputSpecs) {
+      if (spec.startsWith('!')) continue;
+      if (!isGlob(spec)) {
+        addPath(spec);
+        continue;
+      }
+      const files = new Set(reglob ? this.diskGlob([spec]) : this.graph.globMatches.get(spec) ?? []);
+      for (const o of this.outputsMatching(spec)) files.add(o);
+      for (const f of files) if (!(f in inputs)) addPath(f);
+    }
+    const neg = this.negation(node);
+    if (neg) for (const k of Object.keys(inputs)) if (neg(k.replace(/\/$/, ''))) delete inputs[k];
+    const t = node.target;
+    const record: FingerprintRecord = {
+      format: FINGERPRINT_FORMAT,
+      action: actionIdentity(t),
+      params: t.params ?? {},
+      env: envHashes(t.env, this.env),
+      inputs,
+      outputs: [...node.outputs].sort(),
+    };
+    return { record, fingerprint: fingerprintOf(record), missing };
+  }
+
+  private outputsMatching(spec: string): string[] {
+    let hit = this.globOutputs.get(spec);
+    if (!hit) {
+      const m = picomatch(spec, { dot: true });
+      hit = [...this.graph.outputOwner.keys()].filter((o) => m(o));
+      this.globOutputs.set(spec, hit);
+    }
+    return hit;
+  }
+
+  private negation(node: GraphNode): picomatch.Matcher | undefined {
+    if (!this.negations.has(node.id)) {
+      const neg = node.inputSpecs.filter((s) => s.startsWith('!')).map((s) => s.slice(1));
+      this.negations.set(node.id, neg.length ? picomatch(neg, { dot: true }) : undefined);
+    }
+    return this.negations.get(node.id);
+  }
+
+  /** Fresh, or stale with every reason found (inputs first, then outputs). */
+  decide(cur: Current, entry: LockEntry | undefined, force: boolean): Decision {
+    const reasons: Reason[] = [];
+    if (force) reasons.push({ kind: 'forced' });
+    for (const p of cur.missing) reasons.push({ kind: 'input-missing', path: p });
+    if (!entry) {
+      reasons.push({ kind: 'never-built' });
+      return { fresh: false, reasons };
+    }
+    if (entry.fingerprint !== cur.fingerprint) reasons.push(...diffRecord(entry, cur.record));
+    for (const [p, rec] of Object.entries(entry.outputs)) {
+      const now = this.outputHash(p, rec);
+      if (now === undefined) reasons.push({ kind: 'output-missing', path: p });
+      else if (now !== rec.hash) reasons.push({ kind: 'output-modified', path: p, old: rec.hash, new: now });
+    }
+    return reasons.length ? { fresh: false, reasons } : { fresh: true };
+  }
+
+  private outputHash(p: string, rec: OutputRecord): string | undefined {
+    if (rec.files === undefined) return this.hasher.hashFile(p)?.hash;
+    return this.hasher.kind(p) === 'dir' ? this.hasher.hashTree(p)?.hash : undefined;
+  }
+
+  /** Hashes a target's outputs after it ran; lists the declared outputs that were not produced. */
+  hashOutputs(node: GraphNode): { outputs: Record<string, OutputRecord>; notProduced: string[] } {
+    const outputs: Record<string, OutputRecord> = {};
+    const notProduced: string[] = [];
+    for (const p of node.outputs) {
+      this.hasher.forget(p);
+      const fh = this.hasher.hashFile(p);
+      if (fh) {
+        outputs[p] = { hash: fh.hash, size: fh.size };
+        continue;
+      }
+      const tree = this.hasher.kind(p) === 'dir' ? this.hasher.hashTree(p) : undefined;
+      if (tree) outputs[p] = { hash: tree.hash, size: tree.size, files: tree.files };
+      else notProduced.push(p);
+    }
+    return { outputs, notProduced };
+  }
+}
+
+/** Every difference between the recorded entry and the current record. */
+export function diffRecord(entry: LockEntry, rec: FingerprintRecord): Reason[] {
+  const reasons: Reason[] = [];
+  if (entry.action !== rec.action) reasons.push({ kind: 'action-changed', old: entry.action, new: rec.action });
+  const keys = new Set([...Object.keys(entry.params), ...Object.keys(rec.params)]);
+  for (const k of [...keys].sort()) {
+    const a = entry.params[k];
+    const b = rec.params[k];
+    if (canonicalJson(a) !== canonicalJson(b)) reasons.push({ kind: 'param-changed', key: k, old: a, new: b });
+  }
+  const envs = new Set([...Object.keys(entry.env), ...Object.keys(rec.env)]);
+  for (const k of [...envs].sort()) {
+    if (entry.env[k] !== rec.env[k]) {
+      reasons.push({ kind: 'env-changed', name: k, old: entry.env[k] ? 'set' : 'unset', new: rec.env[k] ? 'set' : 'unset' });
+    }
+  }
+  const paths = new Set([...Object.keys(entry.inputs), ...Object.keys(rec.inputs)]);
+  for (const p of [...paths].sort()) {
+    const a = entry.inputs[p];
+    const b = rec.inputs[p];
+    if (a === b) continue;
+    if (a === undefined) reasons.push({ kind: 'input-added', path: p, new: b! });
+    else if (b === undefined) reasons.push({ kind: 'input-removed', path: p, old: a });
+    else reasons.push({ kind: 'input-changed', path: p, old: a, new: b });
+  }
+  const oldOut = Object.keys(entry.outputs).sort();
+  if (canonicalJson(oldOut) !== canonicalJson(rec.outputs)) reasons.push({ kind: 'outputs-changed', old: oldOut, new: rec.outputs });
+  // Same visible fields but another fingerprint: the record format itself changed.
+  if (reasons.length === 0) reasons.push({ kind: 'format-changed' });
+  return reasons;
+}
+
+export function entryFrom(cur: Current, outputs: Record<string, OutputRecord>): LockEntry {
+  return {
+    fingerprint: cur.fingerprint,
+    action: cur.record.action,
+    params: cur.record.params,
+    env: cur.record.env,
+    inputs: cur.record.inputs,
+    outputs,
+  };
+}

@@ -1,0 +1,337 @@
+// The scheduler: a ready queue over the requested subgraph. A target is evaluated (fresh or
+// not) only once all its dependencies have finished, so its fingerprint sees their real
+// output hashes (early cutoff falls out of this); stale targets wait for a job slot and their
+// resources, critical path first. Freshness lives in rebuilder.ts, running in executors/.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { GraphNode } from '../graph/graph.js';
+import { closure } from '../graph/graph.js';
+import type { Executor, JobResult } from '../executors/executor.js';
+import type { BuildEvent, Listener } from './events.js';
+import type { Reason } from './reasons.js';
+import type { Current } from './rebuilder.js';
+import { entryFrom } from './rebuilder.js';
+import type { OutputRecord } from './lockfile.js';
+import { Journal } from './lockfile.js';
+import { History } from './history.js';
+import { Pools, detectGpus } from './pools.js';
+import type { Workspace } from './workspace.js';
+
+export interface BuildOptions {
+  jobs: number;
+  keepGoing: boolean;
+  /** -B: rerun the requested targets (through groups, not their dependencies) even when fresh. */
+  force: boolean;
+  dryRun: boolean;
+  /** `--gpus` as given (undefined: the config, CUDA_VISIBLE_DEVICES, then nvidia-smi). */
+  gpuFlag: string | undefined;
+  executor: Executor;
+  listener: Listener;
+}
+
+export interface BuildResult {
+  ran: string[];
+  fresh: string[];
+  failed: string[];
+  blocked: string[];
+  /** Dry run: what would run, with reasons. */
+  wouldRun: Array<{ name: string; reasons: Reason[] }>;
+  interrupted: boolean;
+}
+
+type State = 'waiting' | 'queued' | 'running' | 'fresh' | 'ran' | 'failed' | 'blocked';
+
+interface Queued {
+  node: GraphNode;
+  cur: Current;
+  reasons: Reason[];
+  priority: number;
+}
+
+export class Scheduler {
+  private readonly selected: Set<number>;
+  private readonly forced = new Set<number>();
+  private readonly state = new Map<number, State>();
+  private readonly pending = new Map<number, number>();
+  /** Output records in effect this build, for dependents' input hashes. */
+  private readonly outputs = new Map<number, Record<string, OutputRecord>>();
+  /** Targets that ran (or would run, in a dry run) this build. */
+  private readonly changed = new Set<number>();
+  private readonly queue: Queued[] = [];
+  private readonly toEvaluate: number[] = [];
+  private readonly abort = new AbortController();
+  private readonly journal: Journal;
+  private readonly result: BuildResult = { ran: [], fresh: [], failed: [], blocked: [], wouldRun: [], interrupted: false };
+  private pools: Pools | undefined;
+  private history: History | undefined;
+  private priorities: Map<number, number> | undefined;
+  private running = 0;
+  private stopping = false;
+  private finish: (() => void) | undefined;
+
+  constructor(private readonly ws: Workspace, roots: number[], private readonly opts: BuildOptions) {
+    this.selected = closure(ws.graph, roots);
+    if (opts.force) {
+      const stack = [...roots];
+      while (stack.length) {
+        const n = ws.graph.nodes[stack.pop()!]!;
+        if (this.forced.has(n.id)) continue;
+        this.forced.add(n.id);
+        if (n.group) stack.push(...n.deps);
+      }
+    }
+    this.journal = new Journal(ws.root);
+  }
+
+  private emit(e: BuildEvent): void {
+    this.opts.listener(e);
+  }
+
+  async run(): Promise<BuildResult> {
+    const t0 = performance.now();
+    const { graph } = this.ws;
+    this.emit({ type: 'plan', selected: this.selected.size, toRun: 0 });
+    for (const id of graph.order) {
+      if (!this.selected.has(id)) continue;
+      this.state.set(id, 'waiting');
+      const n = graph.nodes[id]!.deps.length;
+      this.pending.set(id, n);
+      if (n === 0) this.toEvaluate.push(id);
+    }
+    const done = new Promise<void>((resolve) => (this.finish = resolve));
+    this.pump();
+    await done;
+    if (this.opts.dryRun) {
+      this.ws.hasher.save(); // a dry run never writes sbuild.lock
+    } else {
+      this.ws.save();
+      this.history?.save();
+      this.journal.close(true);
+    }
+    const r = this.result;
+    this.emit({
+      type: 'summary', ran: r.ran.length + r.wouldRun.length, fresh: r.fresh.length, failed: r.failed.length, blocked: r.blocked.length,
+      ms: performance.now() - t0, interrupted: r.interrupted, dryRun: this.opts.dryRun,
+    });
+    return r;
+  }
+
+  /** Ctrl-C / SIGTERM: forward to running jobs, start nothing new, keep what finished. */
+  interrupt(signal: NodeJS.Signals): void {
+    if (this.result.interrupted) {
+      this.opts.executor.signalAll('SIGKILL');
+      return;
+    }
+    this.result.interrupted = true;
+    this.stopping = true;
+    this.abort.abort();
+    this.opts.executor.signalAll(signal);
+    this.pump();
+  }
+
+  /** Evaluates everything ready, starts what fits, and resolves when nothing is left to do. */
+  private pump(): void {
+    while (this.toEvaluate.length) this.evaluate(this.toEvaluate.shift()!);
+    if (!this.stopping) this.dispatch();
+    if (this.running === 0 && (this.stopping || this.queue.length === 0) && this.toEvaluate.length === 0) {
+      this.finish?.();
+      this.finish = undefined;
+    }
+  }
+
+  private evaluate(id: number): void {
+    if (this.state.get(id) !== 'waiting') return;
+    const node = this.ws.graph.nodes[id]!;
+    if (node.group) return this.complete(id, 'fresh');
+    const entry = this.ws.lock.entries.get(node.name);
+    const upstreamChanged = node.deps.some((d) => this.changed.has(d));
+    const cur = this.ws.rebuilder.current(node, (d) => this.outputs.get(d), upstreamChanged && !this.opts.dryRun);
+    const decision = this.ws.rebuilder.decide(cur, entry, this.forced.has(id));
+    if (this.opts.dryRun) {
+      let reasons = decision.fresh ? [] : decision.reasons;
+      if (decision.fresh && upstreamChanged) {
+        reasons = [{ kind: 'upstream-will-run', dep: this.ws.graph.nodes[node.deps.find((d) => this.changed.has(d))!]!.name }];
+      }
+      if (entry) this.outputs.set(id, entry.outputs);
+      if (reasons.length === 0) return this.complete(id, 'fresh');
+      this.changed.add(id);
+      this.result.wouldRun.push({ name: node.name, reasons });
+      this.emit({ type: 'would-run', name: node.name, reasons });
+      return this.complete(id, 'ran');
+    }
+    if (decision.fresh) {
+      this.outputs.set(id, entry!.outputs);
+      return this.complete(id, 'fresh');
+    }
+    if (cur.missing.length) {
+      return this.fail(node, 0, `input(s) ${cur.missing.map((m) => `'${m}'`).join(', ')} of target '${node.name}' do not exist (an upstream target should have produced them, or the file was deleted). Restore the file or fix the input list.`);
+    }
+    this.enqueue(node, cur, decision.reasons);
+  }
+
+  private enqueue(node: GraphNode, cur: Current, reasons: Reason[]): void {
+    const res = node.target.resources;
+    if (res && Object.values(res).some((v) => v)) {
+      this.pools ??= new Pools(detectGpus(this.opts.gpuFlag, this.ws.config.gpus, process.env), this.ws.config.pools ?? {});
+      const why = this.pools.impossible(res);
+      if (why && !(node.target.cpuFallback && (res.gpu ?? 0) > 0 && this.pools.gpus.length === 0 && !this.pools.impossible({ ...res, gpu: 0 }))) {
+        const hint = (res.gpu ?? 0) > 0 && this.pools.gpus.length === 0
+          ? " Run on a machine with a GPU, pass --gpus IDS, or set `cpuFallback: true` on the target to run it on the CPU."
+          : (res.gpu ?? 0) > 0 ? ' Lower its `resources.gpu`, or pass more ids with --gpus.' : '';
+        return this.fail(node, 0, `target '${node.name}' ${why}.${hint}`);
+      }
+    }
+    this.priorities ??= this.computePriorities();
+    this.state.set(node.id, 'queued');
+    const item: Queued = { node, cur, reasons, priority: this.priorities.get(node.id) ?? 0 };
+    let i = this.queue.length;
+    while (i > 0 && this.queue[i - 1]!.priority < item.priority) i--;
+    this.queue.splice(i, 0, item);
+  }
+
+  /** Longest remaining path (by last recorded durations, 1 s when unknown) from each target. */
+  private computePriorities(): Map<number, number> {
+    this.history ??= new History(this.ws.root).load();
+    const pr = new Map<number, number>();
+    const order = this.ws.graph.order;
+    for (let i = order.length - 1; i >= 0; i--) {
+      const id = order[i]!;
+      if (!this.selected.has(id)) continue;
+      const node = this.ws.graph.nodes[id]!;
+      let best = 0;
+      for (const d of node.dependents) if (this.selected.has(d)) best = Math.max(best, pr.get(d) ?? 0);
+      pr.set(id, best + (node.group ? 0 : this.history.durations[node.name] ?? 1000));
+    }
+    return pr;
+  }
+
+  private dispatch(): void {
+    for (let i = 0; i < this.queue.length && this.running < this.opts.jobs; ) {
+      const item = this.queue[i]!;
+      const res = item.node.target.resources;
+      const noGpu = (res?.gpu ?? 0) > 0 && this.pools!.gpus.length === 0;
+      const gpus = res ? this.pools!.tryAcquire(noGpu ? { ...res, gpu: 0 } : res) : [];
+      if (gpus === undefined) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      void this.start(item, gpus);
+    }
+  }
+
+  private async start(item: Queued, gpus: string[]): Promise<void> {
+    const { node, cur, reasons } = item;
+    const root = this.ws.root;
+    this.running++;
+    this.state.set(node.id, 'running');
+    this.changed.add(node.id);
+    this.emit({ type: 'start', name: node.name, reasons, gpus });
+    const t0 = performance.now();
+    let result: JobResult;
+    try {
+      // Outputs are removed first: a command that fails to write one must not leave an old copy looking produced.
+      for (const o of node.outputs) {
+        fs.rmSync(path.join(root, o), { recursive: true, force: true });
+        fs.mkdirSync(path.dirname(path.join(root, o)), { recursive: true });
+        this.ws.hasher.forget(o);
+      }
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        CUDA_VISIBLE_DEVICES: gpus.join(','),
+        SBUILD_GPU_IDS: gpus.join(','),
+        SBUILD_TARGET: node.name,
+        SBUILD_ROOT: root,
+      };
+      result = await this.opts.executor.run({
+        node, root, env, gpus,
+        logFile: this.ws.logFile(node.name),
+        inputs: Object.keys(cur.record.inputs).map((p) => p.replace(/\/$/, '')),
+        signal: this.abort.signal,
+      });
+    } catch (err) {
+      result = { ok: false, reason: 'threw', message: (err as Error).message, command: node.name };
+    }
+    const ms = performance.now() - t0;
+    this.running--;
+    this.pools?.release(node.target.resources, gpus);
+    if (!result.ok) {
+      const msg =
+        result.reason === 'exit' ? `command failed with exit code ${result.exitCode}` :
+        result.reason === 'signal' ? `command was killed by ${result.signal}` :
+        result.reason === 'spawn' ? `command could not start: ${result.message}` : `action threw: ${result.message}`;
+      this.fail(node, ms, msg, result.command);
+    } else {
+      const { outputs, notProduced } = this.ws.rebuilder.hashOutputs(node);
+      if (notProduced.length) {
+        this.fail(node, ms, `the command succeeded but did not produce the declared output(s) ${notProduced.map((p) => `'${p}'`).join(', ')}. Make it write them, or fix \`outputs\`.`);
+      } else {
+        const entry = entryFrom(cur, outputs);
+        this.ws.lock.entries.set(node.name, entry);
+        this.ws.lock.dirty = true;
+        this.journal.record(node.name, entry);
+        this.outputs.set(node.id, outputs);
+        this.history!.record(node.name, ms);
+        this.emit({ type: 'done', name: node.name, ms });
+        this.complete(node.id, 'ran');
+      }
+    }
+    this.pump();
+  }
+
+  private fail(node: GraphNode, ms: number, message: string, command?: string): void {
+    if (this.ws.lock.entries.delete(node.name)) {
+      this.ws.lock.dirty = true;
+      this.journal.record(node.name, null);
+    }
+    const logFile = this.ws.logFile(node.name);
+    let logTail: string | undefined;
+    if (command !== undefined) {
+      try {
+        logTail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-21).join('\n').trimEnd();
+      } catch {
+        /* no log */
+      }
+    }
+    if (!this.result.interrupted) {
+      this.emit({ type: 'failed', name: node.name, ms, message, ...(command !== undefined ? { command, logFile, ...(logTail !== undefined ? { logTail } : {}) } : {}) });
+    }
+    if (!this.opts.keepGoing) this.stopping = true;
+    this.complete(node.id, 'failed');
+  }
+
+  private complete(id: number, st: 'fresh' | 'ran' | 'failed' | 'blocked'): void {
+    this.state.set(id, st);
+    const node = this.ws.graph.nodes[id]!;
+    const list = st === 'fresh' ? this.result.fresh : st === 'ran' ? this.result.ran : st === 'failed' ? this.result.failed : this.result.blocked;
+    if (!node.group && !(this.opts.dryRun && st === 'ran')) list.push(node.name);
+    if (st === 'fresh' && !node.group) this.emit({ type: 'fresh', name: node.name });
+    // Iterative, so a long chain of fresh targets cannot overflow the stack.
+    for (const d of node.dependents) {
+      if (!this.selected.has(d) || this.state.get(d) !== 'waiting') continue;
+      if (st === 'failed' || st === 'blocked') {
+        this.state.set(d, 'blocked');
+        this.result.blocked.push(this.ws.graph.nodes[d]!.name);
+        if (!this.result.interrupted) this.emit({ type: 'blocked', name: this.ws.graph.nodes[d]!.name, dep: node.name });
+        this.propagateBlocked(d);
+        continue;
+      }
+      const left = this.pending.get(d)! - 1;
+      this.pending.set(d, left);
+      if (left === 0) this.toEvaluate.push(d);
+    }
+  }
+
+  private propagateBlocked(start: number): void {
+    const stack = [start];
+    while (stack.length) {
+      const id = stack.pop()!;
+      for (const d of this.ws.graph.nodes[id]!.dependents) {
+        if (!this.selected.has(d) || this.state.get(d) !== 'waiting') continue;
+        this.state.set(d, 'blocked');
+        this.result.blocked.push(this.ws.graph.nodes[d]!.name);
+        stack.push(d);
+      }
+    }
+  }
+}

@@ -1,0 +1,94 @@
+// Runs jobs on this machine: commands through execa (argv without a shell, or a shell
+// string), in-process actions as async functions. Each job gets its own process group so
+// a signal reaches the whole tree it started; stdout and stderr share one log file.
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import type { ActionContext } from '../config/types.js';
+import { quoteArg } from '../hashing/fingerprint.js';
+import { writeFileAtomicAsync } from '../util/fs.js';
+import type { Executor, Job, JobResult } from './executor.js';
+
+export class LocalExecutor implements Executor {
+  private readonly running = new Set<number>();
+
+  async run(job: Job): Promise<JobResult> {
+    const run = job.node.target.run;
+    fs.mkdirSync(path.dirname(job.logFile), { recursive: true });
+    if (typeof run === 'function') return this.runFunction(job, run);
+    const command = typeof run === 'string' ? run : (run ?? []).map(quoteArg).join(' ');
+    fs.writeFileSync(job.logFile, `$ ${command}\n`);
+    {
+      const { execa } = await import('execa');
+      const opts = {
+        cwd: job.root,
+        env: job.env,
+        extendEnv: false,
+        stdin: 'ignore' as const,
+        // Two O_APPEND handles on one file keep stdout and stderr interleaved in order.
+        stdout: { file: job.logFile, append: true },
+        stderr: { file: job.logFile, append: true },
+        detached: true,
+        reject: false,
+        cleanup: true,
+      };
+      const child = typeof run === 'string' ? execa(run, { ...opts, shell: true }) : execa(run![0]!, run!.slice(1), opts);
+      if (child.pid !== undefined) this.running.add(child.pid);
+      const res = await child;
+      if (child.pid !== undefined) this.running.delete(child.pid);
+      if (res.failed) {
+        if (res.exitCode !== undefined) return { ok: false, reason: 'exit', exitCode: res.exitCode, command };
+        if (res.signal) return { ok: false, reason: 'signal', signal: res.signal, command };
+        return { ok: false, reason: 'spawn', message: res.originalMessage || res.shortMessage || 'unknown error', command };
+      }
+      return { ok: true };
+    }
+  }
+
+  private async runFunction(job: Job, fn: (ctx: ActionContext) => unknown): Promise<JobResult> {
+    const t = job.node.target;
+    const command = `in-process action ${t.rule?.id ?? t.name}`;
+    const log = fs.createWriteStream(job.logFile);
+    const tmpRoot = path.join(job.root, '.sbuild', 'tmp');
+    fs.mkdirSync(tmpRoot, { recursive: true });
+    const tmpDir = fs.mkdtempSync(path.join(tmpRoot, `${job.node.name.replace(/\//g, '_')}-`));
+    const ctx: ActionContext = {
+      name: job.node.name,
+      root: job.root,
+      inputs: job.inputs,
+      outputs: [...job.node.outputs],
+      params: t.params ?? {},
+      gpus: job.gpus,
+      log: (line) => log.write(line.endsWith('\n') ? line : line + '\n'),
+      signal: job.signal,
+      tmpDir,
+      path: (rel) => path.resolve(job.root, rel),
+      writeFile: (rel, data) => writeFileAtomicAsync(path.resolve(job.root, rel), data),
+    };
+    try {
+      await fn(ctx);
+      return { ok: true };
+    } catch (err) {
+      const e = err as Error;
+      log.write(`${e?.stack ?? String(err)}\n`);
+      return { ok: false, reason: 'threw', message: e?.message ?? String(err), command };
+    } finally {
+      await new Promise<void>((r) => log.end(r));
+      fs.rmSync(tmpDir, { recursive: true, force: true });
+    }
+  }
+
+  signalAll(signal: NodeJS.Signals): void {
+    for (const pid of this.running) {
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+export function defaultJobs(): number {
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}

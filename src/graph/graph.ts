@@ -1,0 +1,224 @@
+// Targets → DAG. Edges come from `deps`, and implicitly from inputs that name (or lie
+// inside, or contain) another target's declared outputs; an input glob matches declared
+// outputs as well as files on disk, so a table can depend on metrics that do not exist yet.
+import fs from 'node:fs';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { SbuildError, didYouMean } from '../errors.js';
+import { isGlob } from '../util/fs.js';
+import type { Target } from '../config/types.js';
+import type { CheckedTarget } from '../config/validate.js';
+
+export interface GraphNode {
+  id: number;
+  name: string;
+  target: Target;
+  /** A group has no `run`: it only names other targets. */
+  group: boolean;
+  outputs: string[];
+  /** Input specs as declared (normalised): literal paths and globs. */
+  inputSpecs: string[];
+  /** Targets this one depends on (explicit and implicit), sorted by id. */
+  deps: number[];
+  dependents: number[];
+}
+
+export interface Graph {
+  root: string;
+  nodes: GraphNode[];
+  byName: Map<string, GraphNode>;
+  /** Declared output path → owning node id. */
+  outputOwner: Map<string, number>;
+  /** Node ids in a topological order (dependencies first). */
+  order: number[];
+  /** Files on disk matched by each glob spec, found while building the graph. */
+  globMatches: Map<string, string[]>;
+}
+
+/** Lists files on disk matching globs (fast-glob, loaded only when a config uses globs). */
+export type DiskGlob = (patterns: string[]) => string[];
+
+export function buildGraph(root: string, checked: CheckedTarget[], diskGlob: DiskGlob, locate: (name: string) => string | undefined): Graph {
+  const nodes: GraphNode[] = checked.map((c, id) => ({
+    id,
+    name: c.name,
+    target: c.target,
+    group: c.target.run === undefined,
+    outputs: c.outputs,
+    inputSpecs: c.inputs,
+    deps: [],
+    dependents: [],
+  }));
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const outputOwner = new Map<string, number>();
+  const err = (kind: 'output-conflict' | 'cycle' | 'input-missing' | 'glob-empty' | 'unknown-dep', msg: string, name: string, detail?: string): never => {
+    const loc = locate(name);
+    throw new SbuildError(kind, msg, { ...(loc ? { location: loc } : {}), ...(detail ? { detail } : {}) });
+  };
+
+  for (const n of nodes) {
+    for (const o of n.outputs) {
+      const prev = outputOwner.get(o);
+      if (prev !== undefined) {
+        err('output-conflict', `Targets '${nodes[prev]!.name}' and '${n.name}' both declare the output '${o}'. Each file has one producer; give one of them another path.`, n.name);
+      }
+      outputOwner.set(o, n.id);
+    }
+  }
+  // Nested outputs (a file inside another target's output folder) are a conflict too.
+  const sortedOutputs = [...outputOwner.keys()].sort();
+  for (const o of sortedOutputs) {
+    const owner = ownerAbove(outputOwner, parentOf(o));
+    if (owner !== undefined && owner !== outputOwner.get(o)) {
+      const a = nodes[owner]!;
+      const b = nodes[outputOwner.get(o)!]!;
+      err('output-conflict', `Target '${b.name}' declares the output '${o}', which lies inside '${a.outputs.find((x) => o.startsWith(x + '/'))}', an output folder of '${a.name}'. Outputs may not overlap; move one.`, b.name);
+    }
+  }
+
+  const globMatches = new Map<string, string[]>();
+  const diskSpecs = new Set<string>();
+  for (const n of nodes) for (const s of n.inputSpecs) if (isGlob(s) && !s.startsWith('!')) diskSpecs.add(s);
+  for (const s of diskSpecs) globMatches.set(s, diskGlob([s]));
+
+  const addEdge = (from: GraphNode, to: number) => {
+    if (!from.deps.includes(to)) from.deps.push(to);
+  };
+  for (const n of nodes) {
+    for (const d of n.target.deps ?? []) {
+      const dn = byName.get(d);
+      if (!dn) err('unknown-dep', `Target '${n.name}' lists the dependency '${d}', which is not a target.${didYouMean(d, byName.keys())}`, n.name);
+      addEdge(n, dn!.id);
+    }
+    for (const spec of n.inputSpecs) {
+      if (spec.startsWith('!')) continue;
+      if (isGlob(spec)) {
+        const match = picomatch(spec, { dot: true });
+        let any = false;
+        for (const o of sortedOutputs) {
+          if (match(o)) {
+            addEdge(n, outputOwner.get(o)!);
+            any = true;
+          }
+        }
+        for (const f of globMatches.get(spec)!) {
+          any = true;
+          const owner = ownerAbove(outputOwner, f);
+          if (owner !== undefined) addEdge(n, owner);
+        }
+        if (!any) {
+          err('glob-empty', `The input glob '${spec}' of target '${n.name}' matches no file on disk and no declared output. Fix the pattern, or declare the target that produces those files.`, n.name);
+        }
+        continue;
+      }
+      const owner = ownerAbove(outputOwner, spec);
+      if (owner !== undefined) {
+        addEdge(n, owner);
+        continue;
+      }
+      // A folder input that contains declared outputs depends on their producers.
+      const under = ownersBelow(sortedOutputs, outputOwner, spec);
+      for (const u of under) addEdge(n, u);
+      if (under.length === 0 && !diskHas(root, spec)) {
+        err('input-missing', `The input '${spec}' of target '${n.name}' does not exist and no target declares it as an output. Create the file, fix the path, or add the target that produces it.`, n.name);
+      }
+    }
+    const self = n.deps.indexOf(n.id);
+    if (self >= 0) err('cycle', `Target '${n.name}' depends on itself (an input is one of its own outputs). Remove that input.`, n.name, `${n.name} → ${n.name}`);
+  }
+  for (const n of nodes) {
+    n.deps.sort((a, b) => a - b);
+    for (const d of n.deps) nodes[d]!.dependents.push(n.id);
+  }
+  const order = topoOrder(nodes);
+  if (order.length < nodes.length) {
+    const cycle = findCycle(nodes, new Set(order));
+    err('cycle', `The targets form a cycle: ${cycle.join(' → ')}. Break it by removing one of these dependencies.`, cycle[0]!, cycle.join(' → '));
+  }
+  return { root, nodes, byName, outputOwner, order, globMatches };
+}
+
+function parentOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? '' : p.slice(0, i);
+}
+
+/** The node owning `p` itself or a folder above it. */
+export function ownerAbove(outputOwner: Map<string, number>, p: string): number | undefined {
+  for (let cur = p; cur !== ''; cur = parentOf(cur)) {
+    const o = outputOwner.get(cur);
+    if (o !== undefined) return o;
+  }
+  return undefined;
+}
+
+function ownersBelow(sortedOutputs: string[], outputOwner: Map<string, number>, dir: string): number[] {
+  const prefix = dir + '/';
+  let lo = 0;
+  let hi = sortedOutputs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sortedOutputs[mid]! < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: number[] = [];
+  for (let i = lo; i < sortedOutputs.length && sortedOutputs[i]!.startsWith(prefix); i++) out.push(outputOwner.get(sortedOutputs[i]!)!);
+  return out;
+}
+
+function diskHas(root: string, rel: string): boolean {
+  return fs.existsSync(path.join(root, rel));
+}
+
+function topoOrder(nodes: GraphNode[]): number[] {
+  const indeg = nodes.map((n) => n.deps.length);
+  const queue: number[] = [];
+  for (const n of nodes) if (indeg[n.id] === 0) queue.push(n.id);
+  const order: number[] = [];
+  for (let i = 0; i < queue.length; i++) {
+    const id = queue[i]!;
+    order.push(id);
+    for (const d of nodes[id]!.dependents) if (--indeg[d]! === 0) queue.push(d);
+  }
+  return order;
+}
+
+function findCycle(nodes: GraphNode[], done: Set<number>): string[] {
+  const state = new Map<number, 1 | 2>();
+  const stack: number[] = [];
+  const dfs = (id: number): number[] | undefined => {
+    state.set(id, 1);
+    stack.push(id);
+    for (const d of nodes[id]!.deps) {
+      if (done.has(d)) continue;
+      if (state.get(d) === 1) return [...stack.slice(stack.indexOf(d)), d];
+      if (!state.has(d)) {
+        const c = dfs(d);
+        if (c) return c;
+      }
+    }
+    stack.pop();
+    state.set(id, 2);
+    return undefined;
+  };
+  for (const n of nodes) {
+    if (done.has(n.id) || state.has(n.id)) continue;
+    const c = dfs(n.id);
+    // deps point upstream; print in build order (dependency first).
+    if (c) return c.reverse().map((i) => nodes[i]!.name);
+  }
+  return [];
+}
+
+/** The subgraph needed to build `roots`: the roots and everything they depend on. */
+export function closure(graph: Graph, roots: Iterable<number>): Set<number> {
+  const seen = new Set<number>();
+  const stack = [...roots];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    for (const d of graph.nodes[id]!.deps) stack.push(d);
+  }
+  return seen;
+}

@@ -1,0 +1,71 @@
+// The fingerprint of a target: everything that, when changed, must rerun it. One typed
+// record, one comment per field; hashed through canonical JSON so key order never matters.
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Json, Target } from '../config/types.js';
+import { canonicalJson, sha256, type Sha256 } from './sha256.js';
+
+/** Bump when the meaning of the record changes: every target then reruns once. */
+export const FINGERPRINT_FORMAT = 1;
+
+export interface FingerprintRecord {
+  /** Record format, so an sbuild upgrade that changes hashing never reads old fingerprints as fresh. */
+  format: number;
+  /** The action's identity: the command line, or an in-process rule's id, version, source and module hashes. */
+  action: string;
+  /** Declared params, hashed canonically (key order does not matter). */
+  params: { [k: string]: Json };
+  /** Hash of each declared environment variable's value (null when unset). */
+  env: Record<string, Sha256 | null>;
+  /** Content hash of every input file (and `folder/` tree hash of upstream output folders), by path. */
+  inputs: Record<string, Sha256>;
+  /** The declared output paths: moving an output must rerun the producer. */
+  outputs: string[];
+}
+
+export function fingerprintOf(rec: FingerprintRecord): Sha256 {
+  return sha256(canonicalJson(rec));
+}
+
+const moduleHashes = new Map<string, string>();
+
+/** Identity of a target's action, as stored in the lock and compared by `explain`. */
+export function actionIdentity(t: Target): string {
+  const run = t.run;
+  if (typeof run === 'string') return `sh: ${run}`;
+  if (Array.isArray(run)) return `exec: ${run.map(quoteArg).join(' ')}`;
+  if (typeof run === 'function') {
+    const id = t.rule?.id ?? t.name;
+    const version = t.rule?.version ?? 0;
+    let ident = `fn: ${id}@${version} source=${sha256(run.toString()).slice(0, 16)}`;
+    const mod = t.rule?.module;
+    if (mod) {
+      let h = moduleHashes.get(mod);
+      if (h === undefined) {
+        try {
+          h = sha256(fs.readFileSync(mod.startsWith('file:') ? fileURLToPath(mod) : mod)).slice(0, 16);
+        } catch {
+          h = 'unreadable';
+        }
+        moduleHashes.set(mod, h);
+      }
+      ident += ` module=${h}`;
+    }
+    return ident;
+  }
+  return 'group';
+}
+
+/** Shell-style quoting, only for display and identity. */
+export function quoteArg(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+export function envHashes(names: string[] | undefined, env: NodeJS.ProcessEnv): Record<string, Sha256 | null> {
+  const out: Record<string, Sha256 | null> = {};
+  for (const n of names ?? []) {
+    const v = env[n];
+    out[n] = v === undefined ? null : sha256(v);
+  }
+  return out;
+}

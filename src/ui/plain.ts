@@ -1,0 +1,55 @@
+// Plain lines for CI and pipes; also the text printed for failures by every renderer.
+import type { BuildEvent } from '../engine/events.js';
+import { describeReason, summarizeReasons } from './reasons.js';
+
+export function fmtMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+export function failureText(e: Extract<BuildEvent, { type: 'failed' }>): string {
+  const lines = [`✖ ${e.name}: ${e.message}`];
+  if (e.command) lines.push(`  command: ${e.command}`);
+  if (e.logFile) lines.push(`  log: ${e.logFile}`);
+  if (e.logTail) lines.push(...e.logTail.split('\n').map((l) => `  │ ${l}`));
+  return lines.join('\n');
+}
+
+export function summaryText(e: Extract<BuildEvent, { type: 'summary' }>): string {
+  if (e.dryRun) return `sbuild: dry run: ${e.ran} would run, ${e.fresh} fresh`;
+  const parts = [`${e.ran} ran`, `${e.fresh} fresh`];
+  if (e.failed) parts.push(`${e.failed} failed`);
+  if (e.blocked) parts.push(`${e.blocked} not run (dependency failed)`);
+  return `sbuild: ${e.interrupted ? 'interrupted: ' : ''}${parts.join(', ')} in ${fmtMs(e.ms)}`;
+}
+
+export function plainRenderer(write: (s: string) => void, opts: { quiet: boolean; verbose: boolean }) {
+  return (e: BuildEvent) => {
+    switch (e.type) {
+      case 'plan': return;
+      case 'fresh': if (opts.verbose) write(`  fresh ${e.name}`); return;
+      case 'would-run':
+        write(`would run ${e.name}`);
+        for (const r of e.reasons) write(`    ${describeReason(r)}`);
+        return;
+      case 'start': if (!opts.quiet) write(`▶ ${e.name}${e.gpus.length ? ` [gpu ${e.gpus.join(',')}]` : ''} — ${summarizeReasons(e.reasons)}`); return;
+      case 'done': if (!opts.quiet) write(`✔ ${e.name} (${fmtMs(e.ms)})`); return;
+      case 'failed': write(failureText(e)); return;
+      case 'blocked': if (!opts.quiet) write(`- ${e.name}: not run, dependency ${e.dep} failed`); return;
+      case 'warning': write(`warning: ${e.message}`); return;
+      case 'summary': write(summaryText(e)); return;
+    }
+  };
+}
+
+/** One JSON object per line; `fresh` is reported as skipped with its reason. */
+export function jsonRenderer(write: (s: string) => void) {
+  return (e: BuildEvent) => {
+    const out = e.type === 'fresh' ? { type: 'skipped', name: e.name, reason: 'fresh' }
+      : e.type === 'start' || e.type === 'would-run' ? { ...e, why: e.reasons.map(describeReason) }
+      : e.type === 'done' || e.type === 'failed' || e.type === 'summary' ? { ...e, ms: Math.round(e.ms) }
+      : e;
+    write(JSON.stringify(out));
+  };
+}

@@ -1,0 +1,31 @@
+// Reasons → text, in one exhaustive switch.
+import type { Reason } from '../engine/reasons.js';
+import { short } from '../hashing/sha256.js';
+
+const json = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
+
+export function describeReason(r: Reason): string {
+  switch (r.kind) {
+    case 'forced': return 'forced (-B)';
+    case 'never-built': return 'never built (no record in sbuild.lock)';
+    case 'format-changed': return 'fingerprint format changed (sbuild upgrade)';
+    case 'action-changed': return `command changed: ${r.old} → ${r.new}`;
+    case 'param-changed': return `param ${r.key} changed: ${json(r.old)} → ${json(r.new)}`;
+    case 'env-changed': return `env ${r.name} changed (${r.old} → ${r.new}; values are not shown)`;
+    case 'input-changed': return `input ${r.path} changed: ${short(r.old)} → ${short(r.new)}`;
+    case 'input-added': return `input ${r.path} added (${short(r.new)})`;
+    case 'input-removed': return `input ${r.path} removed (was ${short(r.old)})`;
+    case 'input-missing': return `input ${r.path} is missing`;
+    case 'outputs-changed': return `declared outputs changed: [${r.old.join(', ')}] → [${r.new.join(', ')}]`;
+    case 'output-missing': return `output ${r.path} is missing`;
+    case 'output-modified': return `output ${r.path} was modified: recorded ${short(r.old)}, now ${short(r.new)}`;
+    case 'upstream-will-run': return `upstream ${r.dep} will run (its outputs may change)`;
+  }
+}
+
+/** The first reason, plus a count of the others: one line for progress output. */
+export function summarizeReasons(rs: Reason[]): string {
+  if (rs.length === 0) return '';
+  const first = describeReason(rs[0]!);
+  return rs.length > 1 ? `${first} (+${rs.length - 1} more)` : first;
+}

@@ -1,0 +1,48 @@
+// File-system helpers shared by the engine: atomic writes and workspace paths.
+import fs from 'node:fs';
+import path from 'node:path';
+
+let counter = 0;
+
+/** Write via a temp file in the same folder and rename, so readers never see half a file. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${counter++}`;
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Async variant for in-process actions. */
+export async function writeFileAtomicAsync(file: string, data: string | Uint8Array): Promise<void> {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${counter++}`;
+  try {
+    await fs.promises.writeFile(tmp, data);
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Normalise a workspace path to posix, relative, without `./` or a trailing slash.
+ * Returns undefined when it leaves the workspace.
+ */
+export function normalizeRel(root: string, p: string): string | undefined {
+  const abs = path.resolve(root, p);
+  const rel = path.relative(root, abs);
+  if (rel === '' ) return '';
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  return rel.split(path.sep).join('/');
+}
+
+/** True for a fast-glob pattern (as opposed to a plain path). */
+export function isGlob(p: string): boolean {
+  return /[*?[\]{}]/.test(p) || p.startsWith('!') || /[@!+]\(/.test(p);
+}
