@@ -56,11 +56,14 @@ export function editDistance(a: string, b: string): number {
 export function suggest(wanted: string, known: Iterable<string>): string[] {
   const scored: Array<[number, string]> = [];
   for (const name of known) {
-    const d = name.includes(wanted) || wanted.includes(name) ? Math.abs(name.length - wanted.length) / 4 : editDistance(wanted, name);
+    const contains = Math.min(name.length, wanted.length) >= 3 && (name.includes(wanted) || wanted.includes(name));
+    const d = contains ? Math.abs(name.length - wanted.length) / 4 : editDistance(wanted, name);
     if (d <= Math.max(2, wanted.length / 3)) scored.push([d, name]);
   }
   scored.sort((x, y) => x[0] - y[0] || x[1].localeCompare(y[1]));
-  return scored.slice(0, 3).map(([, n]) => n);
+  // Only the closest ones: a near-miss beats a list of guesses.
+  const best = scored[0]?.[0] ?? 0;
+  return scored.filter(([d]) => d <= best).slice(0, 3).map(([, n]) => n);
 }
 
 export function didYouMean(wanted: string, known: Iterable<string>): string {

@@ -126,6 +126,8 @@ async function compile(file: string, root: string, cacheDir: string, metaFile: s
       entryPoints: [file],
       bundle: true,
       write: false,
+      // Sets where the source map's relative paths start from (the bundle lives there).
+      outfile: path.join(cacheDir, 'bundle.mjs'),
       metafile: true,
       format: 'esm',
       platform: 'node',

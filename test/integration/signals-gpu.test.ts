@@ -1,0 +1,110 @@
+// Interrupts (finished targets stay recorded, the rest reruns) and GPU pools
+// (no device is ever handed to two running jobs).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { Rig, sh } from '../helpers/rig.js';
+
+const rigs: Rig[] = [];
+after(() => rigs.forEach((r) => r.cleanup()));
+function rig(): Rig {
+  const r = new Rig();
+  rigs.push(r);
+  return r;
+}
+
+async function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${signal} mid-build: children get the signal, finished targets stay recorded, exit 130; a rerun completes only the rest`, async () => {
+    const r = rig();
+    r.write('a.txt', 'a\n');
+    r.config(`{
+      default: 'all',
+      targets: [
+        { name: 'quick', inputs: ['a.txt'], outputs: ['o/quick'], run: ${JSON.stringify(sh('quick', 'cp a.txt o/quick'))} },
+        { name: 'slow', inputs: ['o/quick'], outputs: ['o/slow'], run: ${JSON.stringify(sh('slow', 'echo started > o/slow.partial; sleep 30; cp o/quick o/slow'))} },
+        { name: 'after', inputs: ['o/slow'], outputs: ['o/after'], run: ${JSON.stringify(sh('after', 'cp o/slow o/after'))} },
+        { name: 'all', deps: ['after'] },
+      ],
+    }`);
+    const child = r.spawn(['-j', '2']);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    await waitFor(() => r.exists('o/slow.partial'));
+    const t0 = Date.now();
+    child.kill(signal);
+    const code = await exited;
+    assert.equal(code, 130, out);
+    assert.ok(Date.now() - t0 < 10_000, 'the sleeping child was stopped, not waited for');
+    assert.match(out, /interrupted: 1 ran/);
+    assert.deepEqual(r.takeRuns(), ['quick', 'slow']);
+    const lock = JSON.parse(r.read('sbuild.lock'));
+    assert.ok(lock.targets.quick, 'finished target recorded');
+    assert.equal(lock.targets.slow, undefined, 'interrupted target not recorded');
+    assert.ok(!r.exists('o/slow'));
+    // Rerun with a fast command for the slow step: only the rest runs.
+    r.write('tasks.config.ts', r.read('tasks.config.ts').replace('sleep 30; ', ''));
+    const again = r.run([]);
+    assert.equal(again.code, 0, again.stdout);
+    assert.deepEqual(r.takeRuns(), ['after', 'slow']);
+  });
+}
+
+test('the GPU pool never hands one device to two running jobs; each job sees only its ids', () => {
+  const r = rig();
+  const jobs = Array.from({ length: 8 }, (_, i) => i);
+  // Each job records "start <t> <ids>" and "end <t> <ids>" with its CUDA_VISIBLE_DEVICES.
+  const cmd = (i: number, gpus: number) => ({
+    name: `train/${i}`, outputs: [`o/${i}`], resources: { gpu: gpus },
+    run: `echo train/${i} >> runs.log; echo "start $(date +%s%N) $CUDA_VISIBLE_DEVICES $SBUILD_GPU_IDS" > o/${i}; sleep 0.2; echo "end $(date +%s%N)" >> o/${i}`,
+  });
+  r.config(`{ targets: ${JSON.stringify([...jobs.map((i) => cmd(i, i % 3 === 0 ? 2 : 1)), { name: 'cpu', outputs: ['o/cpu'], run: 'echo cpu >> runs.log; echo "[$CUDA_VISIBLE_DEVICES]" > o/cpu' }])} }`);
+  const res = r.run(['train/*', 'cpu', '-j', '8', '--gpus', '0,1,2']);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.equal(r.takeRuns().length, 9);
+  assert.equal(r.read('o/cpu').trim(), '[]', 'a job without GPUs sees none');
+  const spans = jobs.map((i) => {
+    const [start, end] = r.read(`o/${i}`).trim().split('\n');
+    const [, t0, ids, ids2] = start!.split(' ');
+    assert.equal(ids, ids2, 'SBUILD_GPU_IDS equals CUDA_VISIBLE_DEVICES');
+    const devs = ids!.split(',');
+    assert.equal(devs.length, i % 3 === 0 ? 2 : 1, `job ${i} got exactly its GPU count`);
+    return { i, devs, t0: BigInt(t0!), t1: BigInt(end!.split(' ')[1]!) };
+  });
+  let overlaps = 0;
+  for (const a of spans) {
+    for (const b of spans) {
+      if (a.i >= b.i || a.t1 <= b.t0 || b.t1 <= a.t0) continue;
+      overlaps++;
+      assert.deepEqual(a.devs.filter((d) => b.devs.includes(d)), [], `jobs ${a.i} and ${b.i} ran at once on a shared device`);
+    }
+  }
+  assert.ok(overlaps > 0, 'some jobs ran in parallel (the pool was exercised)');
+});
+
+test('a GPU job fails clearly when no GPU exists, unless cpuFallback allows the CPU; too wide a job fails', () => {
+  const r = rig();
+  r.config(`{ targets: [
+    { name: 'gpu-only', outputs: ['o/g'], resources: { gpu: 1 }, run: 'echo gpu-only >> runs.log; touch o/g' },
+    { name: 'fallback', outputs: ['o/f'], resources: { gpu: 1 }, cpuFallback: true, run: 'echo fallback >> runs.log; echo "[$CUDA_VISIBLE_DEVICES]" > o/f' },
+    { name: 'wide', outputs: ['o/w'], resources: { gpu: 4 }, run: 'echo wide >> runs.log; touch o/w' },
+  ] }`);
+  const none = r.run(['gpu-only', 'fallback', '-k', '--gpus', 'none']);
+  assert.equal(none.code, 1);
+  assert.match(none.stdout, /✖ gpu-only: target 'gpu-only' needs 1 GPU\(s\) but the pool has 0 \(none detected\)\. Run on a machine with a GPU, pass --gpus IDS, or set `cpuFallback: true`/);
+  assert.deepEqual(r.takeRuns(), ['fallback']);
+  assert.equal(r.read('o/f').trim(), '[]');
+  const wide = r.run(['wide', '--gpus', '0,1']);
+  assert.equal(wide.code, 1);
+  assert.match(wide.stdout, /target 'wide' needs 4 GPU\(s\) but the pool has 2 \(0,1\)\. Lower its `resources.gpu`/);
+  assert.deepEqual(r.takeRuns(), []);
+  fs.rmSync(r.path('o'), { recursive: true, force: true });
+});
