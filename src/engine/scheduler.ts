@@ -90,7 +90,7 @@ export class Scheduler {
   async run(): Promise<BuildResult> {
     const t0 = performance.now();
     const { graph } = this.ws;
-    this.emit({ type: 'plan', selected: this.selected.size, toRun: 0 });
+    this.emit({ type: 'plan', selected: [...this.selected].filter((id) => !graph.nodes[id]!.group).length, toRun: 0 });
     for (const id of graph.order) {
       if (!this.selected.has(id)) continue;
       this.state.set(id, 'waiting');

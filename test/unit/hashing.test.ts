@@ -1,0 +1,93 @@
+// Hash formats are pinned by golden values: changing them silently would make every
+// committed sbuild.lock look stale (or, worse, fresh when it is not).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { canonicalJson, sha256 } from '../../src/hashing/sha256.js';
+import { fingerprintOf, actionIdentity, FINGERPRINT_FORMAT } from '../../src/hashing/fingerprint.js';
+import { FileHasher } from '../../src/hashing/file-hasher.js';
+
+test('canonical JSON sorts keys at every level and drops undefined', () => {
+  assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null }, u: undefined }), '{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}');
+  assert.equal(canonicalJson({ x: 1, y: 2 }), canonicalJson({ y: 2, x: 1 }));
+});
+
+test('golden fingerprint of a fixed record', () => {
+  assert.equal(sha256('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  const fp = fingerprintOf({
+    format: FINGERPRINT_FORMAT,
+    action: actionIdentity({ name: 't', run: ['python', 'train.py', '--lr', '0.1 0.2'] }),
+    params: { lr: 0.1 },
+    env: {},
+    inputs: { 'a.txt': sha256('a') },
+    outputs: ['o.txt'],
+  });
+  assert.equal(actionIdentity({ name: 't', run: ['python', 'train.py', '--lr', '0.1 0.2'] }), "exec: python train.py --lr '0.1 0.2'");
+  assert.equal(fp, 'b490c45400738f9f6539dfebdd461a82bfd9cc428084161e12a7380c0e8713bc');
+});
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-unit-'));
+}
+
+test('the stat cache re-reads a file whose stat changed, and never trusts a racily-clean entry', () => {
+  const root = tmp();
+  const cache = path.join(root, '.sbuild', 'stat-cache.json');
+  fs.writeFileSync(path.join(root, 'f'), 'one');
+  const h = new FileHasher(root, cache);
+  assert.equal(h.hashFile('f')!.hash, sha256('one'));
+  // Same size, rewritten within the same instant: must not be served from the cache.
+  fs.writeFileSync(path.join(root, 'f'), 'two');
+  const st = fs.statSync(path.join(root, 'f'));
+  assert.equal(h.hashFile('f')!.hash, sha256('two'));
+  h.save();
+  // Forge the worst case: identical stat but new content, while the entry is racy (mtime ≈ hash time).
+  fs.writeFileSync(path.join(root, 'f'), 'six');
+  fs.utimesSync(path.join(root, 'f'), st.atime, st.mtime);
+  const h2 = new FileHasher(root, cache);
+  assert.equal(h2.hashFile('f')!.hash, sha256('six'), 'racily-clean entry was re-hashed');
+  // An old file (mtime well before hashing) is served from the cache without reading it.
+  const old = new Date(Date.now() - 60_000);
+  fs.utimesSync(path.join(root, 'f'), old, old);
+  assert.equal(h2.hashFile('f')!.hash, sha256('six'));
+  h2.save();
+  const entries = JSON.parse(fs.readFileSync(cache, 'utf8')).entries;
+  entries.f[4] = sha256('forged');
+  fs.writeFileSync(cache, JSON.stringify({ format: 1, entries }));
+  assert.equal(new FileHasher(root, cache).hashFile('f')!.hash, sha256('forged'), 'trusted entries are not re-read (that is the point of the cache)');
+  fs.rmSync(root, { recursive: true });
+});
+
+test('a corrupt stat cache is reported in one line and rebuilt', () => {
+  const root = tmp();
+  const cache = path.join(root, '.sbuild', 'stat-cache.json');
+  fs.mkdirSync(path.dirname(cache));
+  fs.writeFileSync(cache, '{"format":1,"entries":{"f":[1,2');
+  fs.writeFileSync(path.join(root, 'f'), 'x');
+  const h = new FileHasher(root, cache);
+  assert.match(h.warning!, /^stat cache \.sbuild\/stat-cache\.json was corrupt; rebuilt it/);
+  assert.equal(h.hashFile('f')!.hash, sha256('x'));
+  h.save();
+  assert.doesNotThrow(() => JSON.parse(fs.readFileSync(cache, 'utf8')));
+  fs.rmSync(root, { recursive: true });
+});
+
+test('tree hashes depend on relative paths and contents, not on where the folder lives', () => {
+  const root = tmp();
+  for (const d of ['a', 'b']) {
+    fs.mkdirSync(path.join(root, d, 'sub'), { recursive: true });
+    fs.writeFileSync(path.join(root, d, 'sub', 'x'), '1');
+    fs.writeFileSync(path.join(root, d, 'y'), '2');
+  }
+  const h = new FileHasher(root, path.join(root, '.sbuild', 'sc.json'));
+  const a = h.hashTree('a')!;
+  assert.equal(a.hash, h.hashTree('b')!.hash);
+  assert.equal(a.files, 2);
+  assert.equal(a.size, 2);
+  fs.renameSync(path.join(root, 'b', 'y'), path.join(root, 'b', 'z'));
+  h.forget('b');
+  assert.notEqual(a.hash, h.hashTree('b')!.hash);
+  fs.rmSync(root, { recursive: true });
+});
