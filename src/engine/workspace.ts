@@ -37,8 +37,8 @@ export async function openWorkspace(cwd: string, configFlag?: string): Promise<W
   const diskGlob = (patterns: string[]): string[] =>
     fg ? fg.sync(patterns, { cwd: root, onlyFiles: true, dot: true, ignore: GLOB_IGNORE, followSymbolicLinks: true }).sort() : [];
   const locate = locator(loaded, cwd);
-  const graph = buildGraph(root, targets, diskGlob, locate);
   const hasher = new FileHasher(root, path.join(root, '.sbuild', 'stat-cache.json'));
+  const graph = buildGraph(root, targets, diskGlob, (rel) => hasher.stat(rel) !== null, locate);
   const lock = readLock(root);
   const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob);
   const warnings = [...lock.warnings, ...(hasher.warning ? [hasher.warning] : [])];

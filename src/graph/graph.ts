@@ -1,8 +1,6 @@
 // Targets → DAG. Edges come from `deps`, and implicitly from inputs that name (or lie
 // inside, or contain) another target's declared outputs; an input glob matches declared
 // outputs as well as files on disk, so a table can depend on metrics that do not exist yet.
-import fs from 'node:fs';
-import path from 'node:path';
 import picomatch from 'picomatch';
 import { SbuildError, didYouMean } from '../errors.js';
 import { isGlob } from '../util/fs.js';
@@ -38,7 +36,13 @@ export interface Graph {
 /** Lists files on disk matching globs (fast-glob, loaded only when a config uses globs). */
 export type DiskGlob = (patterns: string[]) => string[];
 
-export function buildGraph(root: string, checked: CheckedTarget[], diskGlob: DiskGlob, locate: (name: string) => string | undefined): Graph {
+export function buildGraph(
+  root: string,
+  checked: CheckedTarget[],
+  diskGlob: DiskGlob,
+  exists: (rel: string) => boolean,
+  locate: (name: string) => string | undefined,
+): Graph {
   const nodes: GraphNode[] = checked.map((c, id) => ({
     id,
     name: c.name,
@@ -81,10 +85,14 @@ export function buildGraph(root: string, checked: CheckedTarget[], diskGlob: Dis
   for (const n of nodes) for (const s of n.inputSpecs) if (isGlob(s) && !s.startsWith('!')) diskSpecs.add(s);
   for (const s of diskSpecs) globMatches.set(s, diskGlob([s]));
 
-  const addEdge = (from: GraphNode, to: number) => {
-    if (!from.deps.includes(to)) from.deps.push(to);
-  };
   for (const n of nodes) {
+    const seenDeps = new Set<number>();
+    const addEdge = (from: GraphNode, to: number) => {
+      if (!seenDeps.has(to)) {
+        seenDeps.add(to);
+        from.deps.push(to);
+      }
+    };
     for (const d of n.target.deps ?? []) {
       const dn = byName.get(d);
       if (!dn) err('unknown-dep', `Target '${n.name}' lists the dependency '${d}', which is not a target.${didYouMean(d, byName.keys())}`, n.name);
@@ -119,7 +127,7 @@ export function buildGraph(root: string, checked: CheckedTarget[], diskGlob: Dis
       // A folder input that contains declared outputs depends on their producers.
       const under = ownersBelow(sortedOutputs, outputOwner, spec);
       for (const u of under) addEdge(n, u);
-      if (under.length === 0 && !diskHas(root, spec)) {
+      if (under.length === 0 && !exists(spec)) {
         err('input-missing', `The input '${spec}' of target '${n.name}' does not exist and no target declares it as an output. Create the file, fix the path, or add the target that produces it.`, n.name);
       }
     }
@@ -166,9 +174,6 @@ function ownersBelow(sortedOutputs: string[], outputOwner: Map<string, number>, 
   return out;
 }
 
-function diskHas(root: string, rel: string): boolean {
-  return fs.existsSync(path.join(root, rel));
-}
 
 function topoOrder(nodes: GraphNode[]): number[] {
   const indeg = nodes.map((n) => n.deps.length);

@@ -9,12 +9,16 @@ import { createHash } from 'node:crypto';
 import { sha256, type Sha256 } from './sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
 
-/** [size, mtimeNs, ino, ctimeNs, hash, hashedAtNs] — arrays keep the file small. */
-type Entry = [number, string, number, string, Sha256, string];
+/**
+ * [size, mtimeMs, ino, ctimeMs, hash, hashedAtMs] — arrays keep the file small. Millisecond
+ * floats carry sub-microsecond precision for current dates, and plain stats avoid the
+ * allocation cost of BigInt stats on large workspaces.
+ */
+type Entry = [number, number, number, number, Sha256, number];
 
-const FORMAT = 1;
+const FORMAT = 2;
 /** Larger than any file system timestamp tick we know of (ext4: a jiffy, ~4 ms). */
-const RACY_SLACK_NS = 50_000_000n;
+const RACY_SLACK_MS = 50;
 const STREAM_THRESHOLD = 8 * 1024 * 1024;
 
 export interface FileHash {
@@ -32,6 +36,8 @@ export interface TreeHash {
 
 export class FileHasher {
   private entries = new Map<string, Entry>();
+  /** Stats taken during this process, so a path is stat'ed once per command (until forgotten). */
+  private stats = new Map<string, fs.Stats | null>();
   private dirty = false;
   /** One-line notice when the cache on disk was unreadable (rebuilt from scratch). */
   readonly warning: string | undefined;
@@ -45,8 +51,10 @@ export class FileHasher {
     }
     try {
       const parsed = JSON.parse(text) as { format: number; entries: Record<string, Entry> };
-      if (parsed.format !== FORMAT || typeof parsed.entries !== 'object') throw new Error('format');
-      for (const [p, e] of Object.entries(parsed.entries)) {
+      if (typeof parsed.format === 'number' && parsed.format !== FORMAT) return; // another sbuild version's cache: start afresh
+      if (typeof parsed.entries !== 'object' || parsed.entries === null) throw new Error('format');
+      for (const p in parsed.entries) {
+        const e = parsed.entries[p]!;
         if (!Array.isArray(e) || e.length !== 6 || typeof e[4] !== 'string' || e[4].length !== 64) throw new Error('entry');
         this.entries.set(p, e);
       }
@@ -57,43 +65,37 @@ export class FileHasher {
     }
   }
 
-  /** Hash of a workspace-relative file, or undefined when it does not exist (or is not a file). */
-  hashFile(rel: string): FileHash | undefined {
-    const abs = path.join(this.root, rel);
-    let st: fs.BigIntStats;
-    try {
-      st = fs.statSync(abs, { bigint: true });
-    } catch {
-      return undefined;
+  /** lstat-free stat of a workspace-relative path (follows links), memoised for this process. */
+  stat(rel: string): fs.Stats | null {
+    let st = this.stats.get(rel);
+    if (st === undefined) {
+      st = fs.statSync(path.join(this.root, rel), { throwIfNoEntry: false }) ?? null;
+      this.stats.set(rel, st);
     }
-    if (!st.isFile()) return undefined;
-    return this.hashStat(rel, abs, st);
+    return st;
   }
 
-  private hashStat(rel: string, abs: string, st: fs.BigIntStats): FileHash {
-    const size = Number(st.size);
-    const mtime = st.mtimeNs.toString();
-    const ctime = st.ctimeNs.toString();
-    const ino = Number(st.ino);
+  /** Hash of a workspace-relative file, or undefined when it does not exist (or is not a file). */
+  hashFile(rel: string): FileHash | undefined {
+    const st = this.stat(rel);
+    if (!st || !st.isFile()) return undefined;
+    const size = st.size;
     const e = this.entries.get(rel);
-    if (e && e[0] === size && e[1] === mtime && e[2] === ino && e[3] === ctime && st.mtimeNs + RACY_SLACK_NS < BigInt(e[5])) {
+    if (e && e[0] === size && e[1] === st.mtimeMs && e[2] === st.ino && e[3] === st.ctimeMs && st.mtimeMs + RACY_SLACK_MS < e[5]) {
       return { hash: e[4], size };
     }
-    const hashedAt = BigInt(Date.now()) * 1_000_000n; // taken before the read: see RACY_SLACK_NS
+    const hashedAt = Date.now(); // taken before the read: see RACY_SLACK_MS
+    const abs = path.join(this.root, rel);
     const hash = size > STREAM_THRESHOLD ? hashLargeFile(abs) : sha256(fs.readFileSync(abs));
-    this.entries.set(rel, [size, mtime, ino, ctime, hash, hashedAt.toString()]);
+    this.entries.set(rel, [size, st.mtimeMs, st.ino, st.ctimeMs, hash, hashedAt]);
     this.dirty = true;
     return { hash, size };
   }
 
   /** Kind of a workspace-relative path on disk. */
   kind(rel: string): 'file' | 'dir' | undefined {
-    try {
-      const st = fs.statSync(path.join(this.root, rel));
-      return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : undefined;
-    } catch {
-      return undefined;
-    }
+    const st = this.stat(rel);
+    return !st ? undefined : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : undefined;
   }
 
   /** Tree hash of a directory: every file below it (sorted), by relative path and content. */
@@ -116,8 +118,12 @@ export class FileHasher {
   /** Forget a path (and everything below it) after it was deleted or rewritten. */
   forget(rel: string): void {
     if (this.entries.delete(rel)) this.dirty = true;
+    this.stats.delete(rel);
     const prefix = rel + '/';
     for (const k of this.entries.keys()) if (k.startsWith(prefix)) { this.entries.delete(k); this.dirty = true; }
+    for (const k of this.stats.keys()) if (k.startsWith(prefix)) this.stats.delete(k);
+    // A folder that gains or loses files: its ancestors' stats are stale too.
+    for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) this.stats.delete(rel.slice(0, i));
   }
 
   save(): void {

@@ -1,6 +1,7 @@
 // The fingerprint of a target: everything that, when changed, must rerun it. One typed
 // record, one comment per field; hashed through canonical JSON so key order never matters.
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Json, Target } from '../config/types.js';
 import { canonicalJson, sha256, type Sha256 } from './sha256.js';
@@ -23,8 +24,17 @@ export interface FingerprintRecord {
   outputs: string[];
 }
 
+/**
+ * Streams the record into SHA-256 field by field (NUL-separated, keys sorted): the same value
+ * as hashing a canonical serialisation, without building one string per target.
+ */
 export function fingerprintOf(rec: FingerprintRecord): Sha256 {
-  return sha256(canonicalJson(rec));
+  const h = createHash('sha256');
+  h.update(`sbuild-fingerprint\0${rec.format}\0${rec.action}\0${canonicalJson(rec.params)}\0`);
+  for (const k of Object.keys(rec.env).sort()) h.update(`env\0${k}\0${rec.env[k] ?? '-'}\0`);
+  for (const k of Object.keys(rec.inputs).sort()) h.update(`in\0${k}\0${rec.inputs[k]}\0`);
+  for (const o of rec.outputs) h.update(`out\0${o}\0`);
+  return h.digest('hex') as Sha256;
 }
 
 const moduleHashes = new Map<string, string>();

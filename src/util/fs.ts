@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 let counter = 0;
+const CLEAN_REL = /^[^/\\]+(\/[^/\\]+)*$/;
 
 /** Write via a temp file in the same folder and rename, so readers never see half a file. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
@@ -35,6 +36,8 @@ export async function writeFileAtomicAsync(file: string, data: string | Uint8Arr
  * Returns undefined when it leaves the workspace.
  */
 export function normalizeRel(root: string, p: string): string | undefined {
+  // Fast path: already a clean relative posix path (the common case, thousands per config).
+  if (CLEAN_REL.test(p) && !p.split('/').some((seg) => seg === '..' || seg === '.')) return p;
   const abs = path.resolve(root, p);
   const rel = path.relative(root, abs);
   if (rel === '' ) return '';

@@ -1,0 +1,389 @@
+// Property-based test of the engine: random build graphs, random edits, and after every edit
+// the exact set of targets that ran must equal what a model of "verifying traces with early
+// cutoff" predicts; the outputs must equal the model's bytes and a from-scratch build's.
+//
+//   FUZZ_SEEDS=7,8,9   run these seeds (default: a fixed list)
+//   FUZZ_STEPS=20      edit steps per seed
+//   FUZZ_CLEAN_EVERY=1 compare with a clean build every N steps (always at the last step)
+//   FUZZ_KEEP=1        keep the temp workspaces (always kept on failure)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Rig, type RunResult } from '../helpers/rig.js';
+import { Rng } from './prng.js';
+import { Model, byteOrder, randomContent, randomLine, randomNote, randomV, type TargetSpec } from './model.js';
+
+const SEEDS = (process.env.FUZZ_SEEDS ?? '1,2,3,4').split(',').map((s) => Number(s.trim())).filter((n) => Number.isFinite(n));
+const STEPS = Number(process.env.FUZZ_STEPS ?? 10);
+const CLEAN_EVERY = Number(process.env.FUZZ_CLEAN_EVERY ?? 5);
+
+interface Event {
+  type: string;
+  name?: string;
+  why?: string[];
+  [k: string]: unknown;
+}
+
+function events(r: RunResult): Event[] {
+  const out: Event[] = [];
+  for (const line of r.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as Event);
+    } catch {
+      /* not an event */
+    }
+  }
+  return out;
+}
+
+/** Every file under out/ with its content. */
+function outFiles(root: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (rel: string) => {
+    let ents: fs.Dirent[];
+    try {
+      ents = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of ents) {
+      const child = `${rel}/${d.name}`;
+      if (d.isDirectory()) walk(child);
+      else files.set(child, fs.readFileSync(path.join(root, child), 'utf8'));
+    }
+  };
+  walk('out');
+  return new Map([...files].sort((a, b) => byteOrder(a[0], b[0])));
+}
+
+class SeedRun {
+  readonly rng: Rng;
+  readonly model: Model;
+  readonly rig = new Rig();
+  readonly log: string[] = [];
+  step = 0;
+  configDirty = true;
+  private readonly srcHistory = new Map<string, string[]>();
+  private readonly paramHistory = new Map<string, unknown[]>();
+
+  constructor(readonly seed: number) {
+    this.rng = new Rng(seed);
+    this.model = Model.generate(this.rng, 10 + this.rng.int(11));
+    for (const [p, c] of this.model.src) this.rig.write(p, c);
+  }
+
+  fail(msg: string): never {
+    throw new assert.AssertionError({
+      message:
+        `seed ${this.seed}, step ${this.step} (rerun: FUZZ_SEEDS=${this.seed}; workspace kept at ${this.rig.dir}):\n${msg}\n` +
+        `--- edits so far ---\n${this.log.join('\n')}`,
+    });
+  }
+
+  eq(actual: unknown, expected: unknown, what: string): void {
+    try {
+      assert.deepEqual(actual, expected);
+    } catch {
+      this.fail(`${what}\n  expected: ${JSON.stringify(expected)}\n  actual:   ${JSON.stringify(actual)}`);
+    }
+  }
+
+  private writeConfig(): void {
+    this.rig.write('tasks.config.ts', this.model.configText());
+    this.configDirty = false;
+  }
+
+  private failing(): TargetSpec[] {
+    return this.model.targets.filter((t) => t.params.fail);
+  }
+
+  // ---------- edits ----------
+
+  private rememberSrc(p: string): void {
+    const h = this.srcHistory.get(p) ?? [];
+    h.push(this.model.src.get(p)!);
+    this.srcHistory.set(p, h);
+  }
+
+  private rememberParam(t: TargetSpec, key: 'v' | 'note'): void {
+    const k = `${t.name}\0${key}`;
+    const h = this.paramHistory.get(k) ?? [];
+    h.push(t.params[key]);
+    this.paramHistory.set(k, h);
+  }
+
+  /** Writes a source or output file; `keepMtime`: restore the old mtime afterwards (like cp -p / rsync -t). */
+  private writeFile(p: string, content: string, keepMtime: boolean): void {
+    const abs = this.rig.path(p);
+    const old = keepMtime && fs.existsSync(abs) ? fs.statSync(abs) : undefined;
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    fs.writeFileSync(abs, content);
+    if (old) fs.utimesSync(abs, old.atime, old.mtime);
+  }
+
+  private mutateText(s: string): [string, string] {
+    const rng = this.rng;
+    const nl = s.endsWith('\n');
+    const ls = s === '' ? [] : s.split('\n');
+    if (nl) ls.pop();
+    const i = ls.length ? rng.int(ls.length) : 0;
+    const how = rng.pick(['replace-line', 'append-line', 'delete-line', 'swap-lines', 'duplicate-line', 'rewrite', 'last-line', 'toggle-newline', 'same-length']);
+    switch (how) {
+      case 'replace-line': ls[i] = randomLine(rng); break;
+      case 'append-line': ls.push(randomLine(rng)); break;
+      case 'delete-line': if (ls.length > 1) ls.splice(i, 1); else ls[0] = randomLine(rng); break;
+      case 'swap-lines': if (ls.length > 1) { const j = rng.int(ls.length); [ls[i], ls[j]] = [ls[j]!, ls[i]!]; } break;
+      case 'duplicate-line': if (ls.length) ls.splice(i, 0, ls[i]!); break;
+      case 'rewrite': return [randomContent(rng), how];
+      case 'last-line': if (ls.length) ls[ls.length - 1] = randomLine(rng); break;
+      case 'toggle-newline': return [nl ? s.slice(0, -1) : s + '\n', how];
+      case 'same-length': {
+        if (s.length === 0) return ['x\n', how];
+        const k = rng.int(s.length);
+        const c = s[k] === 'a' ? 'e' : s[k] === '\n' ? '\n' : 'a';
+        return [s.slice(0, k) + c + s.slice(k + 1), how];
+      }
+    }
+    return [ls.join('\n') + (nl && ls.length ? '\n' : ''), how];
+  }
+
+  private edits: Array<[string, number, () => string | undefined]> = [
+    ['src-edit', 5, () => {
+      const p = this.rng.pick([...this.model.src.keys()]);
+      this.rememberSrc(p);
+      const [s, how] = this.mutateText(this.model.src.get(p)!);
+      const keep = this.rng.chance(0.25);
+      this.model.src.set(p, s);
+      this.writeFile(p, s, keep);
+      return `edit ${p} (${how}${keep ? ', mtime kept' : ''}) → ${JSON.stringify(s)}`;
+    }],
+    ['touch', 2, () => {
+      const files = [...this.model.src.keys(), ...this.model.disk.keys()];
+      const p = this.rng.pick(files);
+      const when = this.rng.pick([0, 5, -100]);
+      const t = new Date(Date.now() + when * 1000);
+      fs.utimesSync(this.rig.path(p), t, t);
+      return `touch ${p} (${when >= 0 ? '+' : ''}${when}s)`;
+    }],
+    ['rewrite-same', 1, () => {
+      const files = [...this.model.src.keys(), ...this.model.disk.keys()];
+      const p = this.rng.pick(files);
+      this.writeFile(p, this.model.src.get(p) ?? this.model.disk.get(p)!, false);
+      return `rewrite ${p} with identical bytes`;
+    }],
+    ['param-v', 3, () => {
+      const t = this.rng.pick(this.model.targets);
+      this.rememberParam(t, 'v');
+      t.params.v = randomV(this.rng, t.op);
+      this.configDirty = true;
+      return `param ${t.name}.v = ${JSON.stringify(t.params.v)}`;
+    }],
+    ['param-note', 2, () => {
+      const t = this.rng.pick(this.model.targets);
+      this.rememberParam(t, 'note');
+      t.params.note = this.rng.chance(0.2) ? undefined : randomNote(this.rng);
+      if (t.params.note === undefined) delete t.params.note;
+      this.configDirty = true;
+      return `param ${t.name}.note = ${JSON.stringify(t.params.note)} (not used by the command)`;
+    }],
+    ['variant', 1, () => {
+      const t = this.rng.pick(this.model.targets);
+      t.variant = t.variant && this.rng.chance(0.5) ? t.variant - 1 : t.variant + 1;
+      this.configDirty = true;
+      return `command text of ${t.name} changed (variant ${t.variant}; same computation)`;
+    }],
+    ['revert', 3, () => {
+      const kinds: string[] = [];
+      const srcs = [...this.srcHistory.keys()].filter((p) => this.model.src.has(p));
+      if (srcs.length) kinds.push('src');
+      if (this.paramHistory.size) kinds.push('param');
+      if (!kinds.length) return undefined;
+      if (this.rng.pick(kinds) === 'src') {
+        const p = this.rng.pick(srcs);
+        const h = this.srcHistory.get(p)!;
+        const s = this.rng.pick(h);
+        this.rememberSrc(p);
+        this.model.src.set(p, s);
+        this.writeFile(p, s, false);
+        return `revert ${p} to an earlier content ${JSON.stringify(s)}`;
+      }
+      const k = this.rng.pick([...this.paramHistory.keys()]);
+      const [name, key] = k.split('\0') as [string, 'v' | 'note'];
+      const t = this.model.byName.get(name)!;
+      const val = this.rng.pick(this.paramHistory.get(k)!);
+      this.rememberParam(t, key);
+      if (val === undefined) delete t.params[key];
+      else (t.params as Record<string, unknown>)[key] = val;
+      this.configDirty = true;
+      return `revert param ${name}.${key} to ${JSON.stringify(val)}`;
+    }],
+    ['delete-output', 2, () => {
+      const t = this.rng.pick(this.model.targets);
+      const files = [...this.model.disk.keys()].filter((f) => f === t.out || f.startsWith(t.out + '/'));
+      if (!files.length) return undefined;
+      if (t.dir && this.rng.chance(0.5)) {
+        const f = this.rng.pick(files);
+        fs.rmSync(this.rig.path(f));
+        this.model.disk.delete(f);
+        return `delete ${f} (one file of ${t.name}'s output folder)`;
+      }
+      fs.rmSync(this.rig.path(t.out), { recursive: true });
+      for (const f of files) this.model.disk.delete(f);
+      return `delete output ${t.out} of ${t.name}`;
+    }],
+    ['modify-output', 2, () => {
+      const f = this.rng.pick([...this.model.disk.keys()]);
+      const old = this.model.disk.get(f)!;
+      let s: string;
+      let how: string;
+      if (old.length && this.rng.chance(0.5)) {
+        const k = this.rng.int(old.length);
+        s = old.slice(0, k) + (old[k] === 'Q' ? 'R' : 'Q') + old.slice(k + 1);
+        how = 'same length';
+      } else {
+        s = old + 'hand edit\n';
+        how = 'appended';
+      }
+      const keep = this.rng.chance(0.3);
+      this.writeFile(f, s, keep);
+      this.model.disk.set(f, s);
+      return `modify output ${f} by hand (${how}${keep ? ', mtime kept' : ''})`;
+    }],
+    ['extra-file', 1, () => {
+      const extras = [...this.model.src.keys()].filter((p) => p.startsWith('src/sub/x'));
+      if (extras.length && this.rng.chance(0.5)) {
+        const p = this.rng.pick(extras);
+        fs.rmSync(this.rig.path(p));
+        this.model.src.delete(p);
+        return `remove ${p} (matched by src globs)`;
+      }
+      const p = `src/sub/x${this.model.extraCounter++}.txt`;
+      const s = randomContent(this.rng);
+      this.model.src.set(p, s);
+      this.writeFile(p, s, false);
+      return `add ${p} (matched by src globs) = ${JSON.stringify(s)}`;
+    }],
+    ['shuffle-config', 1, () => {
+      this.rng.shuffle(this.model.order);
+      for (const t of this.model.targets) if (this.rng.chance(0.3)) t.reverseKeys = !t.reverseKeys;
+      this.configDirty = true;
+      return 'reorder targets and params keys in tasks.config.ts (same meaning)';
+    }],
+    ['touch-config', 0.5, () => {
+      this.configDirty = true;
+      return 'rewrite tasks.config.ts unchanged';
+    }],
+    ['break', 0.4, () => {
+      if (this.failing().length) return undefined;
+      const t = this.rng.pick(this.model.targets);
+      t.params.fail = true;
+      this.configDirty = true;
+      return `break ${t.name} (its command writes a partial output and exits 3)`;
+    }],
+  ];
+
+  applyEdits(): void {
+    const lines: string[] = [];
+    const failing = this.failing();
+    if (failing.length && (this.rng.chance(0.6) || this.step === STEPS)) {
+      for (const t of failing) delete t.params.fail;
+      this.configDirty = true;
+      lines.push(`fix ${failing.map((t) => t.name).join(', ')}`);
+    }
+    const n = 1 + (this.rng.chance(0.3) ? 1 : 0) + (this.rng.chance(0.1) ? 1 : 0);
+    while (lines.length < n) {
+      const kind = this.rng.weighted(this.edits.map(([k, w]) => [k, this.step === STEPS && k === 'break' ? 0 : w] as const));
+      const fn = this.edits.find(([k]) => k === kind)![2];
+      const d = fn();
+      if (d) lines.push(d);
+    }
+    for (const l of lines) this.log.push(`step ${this.step}: ${l}`);
+  }
+
+  // ---------- builds and checks ----------
+
+  /** `sbuild -n`: lists exactly the stale targets and their downstream, runs nothing. */
+  dryRun(): void {
+    const r = this.rig.run(['-n', '--json']);
+    const would = events(r).filter((e) => e.type === 'would-run').map((e) => e.name!).sort();
+    this.eq(r.code, 0, `dry run exit code (stderr: ${r.stderr})`);
+    this.eq(would, this.model.predictDryRun(), 'targets listed by `sbuild -n`');
+    this.eq(this.rig.takeRuns(), [], 'targets a dry run executed');
+  }
+
+  build(what: string): void {
+    const anyFail = this.failing().length > 0;
+    const args = ['--json', ...(anyFail ? ['-k'] : []), ...(this.rng.chance(0.3) ? ['all'] : [])];
+    const r = this.rig.run(args);
+    const ran = this.rig.takeRuns();
+    const evs = events(r);
+    const expected = this.model.build();
+    const starts = evs.filter((e) => e.type === 'start');
+    const why = starts.map((e) => `    ${e.name}: ${(e.why ?? []).join('; ')}`).join('\n');
+    const expectCode = expected.failed.length ? 1 : 0;
+    if (r.code !== expectCode) this.fail(`${what}: exit code ${r.code}, expected ${expectCode}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+    const extra = ran.filter((n) => !expected.ran.includes(n));
+    const missing = expected.ran.filter((n) => !ran.includes(n));
+    if (extra.length || missing.length || ran.length !== expected.ran.length) {
+      this.fail(
+        `${what}: the set of targets that ran differs from the model\n` +
+        `  ran but should not have: ${JSON.stringify(extra)}\n  should have run but did not: ${JSON.stringify(missing)}\n` +
+        `  ran (runs.log): ${JSON.stringify(ran)}\n  expected: ${JSON.stringify(expected.ran)}\n  sbuild's reasons:\n${why}`,
+      );
+    }
+    this.eq(starts.map((e) => e.name!).sort(), ran, `${what}: 'start' events vs runs.log`);
+    this.eq(evs.filter((e) => e.type === 'failed').map((e) => e.name!).sort(), expected.failed, `${what}: failed targets`);
+    this.checkOutputs(what);
+  }
+
+  checkOutputs(what: string): void {
+    const actual = outFiles(this.rig.dir);
+    const expected = new Map([...this.model.disk].sort((a, b) => byteOrder(a[0], b[0])));
+    this.eq([...actual.keys()], [...expected.keys()], `${what}: files under out/`);
+    for (const [f, c] of expected) this.eq(actual.get(f), c, `${what}: content of ${f} (vs the model)`);
+  }
+
+  /** A from-scratch build of the same config and sources in a fresh workspace gives the same bytes. */
+  cleanCompare(): void {
+    const clean = new Rig();
+    try {
+      clean.write('tasks.config.ts', this.model.configText());
+      for (const [p, c] of this.model.src) clean.write(p, c);
+      const r = clean.run(['--json']);
+      if (r.code !== 0) this.fail(`clean build failed (${clean.dir}):\n${r.stdout}\n${r.stderr}`);
+      this.eq(clean.takeRuns(), this.model.targets.map((t) => t.name).sort(), 'clean build: targets that ran');
+      const fresh = outFiles(clean.dir);
+      const incr = outFiles(this.rig.dir);
+      this.eq([...incr.keys()], [...fresh.keys()], 'incremental vs clean build: files under out/');
+      for (const [f, c] of fresh) this.eq(incr.get(f), c, `incremental vs clean build: content of ${f}`);
+    } finally {
+      clean.cleanup();
+    }
+  }
+
+  run(): void {
+    this.writeConfig();
+    this.log.push(`step 0: initial build of ${this.model.targets.length} targets, sources ${[...this.model.src.keys()].join(' ')}`);
+    this.build('initial build');
+    this.build('second run after the initial build');
+    for (this.step = 1; this.step <= STEPS; this.step++) {
+      this.applyEdits();
+      if (this.configDirty) this.writeConfig();
+      if (this.rng.chance(0.3)) this.dryRun();
+      this.build('build after the edits');
+      this.build('immediate second run');
+      if (!this.failing().length && (this.step % CLEAN_EVERY === 0 || this.step === STEPS)) this.cleanCompare();
+    }
+    if (this.failing().length) this.fail('internal: a target is still broken at the last step');
+  }
+}
+
+for (const seed of SEEDS) {
+  test(`random graphs: seed ${seed}`, () => {
+    const s = new SeedRun(seed);
+    s.run();
+    if (!process.env.FUZZ_KEEP) s.rig.cleanup();
+  });
+}
