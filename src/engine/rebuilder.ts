@@ -8,7 +8,6 @@ import type { FileHasher } from '../hashing/file-hasher.js';
 import { actionIdentity, envHashes, fingerprintOf, FINGERPRINT_FORMAT, type FingerprintRecord } from '../hashing/fingerprint.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import { canonicalJson } from '../hashing/sha256.js';
-import { isGlob } from '../util/fs.js';
 import type { LockEntry, OutputRecord } from './lockfile.js';
 import type { Decision, Reason } from './reasons.js';
 
@@ -37,8 +36,7 @@ export class Rebuilder {
   current(node: GraphNode, upstream: UpstreamOutputs, reglob: boolean): Current {
     const inputs: Record<string, Sha256> = {};
     const missing: string[] = [];
-    const addPath = (p: string) => {
-      const owner = ownerAbove(this.graph.outputOwner, p);
+    const addPath = (p: string, owner: number | undefined) => {
       if (owner !== undefined && owner !== node.id) {
         const rec = upstream(owner)?.[p];
         if (rec) {
@@ -56,15 +54,11 @@ export class Rebuilder {
       if (tree) for (const [f, h] of tree.entries) inputs[f] = h;
       else missing.push(p);
     };
-    for (const spec of node.inputSpecs) {
-      if (spec.startsWith('!')) continue;
-      if (!isGlob(spec)) {
-        addPath(spec);
-        continue;
-      }
+    for (const { path, owner } of node.literalInputs) addPath(path, owner);
+    for (const spec of node.globInputs) {
       const files = new Set(reglob ? this.diskGlob([spec]) : this.graph.globMatches.get(spec) ?? []);
       for (const o of this.outputsMatching(spec)) files.add(o);
-      for (const f of files) if (!(f in inputs)) addPath(f);
+      for (const f of files) if (!(f in inputs)) addPath(f, ownerAbove(this.graph.outputOwner, f));
     }
     const neg = this.negation(node);
     if (neg) for (const k of Object.keys(inputs)) if (neg(k.replace(/\/$/, ''))) delete inputs[k];
@@ -92,8 +86,7 @@ export class Rebuilder {
 
   private negation(node: GraphNode): picomatch.Matcher | undefined {
     if (!this.negations.has(node.id)) {
-      const neg = node.inputSpecs.filter((s) => s.startsWith('!')).map((s) => s.slice(1));
-      this.negations.set(node.id, neg.length ? picomatch(neg, { dot: true }) : undefined);
+      this.negations.set(node.id, node.excludes.length ? picomatch(node.excludes, { dot: true }) : undefined);
     }
     return this.negations.get(node.id);
   }

@@ -16,6 +16,12 @@ export interface GraphNode {
   outputs: string[];
   /** Input specs as declared (normalised): literal paths and globs. */
   inputSpecs: string[];
+  /** Literal input paths with the node owning each (itself or a folder above it), found once here. */
+  literalInputs: Array<{ path: string; owner: number | undefined }>;
+  /** Input globs (without negations). */
+  globInputs: string[];
+  /** Negated patterns (`!pattern`, without the `!`). */
+  excludes: string[];
   /** Targets this one depends on (explicit and implicit), sorted by id. */
   deps: number[];
   dependents: number[];
@@ -50,6 +56,9 @@ export function buildGraph(
     group: c.target.run === undefined,
     outputs: c.outputs,
     inputSpecs: c.inputs,
+    literalInputs: [],
+    globInputs: [],
+    excludes: [],
     deps: [],
     dependents: [],
   }));
@@ -99,8 +108,12 @@ export function buildGraph(
       addEdge(n, dn!.id);
     }
     for (const spec of n.inputSpecs) {
-      if (spec.startsWith('!')) continue;
+      if (spec.startsWith('!')) {
+        n.excludes.push(spec.slice(1));
+        continue;
+      }
       if (isGlob(spec)) {
+        n.globInputs.push(spec);
         const match = picomatch(spec, { dot: true });
         let any = false;
         for (const o of sortedOutputs) {
@@ -120,6 +133,7 @@ export function buildGraph(
         continue;
       }
       const owner = ownerAbove(outputOwner, spec);
+      n.literalInputs.push({ path: spec, owner });
       if (owner !== undefined) {
         addEdge(n, owner);
         continue;
