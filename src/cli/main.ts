@@ -15,7 +15,9 @@ export async function main(argv: string[]): Promise<number> {
       out(HELP);
       return 0;
     }
-    return await runCommand(opts, out);
+    const code = await runCommand(opts, out);
+    (await import('../util/timing.js')).printPhases();
+    return code;
   } catch (err) {
     const { text, exitCode } = renderError(err);
     process.stderr.write(text + '\n');

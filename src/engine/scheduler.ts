@@ -16,6 +16,7 @@ import { Journal } from './lockfile.js';
 import { History } from './history.js';
 import { Pools, detectGpus } from './pools.js';
 import type { Workspace } from './workspace.js';
+import { phase } from '../util/timing.js';
 
 export interface BuildOptions {
   jobs: number;
@@ -101,6 +102,7 @@ export class Scheduler {
     const done = new Promise<void>((resolve) => (this.finish = resolve));
     this.pump();
     await done;
+    phase('schedule');
     if (this.opts.dryRun) {
       this.ws.hasher.save(); // a dry run never writes sbuild.lock
     } else {
@@ -108,6 +110,7 @@ export class Scheduler {
       this.history?.save();
       this.journal.close(true);
     }
+    phase('save state');
     const r = this.result;
     this.emit({
       type: 'summary', ran: r.ran.length + r.wouldRun.length, fresh: r.fresh.length, failed: r.failed.length, blocked: r.blocked.length,

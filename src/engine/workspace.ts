@@ -7,9 +7,10 @@ import { validateConfig, locator } from '../config/validate.js';
 import type { Config } from '../config/types.js';
 import { buildGraph, type Graph } from '../graph/graph.js';
 import { FileHasher } from '../hashing/file-hasher.js';
-import { isGlob } from '../util/fs.js';
+import { globFiles } from '../util/glob.js';
 import { readLock, writeLock, type LockFile } from './lockfile.js';
 import { Rebuilder } from './rebuilder.js';
+import { phase } from '../util/timing.js';
 
 export interface Workspace {
   root: string;
@@ -26,20 +27,21 @@ export interface Workspace {
   save(): void;
 }
 
-const GLOB_IGNORE = ['**/node_modules/**', '.git/**', '.sbuild/**'];
-
 export async function openWorkspace(cwd: string, configFlag?: string): Promise<Workspace> {
+  phase('modules');
   const loaded = await loadConfig(cwd, configFlag);
+  phase('load config');
   const { config, targets } = validateConfig(loaded, cwd);
+  phase('validate');
   const root = loaded.root;
-  const needsGlob = targets.some((t) => t.inputs.some((s) => isGlob(s) && !s.startsWith('!')));
-  const fg = needsGlob ? (await import('fast-glob')).default : undefined;
-  const diskGlob = (patterns: string[]): string[] =>
-    fg ? fg.sync(patterns, { cwd: root, onlyFiles: true, dot: true, ignore: GLOB_IGNORE, followSymbolicLinks: true }).sort() : [];
+  const diskGlob = (patterns: string[]): string[] => globFiles(root, patterns);
   const locate = locator(loaded, cwd);
   const hasher = new FileHasher(root, path.join(root, '.sbuild', 'stat-cache.json'));
+  phase('read stat cache');
   const graph = buildGraph(root, targets, diskGlob, (rel) => hasher.stat(rel) !== null, locate);
+  phase('graph');
   const lock = readLock(root);
+  phase('read lock');
   const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob);
   const warnings = [...lock.warnings, ...(hasher.warning ? [hasher.warning] : [])];
   return {

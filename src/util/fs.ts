@@ -4,6 +4,7 @@ import path from 'node:path';
 
 let counter = 0;
 const CLEAN_REL = /^[^/\\]+(\/[^/\\]+)*$/;
+const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/;
 
 /** Write via a temp file in the same folder and rename, so readers never see half a file. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
@@ -37,7 +38,7 @@ export async function writeFileAtomicAsync(file: string, data: string | Uint8Arr
  */
 export function normalizeRel(root: string, p: string): string | undefined {
   // Fast path: already a clean relative posix path (the common case, thousands per config).
-  if (CLEAN_REL.test(p) && !p.split('/').some((seg) => seg === '..' || seg === '.')) return p;
+  if (CLEAN_REL.test(p) && !DOT_SEGMENT.test(p)) return p;
   const abs = path.resolve(root, p);
   const rel = path.relative(root, abs);
   if (rel === '' ) return '';
