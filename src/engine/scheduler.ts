@@ -134,7 +134,9 @@ export class Scheduler {
 
   /** Evaluates everything ready, starts what fits, and resolves when nothing is left to do. */
   private pump(): void {
-    while (this.toEvaluate.length) this.evaluate(this.toEvaluate.shift()!);
+    // An index, not shift(): on a cold build this list holds thousands of ids.
+    for (let i = 0; i < this.toEvaluate.length; i++) this.evaluate(this.toEvaluate[i]!);
+    this.toEvaluate.length = 0;
     if (!this.stopping) this.dispatch();
     if (this.running === 0 && (this.stopping || this.queue.length === 0) && this.toEvaluate.length === 0) {
       this.finish?.();

@@ -17,17 +17,19 @@ export class LocalExecutor implements Executor {
     fs.mkdirSync(path.dirname(job.logFile), { recursive: true });
     if (typeof run === 'function') return this.runFunction(job, run);
     const command = typeof run === 'string' ? run : (run ?? []).map(quoteArg).join(' ');
-    fs.writeFileSync(job.logFile, `$ ${command}\n`);
-    {
+    // One descriptor for stdout and stderr keeps their lines in order (and is the cheapest spawn).
+    const fd = fs.openSync(job.logFile, 'w');
+    fs.writeSync(fd, `$ ${command}\n`);
+    try {
       const { execa } = await import('execa');
-      const opts = {
+      const opts: import('execa').Options = {
         cwd: job.root,
         env: job.env,
         extendEnv: false,
-        stdin: 'ignore' as const,
-        // Two O_APPEND handles on one file keep stdout and stderr interleaved in order.
-        stdout: { file: job.logFile, append: true },
-        stderr: { file: job.logFile, append: true },
+        stdin: 'ignore',
+        // execa accepts a file descriptor here at run time; its types list only 0-9.
+        stdout: fd as unknown as 'inherit',
+        stderr: fd as unknown as 'inherit',
         detached: true,
         reject: false,
         cleanup: true,
@@ -42,6 +44,8 @@ export class LocalExecutor implements Executor {
         return { ok: false, reason: 'spawn', message: res.originalMessage || res.shortMessage || 'unknown error', command };
       }
       return { ok: true };
+    } finally {
+      fs.closeSync(fd);
     }
   }
 

@@ -1,0 +1,19 @@
+// Bundles the CLI (and the execa/listr2/picomatch code it uses) into a few ES modules under
+// dist/cli/, so starting sbuild resolves and loads a handful of files instead of hundreds.
+// Code splitting keeps listr2 and execa in chunks that load only when a target runs.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: { main: 'dist/src/cli/main.js' },
+  outdir: 'dist/cli',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['esbuild'],
+  // Some bundled CommonJS code calls require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __sbuildCreateRequire } from 'node:module'; const require = __sbuildCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+  legalComments: 'none',
+});
