@@ -30,6 +30,8 @@ export class Rebuilder {
     private readonly hasher: FileHasher,
     private readonly env: NodeJS.ProcessEnv,
     private readonly diskGlob: (patterns: string[]) => string[],
+    /** Hash of every config source file, for in-process actions without a declared rule. */
+    private readonly configHash: string,
   ) {}
 
   /** Hashes the node's inputs and builds its fingerprint record. `reglob`: upstream ran, list files anew. */
@@ -65,7 +67,7 @@ export class Rebuilder {
     const t = node.target;
     const record: FingerprintRecord = {
       format: FINGERPRINT_FORMAT,
-      action: actionIdentity(t),
+      action: actionIdentity(t, this.configHash),
       params: t.params ?? {},
       env: envHashes(t.env, this.env),
       inputs,

@@ -11,6 +11,7 @@ import { globFiles } from '../util/glob.js';
 import { readLock, writeLock, type LockFile } from './lockfile.js';
 import { Rebuilder } from './rebuilder.js';
 import { phase } from '../util/timing.js';
+import { sha256 } from '../hashing/sha256.js';
 
 export interface Workspace {
   root: string;
@@ -42,7 +43,8 @@ export async function openWorkspace(cwd: string, configFlag?: string): Promise<W
   phase('graph');
   const lock = readLock(root);
   phase('read lock');
-  const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob);
+  const configHash = sha256([...loaded.sources].map(([f, h]) => `${path.relative(root, f)}\0${h}`).sort().join('\n'));
+  const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob, configHash);
   const warnings = [...lock.warnings, ...(hasher.warning ? [hasher.warning] : [])];
   return {
     root, loaded, config, graph, hasher, lock, rebuilder, warnings,

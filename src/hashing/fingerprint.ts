@@ -39,8 +39,16 @@ export function fingerprintOf(rec: FingerprintRecord): Sha256 {
 
 const moduleHashes = new Map<string, string>();
 
-/** Identity of a target's action, as stored in the lock and compared by `explain`. */
-export function actionIdentity(t: Target): string {
+/**
+ * Identity of a target's action, as stored in the lock and compared by `explain`.
+ *
+ * An in-process function can read values it captured from the config, which its source text
+ * does not show. So a function without a declared `rule` is also keyed by `configHash` (the
+ * content of every config source file): editing the config reruns it — cheap, and never a
+ * wrong "fresh". A declared `rule` is a promise that the action depends only on its source,
+ * its `rule.module`, its `version` and its params (which are fingerprinted).
+ */
+export function actionIdentity(t: Target, configHash = ''): string {
   const run = t.run;
   if (typeof run === 'string') return `sh: ${run}`;
   if (Array.isArray(run)) return `exec: ${run.map(quoteArg).join(' ')}`;
@@ -48,6 +56,7 @@ export function actionIdentity(t: Target): string {
     const id = t.rule?.id ?? t.name;
     const version = t.rule?.version ?? 0;
     let ident = `fn: ${id}@${version} source=${sha256(run.toString()).slice(0, 16)}`;
+    if (!t.rule) ident += ` config=${configHash.slice(0, 16)}`;
     const mod = t.rule?.module;
     if (mod) {
       let h = moduleHashes.get(mod);

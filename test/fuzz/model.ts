@@ -47,6 +47,8 @@ export interface Trace {
 
 export interface BuildPrediction {
   ran: string[];
+  /** Of `ran`: targets whose current fingerprint was built before (a cache could restore them). */
+  restorable: string[];
   failed: string[];
   blocked: string[];
 }
@@ -96,6 +98,8 @@ export class Model {
   /** Output files on disk (files of folder outputs included): path → content. */
   readonly disk = new Map<string, string>();
   readonly traces = new Map<string, Trace>();
+  /** Every fingerprint key each target was ever built with. */
+  readonly everBuilt = new Map<string, Set<string>>();
   /** Order in which targets are written into tasks.config.ts (a permutation; must not matter). */
   order: number[] = [];
   extraCounter = 0;
@@ -114,7 +118,8 @@ export class Model {
       const fname = name.replace('/', '-');
       const group = Math.floor(i / 4);
       let out: string;
-      if (op === 'split') out = `out/d/${fname}`;
+      // Folder outputs (split) in a group are matched by group globs through the files inside them.
+      if (op === 'split') out = rng.chance(0.5) ? `out/g${group}/${fname}` : `out/d/${fname}`;
       else if (rng.chance(0.6)) out = `out/g${group}/${rng.chance(0.3) ? 'sub/' : ''}${fname}.txt`;
       else out = `out/p/${fname}.txt`;
       const t: TargetSpec = {
@@ -166,6 +171,11 @@ export class Model {
       if (grouped.some((t) => t.out.startsWith(`out/g${k}/`))) {
         options.push({ pattern: `out/g${k}/**/*.txt`, find: `find out/g${k} -type f -name '*.txt'` });
       }
+      // Only the files inside the group's folder outputs (like `work_dirs/**/*_metrics.json`).
+      if (grouped.some((t) => t.dir && t.out.startsWith(`out/g${k}/`))) {
+        const f = rng.pick(['head.txt', 'tail.txt']);
+        options.push({ pattern: `out/g${k}/**/${f}`, find: `find out/g${k} -type f -name '${f}'` });
+      }
       if (k > 0 && grouped.some((t) => Number(t.out[5]) <= k)) {
         options.push({ pattern: `out/g[0-${k}]/**/*.txt`, find: `find out -type f -path 'out/g[0-${k}]/*' -name '*.txt'` });
       }
@@ -193,7 +203,8 @@ export class Model {
     }
     for (const n of t.deps) for (const f of this.outputFiles(this.byName.get(n)!)) files.add(f);
     if (t.globs.length) {
-      const candidates = [...this.src.keys(), ...this.targets.filter((u) => !u.dir).map((u) => u.out)];
+      // What a glob sees: sources, declared file outputs, and the files a folder output holds.
+      const candidates = [...this.src.keys(), ...this.targets.flatMap((u) => this.outputFiles(u))];
       for (const g of t.globs) {
         const m = picomatch(g.pattern, { dot: true });
         for (const c of candidates) if (m(c)) files.add(c);
@@ -335,6 +346,7 @@ export class Model {
   /** Simulates `sbuild -k all` on the model (mutating it) and returns what ran. */
   build(): BuildPrediction {
     const ran: string[] = [];
+    const restorable: string[] = [];
     const failed: string[] = [];
     const blocked = new Set<number>();
     for (const t of this.targets) {
@@ -354,12 +366,16 @@ export class Model {
         continue;
       }
       const key = this.key(t);
+      const seen = this.everBuilt.get(t.name) ?? new Set<string>();
+      if (seen.has(key)) restorable.push(t.name);
+      seen.add(key);
+      this.everBuilt.set(t.name, seen);
       const outputs = this.compute(t);
       for (const [f, c] of outputs) this.disk.set(f, c);
       this.traces.set(t.name, { key, outputs });
     }
     const names = (ids: Iterable<number>) => [...ids].map((i) => this.targets[i]!.name);
-    return { ran: ran.sort(), failed: failed.sort(), blocked: names(blocked).filter((n) => !failed.includes(n)).sort() };
+    return { ran: ran.sort(), restorable: restorable.sort(), failed: failed.sort(), blocked: names(blocked).filter((n) => !failed.includes(n)).sort() };
   }
 
   /** The bytes each command writes, computed in JS. */

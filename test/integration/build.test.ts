@@ -209,7 +209,7 @@ test('in-process actions rerun when their code changes; env values are fingerpri
   assert.deepEqual(r.takeRuns(), ['fn']);
   cfg(`'v2:' + (process.env.MODE ?? '')`);
   const ex2 = r.run(['explain', 'fn'], { MODE: 'y' });
-  assert.match(ex2.stdout, /command changed: fn: fn@0 source=\w+ → fn: fn@0 source=\w+/);
+  assert.match(ex2.stdout, /command changed: fn: fn@0 source=\w+ config=\w+ → fn: fn@0 source=\w+ config=\w+/);
   r.run(['fn'], { MODE: 'y' });
   assert.deepEqual(r.takeRuns(), ['fn']);
   assert.equal(r.read('out/fn.txt'), 'v2:y');
@@ -305,4 +305,29 @@ test('sbuild.lock is deterministic: the same build in two workspaces gives the s
   }
   assert.equal(a.read('sbuild.lock'), b.read('sbuild.lock'));
   assert.match(a.read('sbuild.lock'), /^{\n  "format": 1,\n  "targets": {\n    "count": {/);
+});
+
+test('an inline in-process action reruns when a value it captured from the config changes; a declared rule does not', () => {
+  const r = rig();
+  const cfg = (label: string, other: string) => r.config(`{
+    targets: [
+      { name: 'inline', outputs: ['out/inline.txt'],
+        run: async (ctx) => { const fs = await import('node:fs'); fs.appendFileSync(ctx.path('runs.log'), 'inline\\n'); await ctx.writeFile('out/inline.txt', label); } },
+      { name: 'ruled', outputs: ['out/ruled.txt'], params: { text: 'p' }, rule: { id: 'copy-param', version: 1 },
+        run: async (ctx) => { const fs = await import('node:fs'); fs.appendFileSync(ctx.path('runs.log'), 'ruled\\n'); await ctx.writeFile('out/ruled.txt', String(ctx.params.text)); } },
+      { name: 'other', outputs: ['out/other.txt'], run: ${JSON.stringify(sh('other', `echo ${'${OTHER}'} > out/other.txt`))}.replace('\${OTHER}', ${JSON.stringify(other)}) },
+    ],
+  }`, `const label: string = ${JSON.stringify(label)};`);
+  cfg('one', 'x');
+  r.run(['inline', 'ruled', 'other']);
+  assert.deepEqual(r.takeRuns(), ['inline', 'other', 'ruled']);
+  cfg('two', 'x');
+  const ex = r.run(['explain', 'inline']);
+  assert.match(ex.stdout, /command changed: fn: inline@0 source=\w+ config=\w+ → fn: inline@0 source=\w+ config=\w+/);
+  r.run(['inline', 'ruled', 'other']);
+  assert.deepEqual(r.takeRuns(), ['inline'], 'only the action that may read the captured value reruns');
+  assert.equal(r.read('out/inline.txt'), 'two');
+  cfg('two', 'y');
+  r.run(['inline', 'ruled', 'other']);
+  assert.deepEqual(r.takeRuns(), ['inline', 'other']);
 });
