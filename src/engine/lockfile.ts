@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Json } from '../config/types.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { FINGERPRINT_FORMAT } from '../hashing/fingerprint.js';
 
 export const LOCK_FORMAT = 1;
 
@@ -48,8 +49,14 @@ export function readLock(root: string): LockFile {
   }
   if (text !== undefined) {
     try {
-      const parsed = JSON.parse(text) as { format?: number; targets?: Record<string, LockEntry> };
+      const parsed = JSON.parse(text) as { format?: number; fingerprintFormat?: number; targets?: Record<string, LockEntry> };
       if (parsed.format !== LOCK_FORMAT || typeof parsed.targets !== 'object' || parsed.targets === null) throw new Error('format');
+      if (parsed.fingerprintFormat !== FINGERPRINT_FORMAT) {
+        // Entries fingerprinted by another sbuild version cannot vouch for anything.
+        lock.dirty = true;
+        lock.warnings.push(`sbuild.lock was written with fingerprint format ${parsed.fingerprintFormat ?? '(none)'}, this sbuild uses ${FINGERPRINT_FORMAT}; every target is checked as never built`);
+        parsed.targets = {};
+      }
       for (const [name, e] of Object.entries(parsed.targets)) {
         if (!validEntry(e)) throw new Error(`entry ${name}`);
         lock.entries.set(name, e);
@@ -140,7 +147,7 @@ export function serializeLock(entries: Map<string, LockEntry>): string {
       outputs: sortDeep(e.outputs),
     };
   }
-  return JSON.stringify({ format: LOCK_FORMAT, targets }, null, 2) + '\n';
+  return JSON.stringify({ format: LOCK_FORMAT, fingerprintFormat: FINGERPRINT_FORMAT, targets }, null, 2) + '\n';
 }
 
 function sortDeep(v: unknown): unknown {

@@ -11,11 +11,18 @@ import { canonicalJson } from '../hashing/sha256.js';
 import type { LockEntry, OutputRecord } from './lockfile.js';
 import type { Decision, Reason } from './reasons.js';
 
-export interface Current {
-  record: FingerprintRecord;
-  fingerprint: Sha256;
-  /** Inputs that do not exist (a to-run target with these fails). */
-  missing: string[];
+export class Current {
+  private fp: Sha256 | undefined;
+  constructor(
+    readonly record: FingerprintRecord,
+    /** Inputs that do not exist (a to-run target with these fails). */
+    readonly missing: string[],
+  ) {}
+
+  /** Hashed only when needed: a fresh target is recognised by comparing fields with its lock entry. */
+  get fingerprint(): Sha256 {
+    return (this.fp ??= fingerprintOf(this.record));
+  }
 }
 
 /** Output records of upstream targets as they stand in this build (fresh: from the lock; ran: new). */
@@ -73,7 +80,7 @@ export class Rebuilder {
       inputs,
       outputs: [...node.outputs].sort(),
     };
-    return { record, fingerprint: fingerprintOf(record), missing };
+    return new Current(record, missing);
   }
 
   private outputsMatching(spec: string): string[] {
@@ -102,7 +109,7 @@ export class Rebuilder {
       reasons.push({ kind: 'never-built' });
       return { fresh: false, reasons };
     }
-    if (entry.fingerprint !== cur.fingerprint) reasons.push(...diffRecord(entry, cur.record));
+    if (!sameRecord(entry, cur.record)) reasons.push(...diffRecord(entry, cur.record));
     for (const [p, rec] of Object.entries(entry.outputs)) {
       const now = this.outputHash(p, rec);
       if (now === undefined) reasons.push({ kind: 'output-missing', path: p });
@@ -133,6 +140,33 @@ export class Rebuilder {
     }
     return { outputs, notProduced };
   }
+}
+
+/**
+ * True when the entry was built from exactly this record. Equivalent to comparing
+ * fingerprints (every fingerprinted field is in the entry) without hashing anything.
+ */
+export function sameRecord(e: LockEntry, r: FingerprintRecord): boolean {
+  if (e.action !== r.action || !sameMap(e.inputs, r.inputs) || !sameMap(e.env, r.env)) return false;
+  let n = 0;
+  for (const _ in e.outputs) n++;
+  if (n !== r.outputs.length) return false;
+  for (const o of r.outputs) if (!(o in e.outputs)) return false;
+  let emptyA = true;
+  for (const _ in e.params) { emptyA = false; break; }
+  let emptyB = true;
+  for (const _ in r.params) { emptyB = false; break; }
+  return emptyA && emptyB ? true : canonicalJson(e.params) === canonicalJson(r.params);
+}
+
+function sameMap(a: Record<string, string | null>, b: Record<string, string | null>): boolean {
+  let n = 0;
+  for (const k in b) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in a) n--;
+  return n === 0;
 }
 
 /** Every difference between the recorded entry and the current record. */

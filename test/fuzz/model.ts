@@ -98,6 +98,8 @@ export class Model {
   /** Output files on disk (files of folder outputs included): path → content. */
   readonly disk = new Map<string, string>();
   readonly traces = new Map<string, Trace>();
+  /** Times a target stayed fresh although an upstream of it ran (early cutoff), for FUZZ_VERBOSE. */
+  cutoffs = 0;
   /** Every fingerprint key each target was ever built with. */
   readonly everBuilt = new Map<string, Set<string>>();
   /** Order in which targets are written into tasks.config.ts (a permutation; must not matter). */
@@ -354,7 +356,10 @@ export class Model {
         blocked.add(t.idx);
         continue;
       }
-      if (!this.staleNow(t)) continue;
+      if (!this.staleNow(t)) {
+        if ([...this.upstreams(t)].some((u) => ran.includes(this.targets[u]!.name))) this.cutoffs++;
+        continue;
+      }
       ran.push(t.name);
       for (const f of this.diskFilesUnder(t.out)) this.disk.delete(f);
       if (t.params.fail) {

@@ -304,7 +304,7 @@ test('sbuild.lock is deterministic: the same build in two workspaces gives the s
     r.run(['-j', r === a ? '1' : '4']);
   }
   assert.equal(a.read('sbuild.lock'), b.read('sbuild.lock'));
-  assert.match(a.read('sbuild.lock'), /^{\n  "format": 1,\n  "targets": {\n    "count": {/);
+  assert.match(a.read('sbuild.lock'), /^{\n  "format": 1,\n  "fingerprintFormat": 1,\n  "targets": {\n    "count": {/);
 });
 
 test('an inline in-process action reruns when a value it captured from the config changes; a declared rule does not', () => {
