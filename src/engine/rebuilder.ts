@@ -11,6 +11,9 @@ import { canonicalJson } from '../hashing/sha256.js';
 import type { LockEntry, OutputRecord } from './lockfile.js';
 import type { Decision, Reason } from './reasons.js';
 
+const NO_PARAMS: { [k: string]: never } = Object.freeze({});
+const NO_ENV: Record<string, never> = Object.freeze({});
+
 export class Current {
   private fp: Sha256 | undefined;
   constructor(
@@ -31,6 +34,9 @@ export type UpstreamOutputs = (id: number) => Record<string, OutputRecord> | und
 export class Rebuilder {
   private readonly negations = new Map<number, picomatch.Matcher | undefined>();
   private readonly globOutputs = new Map<string, string[]>();
+  /** Per node id: constant for the life of the process, so computed once. */
+  private readonly actions: string[] = [];
+  private readonly sortedOutputs: string[][] = [];
 
   constructor(
     private readonly graph: Graph,
@@ -74,11 +80,11 @@ export class Rebuilder {
     const t = node.target;
     const record: FingerprintRecord = {
       format: FINGERPRINT_FORMAT,
-      action: actionIdentity(t, this.configHash),
-      params: t.params ?? {},
-      env: envHashes(t.env, this.env),
+      action: (this.actions[node.id] ??= actionIdentity(t, this.configHash)),
+      params: t.params ?? NO_PARAMS,
+      env: t.env?.length ? envHashes(t.env, this.env) : NO_ENV,
       inputs,
-      outputs: [...node.outputs].sort(),
+      outputs: (this.sortedOutputs[node.id] ??= [...node.outputs].sort()),
     };
     return new Current(record, missing);
   }

@@ -94,14 +94,15 @@ export function buildGraph(
   for (const n of nodes) for (const s of n.inputSpecs) if (isGlob(s) && !s.startsWith('!')) diskSpecs.add(s);
   for (const s of diskSpecs) globMatches.set(s, diskGlob([s]));
 
+  const seenDeps = new Set<number>();
+  const addEdge = (from: GraphNode, to: number) => {
+    if (!seenDeps.has(to)) {
+      seenDeps.add(to);
+      from.deps.push(to);
+    }
+  };
   for (const n of nodes) {
-    const seenDeps = new Set<number>();
-    const addEdge = (from: GraphNode, to: number) => {
-      if (!seenDeps.has(to)) {
-        seenDeps.add(to);
-        from.deps.push(to);
-      }
-    };
+    seenDeps.clear();
     for (const d of n.target.deps ?? []) {
       const dn = byName.get(d);
       if (!dn) err('unknown-dep', `Target '${n.name}' lists the dependency '${d}', which is not a target.${didYouMean(d, byName.keys())}`, n.name);
