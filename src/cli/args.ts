@@ -20,6 +20,7 @@ export interface Options {
   exitCode: boolean;
   format: 'dot' | 'mermaid' | 'json';
   version: boolean;
+  wait: boolean;
 }
 
 const FLAGS = {
@@ -36,6 +37,7 @@ const FLAGS = {
   format: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
+  'no-wait': { type: 'boolean' },
 } as const;
 
 export function parseCli(argv: string[]): Options {
@@ -81,6 +83,7 @@ export function parseCli(argv: string[]): Options {
     exitCode: v['exit-code'] ?? false,
     format,
     version: v.version ?? false,
+    wait: !(v['no-wait'] ?? false),
   };
 }
 
@@ -106,5 +109,6 @@ Flags:
   -v, --verbose       also list fresh targets
   -c, --config FILE   use this config instead of searching upwards
       --exit-code     (status) exit 1 when anything selected is not fresh
+      --no-wait       exit 2 instead of waiting when another sbuild is building here
 
 Exit codes: 0 ok, 1 build failed, 2 usage or config error, 130 interrupted.`;

@@ -26,6 +26,8 @@ export interface Workspace {
   logFile(name: string): string;
   /** Writes the lock (if changed) and the stat cache. */
   save(): void;
+  /** Re-reads sbuild.lock (after waiting for another writer, whose results it now holds). */
+  reloadLock(): void;
 }
 
 export async function openWorkspace(cwd: string, configFlag?: string): Promise<Workspace> {
@@ -46,12 +48,16 @@ export async function openWorkspace(cwd: string, configFlag?: string): Promise<W
   const configHash = sha256([...loaded.sources].map(([f, h]) => `${path.relative(root, f)}\0${h}`).sort().join('\n'));
   const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob, configHash);
   const warnings = [...lock.warnings, ...(hasher.warning ? [hasher.warning] : [])];
-  return {
+  const ws: Workspace = {
     root, loaded, config, graph, hasher, lock, rebuilder, warnings,
     logFile: (name) => path.join(root, '.sbuild', 'logs', `${name}.log`),
     save() {
-      writeLock(root, lock);
+      writeLock(root, ws.lock);
       hasher.save();
     },
+    reloadLock() {
+      ws.lock = readLock(root);
+    },
   };
+  return ws;
 }

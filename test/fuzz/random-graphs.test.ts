@@ -2,6 +2,18 @@
 // the exact set of targets that ran must equal what a model of "verifying traces with early
 // cutoff" predicts; the outputs must equal the model's bytes and a from-scratch build's.
 //
+// Per seed (test/fuzz/model.ts builds the graph and predicts): 10-20 targets over src/ files,
+// wired by literal inputs (files, folder outputs, files inside folder outputs), `deps`, and
+// globs over sources and over declared outputs (`out/g[0-2]/**/*.txt`, `out/g1/**/head.txt`);
+// shell and `node -e` (exec array) commands, several of them lossy (line count, prefix,
+// sort -u, letter count, constant) so upstream changes often leave bytes unchanged. Edits:
+// source content (incl. same size with the mtime put back), touch, identical rewrite, params
+// used and unused by the command, command text, reverts, added/removed inputs and glob-matched
+// files, deleted/hand-modified outputs, reordered config, dropped stat cache or lock, a
+// failing command (-k) and its fix. After each step: `sbuild [-n] [all] [-j N]` ran exactly
+// the predicted targets (runs.log), exit code, outputs = model bytes, an immediate second
+// run runs nothing; every 5 steps and at the end, outputs = a clean build's.
+//
 //   FUZZ_SEEDS=7,8,9   run these seeds (default: a fixed list)
 //   FUZZ_STEPS=20      edit steps per seed
 //   FUZZ_CLEAN_EVERY=1 compare with a clean build every N steps (always at the last step)
@@ -17,10 +29,10 @@ import { Rig, type RunResult } from '../helpers/rig.js';
 import { Rng } from './prng.js';
 import { Model, byteOrder, randomContent, randomLine, randomNote, randomV, type TargetSpec } from './model.js';
 
-const SEEDS = (process.env.FUZZ_SEEDS ?? '1,2,3,4,5').split(',').map((s) => Number(s.trim())).filter((n) => Number.isFinite(n));
+const SEEDS = (process.env.FUZZ_SEEDS ?? '1,2,3,4,5').split(',').filter((s) => s.trim() !== '').map(Number).filter((n) => Number.isInteger(n));
 for (let i = 0; i < Number(process.env.FUZZ_RANDOM ?? 0); i++) SEEDS.push(Math.floor(Math.random() * 2 ** 31));
-const STEPS = Number(process.env.FUZZ_STEPS ?? 12);
-const CLEAN_EVERY = Number(process.env.FUZZ_CLEAN_EVERY ?? 4);
+const STEPS = Number(process.env.FUZZ_STEPS ?? 10);
+const CLEAN_EVERY = Number(process.env.FUZZ_CLEAN_EVERY ?? 5);
 
 interface Event {
   type: string;

@@ -108,3 +108,34 @@ test('a GPU job fails clearly when no GPU exists, unless cpuFallback allows the 
   assert.deepEqual(r.takeRuns(), []);
   fs.rmSync(r.path('o'), { recursive: true, force: true });
 });
+
+test('one writer at a time: a second build waits (naming the holder) or, with --no-wait, exits 2; a dead holder is taken over; status never blocks', async () => {
+  const r = rig();
+  r.write('a.txt', 'a\n');
+  r.config(`{ default: 'slow', targets: [
+    { name: 'slow', inputs: ['a.txt'], outputs: ['o/slow'], run: ${JSON.stringify(sh('slow', 'touch o/started; sleep 1; cp a.txt o/slow'))} },
+  ] }`);
+  const first = r.spawn([]);
+  const firstExit = new Promise<number | null>((res) => first.on('exit', res));
+  await waitFor(() => r.exists('o/started'));
+  const holder = JSON.parse(r.read('.sbuild/writer.pid'));
+  assert.equal(holder.pid, first.pid);
+  const busy = r.run(['--no-wait']);
+  assert.equal(busy.code, 2);
+  assert.match(busy.stderr, new RegExp(`error: Another sbuild \\(pid ${first.pid}, since [^)]+\\) is building in this workspace`));
+  const status = r.run(['status']);
+  assert.equal(status.code, 0, 'status does not block');
+  const second = r.run([]); // waits for the first, then finds everything fresh
+  assert.equal(await firstExit, 0);
+  assert.equal(second.code, 0, second.stdout + second.stderr);
+  assert.match(second.stderr, new RegExp(`waiting for sbuild \\(pid ${first.pid}`));
+  assert.match(second.stdout, /0 ran, 1 fresh/);
+  assert.deepEqual(r.takeRuns(), ['slow']);
+  assert.ok(!r.exists('.sbuild/writer.pid'), 'released');
+  // A lock left by a process that no longer exists is taken over.
+  r.write('.sbuild/writer.pid', JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), since: 'earlier' }));
+  r.write('a.txt', 'b\n');
+  const taken = r.run(['--no-wait']);
+  assert.equal(taken.code, 0, taken.stderr);
+  assert.deepEqual(r.takeRuns(), ['slow']);
+});

@@ -7,6 +7,7 @@ import type { Listener } from '../../engine/events.js';
 import { LocalExecutor, defaultJobs } from '../../executors/local.js';
 import { plainRenderer, jsonRenderer } from '../../ui/plain.js';
 import type { Options } from '../args.js';
+import { acquireWriterLock } from '../../engine/writer-lock.js';
 
 export function roots(ws: Workspace, targets: string[], all: boolean): number[] {
   if (targets.length) return select(ws.graph, targets);
@@ -26,6 +27,9 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
     listener = tty.listener;
     close = tty.close;
   } else listener = plainRenderer(out, { quiet: opts.quiet, verbose: opts.verbose });
+  // A dry run writes nothing but the stat cache, so it needs no writer lock.
+  const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
+  if (writer?.waited) ws.reloadLock();
   for (const w of ws.warnings) listener({ type: 'warning', message: w });
   const scheduler = new Scheduler(ws, ids, {
     jobs, keepGoing: opts.keepGoing, force: opts.force, dryRun: opts.dryRun, gpuFlag: opts.gpus,
@@ -40,6 +44,7 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
     if (r.interrupted) return 130;
     return r.failed.length ? 1 : 0;
   } finally {
+    writer?.release();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

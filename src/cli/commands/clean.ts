@@ -5,9 +5,11 @@ import path from 'node:path';
 import type { Workspace } from '../../engine/workspace.js';
 import type { Options } from '../args.js';
 import { roots } from './build.js';
+import { acquireWriterLock } from '../../engine/writer-lock.js';
 
-export function clean(ws: Workspace, opts: Options, out: (s: string) => void): number {
+export async function clean(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
   const ids = roots(ws, opts.targets, true);
+  const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
   let removed = 0;
   for (const id of ids) {
     const n = ws.graph.nodes[id]!;
@@ -21,6 +23,7 @@ export function clean(ws: Workspace, opts: Options, out: (s: string) => void): n
     }
     if (!opts.dryRun) fs.rmSync(ws.logFile(n.name), { force: true });
   }
+  writer?.release();
   out(`sbuild: ${opts.dryRun ? 'would remove' : 'removed'} ${removed} output(s)`);
   return 0;
 }
