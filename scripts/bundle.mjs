@@ -1,7 +1,11 @@
 // Bundles the CLI (and the execa/listr2/picomatch code it uses) into a few ES modules under
 // dist/cli/, so starting sbuild resolves and loads a handful of files instead of hundreds.
 // Code splitting keeps listr2 and execa in chunks that load only when a target runs.
+import fs from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: start empty so old chunks never pile up or ship.
+fs.rmSync('dist/cli', { recursive: true, force: true });
 
 await build({
   entryPoints: { main: 'dist/src/cli/main.js' },

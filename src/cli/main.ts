@@ -2,6 +2,8 @@
 import { parseCli, HELP, type Options } from './args.js';
 import { renderError } from '../ui/errors.js';
 import { SbuildError } from '../errors.js';
+import { loadConfig } from '../config/load.js';
+import { phase } from '../util/timing.js';
 
 export async function main(argv: string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(s + '\n');
@@ -26,8 +28,15 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function runCommand(opts: Options, out: (s: string) => void): Promise<number> {
+  phase('modules');
+  const loaded = await loadConfig(process.cwd(), opts.config);
+  phase('load config');
+  if (opts.command === 'build') {
+    const fast = await (await import('./commands/build.js')).noopFastPath(loaded, opts, out);
+    if (fast !== undefined) return fast;
+  }
   const { openWorkspace } = await import('../engine/workspace.js');
-  const ws = await openWorkspace(process.cwd(), opts.config);
+  const ws = await openWorkspace(process.cwd(), opts.config, loaded);
   switch (opts.command) {
     case 'build': return (await import('./commands/build.js')).build(ws, opts, out);
     case 'status': return (await import('./commands/status.js')).status(ws, opts, out);

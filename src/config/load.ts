@@ -183,3 +183,8 @@ async function compile(file: string, root: string, cacheDir: string, metaFile: s
   }
   return { bundleFile, sources };
 }
+
+/** Hash of every local source file of the config (paths relative to the root, sorted). */
+export function configHashOf(loaded: LoadedConfig): string {
+  return sha256([...loaded.sources].map(([f, h]) => `${path.relative(loaded.root, f)}\0${h}`).sort().join('\n'));
+}

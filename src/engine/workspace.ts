@@ -2,7 +2,7 @@
 // the stat cache and the rebuilder. Loading is the whole start-up cost of a no-op build,
 // so it reads each state file once and imports heavy modules only when needed.
 import path from 'node:path';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { loadConfig, configHashOf, type LoadedConfig } from '../config/load.js';
 import { validateConfig, locator } from '../config/validate.js';
 import type { Config } from '../config/types.js';
 import { buildGraph, type Graph } from '../graph/graph.js';
@@ -11,11 +11,12 @@ import { globFiles } from '../util/glob.js';
 import { readLock, writeLock, type LockFile } from './lockfile.js';
 import { Rebuilder } from './rebuilder.js';
 import { phase } from '../util/timing.js';
-import { sha256 } from '../hashing/sha256.js';
 
 export interface Workspace {
   root: string;
   loaded: LoadedConfig;
+  /** Hash of the config's source files. */
+  configHash: string;
   config: Config;
   graph: Graph;
   hasher: FileHasher;
@@ -30,14 +31,12 @@ export interface Workspace {
   reloadLock(): void;
 }
 
-export async function openWorkspace(cwd: string, configFlag?: string): Promise<Workspace> {
-  phase('modules');
-  const loaded = await loadConfig(cwd, configFlag);
-  phase('load config');
+export async function openWorkspace(cwd: string, configFlag?: string, preloaded?: LoadedConfig): Promise<Workspace> {
+  const loaded = preloaded ?? (await loadConfig(cwd, configFlag));
   const { config, targets } = validateConfig(loaded, cwd);
   phase('validate');
   const root = loaded.root;
-  const diskGlob = (patterns: string[]): string[] => globFiles(root, patterns);
+  const diskGlob = (patterns: string[]): string[] => globFiles(root, patterns, (d) => hasher.listedDirs.add(d));
   const locate = locator(loaded, cwd);
   const hasher = new FileHasher(root, path.join(root, '.sbuild', 'stat-cache.json'));
   phase('read stat cache');
@@ -45,11 +44,11 @@ export async function openWorkspace(cwd: string, configFlag?: string): Promise<W
   phase('graph');
   const lock = readLock(root);
   phase('read lock');
-  const configHash = sha256([...loaded.sources].map(([f, h]) => `${path.relative(root, f)}\0${h}`).sort().join('\n'));
+  const configHash = configHashOf(loaded);
   const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob, configHash);
   const warnings = [...lock.warnings, ...(hasher.warning ? [hasher.warning] : [])];
   const ws: Workspace = {
-    root, loaded, config, graph, hasher, lock, rebuilder, warnings,
+    root, loaded, configHash, config, graph, hasher, lock, rebuilder, warnings,
     logFile: (name) => path.join(root, '.sbuild', 'logs', `${name}.log`),
     save() {
       writeLock(root, ws.lock);

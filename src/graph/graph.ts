@@ -108,6 +108,22 @@ export function buildGraph(
       if (!dn) err('unknown-dep', `Target '${n.name}' lists the dependency '${d}', which is not a target.${didYouMean(d, byName.keys())}`, n.name);
       addEdge(n, dn!.id);
     }
+    // A dependency's outputs are inputs (through groups, whose members' outputs count).
+    if (!n.group && n.target.deps?.length) {
+      const listed = new Set(n.inputSpecs);
+      const visit = (name: string, trail: Set<string>) => {
+        const dn = byName.get(name)!;
+        if (trail.has(name)) return; // a cycle: reported below
+        trail.add(name);
+        if (dn.group) for (const g of dn.target.deps ?? []) if (byName.has(g)) visit(g, trail);
+        for (const o of dn.outputs) {
+          if (listed.has(o)) continue;
+          listed.add(o);
+          n.literalInputs.push({ path: o, owner: dn.id });
+        }
+      };
+      for (const d of n.target.deps) visit(d, new Set());
+    }
     for (const spec of n.inputSpecs) {
       if (spec.startsWith('!')) {
         n.excludes.push(spec.slice(1));
@@ -116,10 +132,14 @@ export function buildGraph(
       if (isGlob(spec)) {
         n.globInputs.push(spec);
         const match = picomatch(spec, { dot: true });
+        const base = picomatch.scan(spec).base;
+        const deep = spec.includes('**') || spec.slice(base.length + 1).includes('/');
         let any = false;
         for (const o of sortedOutputs) {
-          if (match(o)) {
-            addEdge(n, outputOwner.get(o)!);
+          // An output folder (no extension) below the glob's base may fill with matches once built.
+          if (match(o) || (deep && !o.slice(o.lastIndexOf('/') + 1).includes('.') && (base === '' || o.startsWith(base + '/')))) {
+            const owner = outputOwner.get(o)!;
+            if (owner !== n.id) addEdge(n, owner);
             any = true;
           }
         }

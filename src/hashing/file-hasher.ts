@@ -98,9 +98,17 @@ export class FileHasher {
     return !st ? undefined : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : undefined;
   }
 
+  /** Folders whose listings were read this process (for the no-op snapshot). */
+  readonly listedDirs = new Set<string>();
+
+  /** Every stat taken this process and still current (for the no-op snapshot). */
+  statted(): IterableIterator<[string, fs.Stats | null]> {
+    return this.stats.entries();
+  }
+
   /** Tree hash of a directory: every file below it (sorted), by relative path and content. */
   hashTree(rel: string): TreeHash | undefined {
-    const files = listFiles(this.root, rel);
+    const files = listFiles(this.root, rel, (d) => this.listedDirs.add(d));
     if (!files) return undefined;
     const entries: Array<[string, Sha256]> = [];
     let size = 0;
@@ -152,7 +160,7 @@ function hashLargeFile(abs: string): Sha256 {
 }
 
 /** Every file below a workspace-relative directory, workspace-relative and sorted; undefined when absent. */
-export function listFiles(root: string, rel: string): string[] | undefined {
+export function listFiles(root: string, rel: string, onDir?: (rel: string) => void): string[] | undefined {
   const out: string[] = [];
   const walk = (dirRel: string): boolean => {
     let ents: fs.Dirent[];
@@ -161,6 +169,7 @@ export function listFiles(root: string, rel: string): string[] | undefined {
     } catch {
       return false;
     }
+    onDir?.(dirRel);
     for (const d of ents) {
       const child = dirRel === '' ? d.name : `${dirRel}/${d.name}`;
       if (d.isDirectory()) walk(child);

@@ -8,8 +8,11 @@ import picomatch from 'picomatch';
 /** Folders never searched: dependencies, version control, sbuild's own state. */
 const SKIP = new Set(['node_modules', '.git', '.sbuild']);
 
-/** Workspace-relative files matching any of `patterns`, sorted. */
-export function globFiles(root: string, patterns: string[]): string[] {
+/**
+ * Workspace-relative files matching any of `patterns`, sorted. `onDir` hears every folder
+ * listed (a file added there changes that folder's mtime: the no-op snapshot watches them).
+ */
+export function globFiles(root: string, patterns: string[], onDir?: (rel: string) => void): string[] {
   const out = new Set<string>();
   for (const pattern of patterns) {
     const { base, isGlob } = picomatch.scan(pattern);
@@ -19,29 +22,40 @@ export function globFiles(root: string, patterns: string[]): string[] {
       continue;
     }
     const match = picomatch(pattern, { dot: true });
-    walk(root, base, match, out);
+    walk(root, base, match, out, new Set(), onDir);
   }
   return [...out].sort();
 }
 
-function walk(root: string, dir: string, match: (p: string) => boolean, out: Set<string>): void {
+function walk(root: string, dir: string, match: (p: string) => boolean, out: Set<string>, seen: Set<string>, onDir?: (rel: string) => void): void {
+  const abs = dir === '' ? root : path.join(root, dir);
   let ents: fs.Dirent[];
   try {
-    ents = fs.readdirSync(dir === '' ? root : path.join(root, dir), { withFileTypes: true });
+    // Symbolic links may form loops: each real folder is walked once.
+    const st = fs.statSync(abs);
+    const id = `${st.dev}:${st.ino}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    ents = fs.readdirSync(abs, { withFileTypes: true });
   } catch {
-    return;
+    return; // unreadable or vanished: it holds no inputs
   }
+  onDir?.(dir);
   for (const e of ents) {
     const rel = dir === '' ? e.name : `${dir}/${e.name}`;
     let isDir = e.isDirectory();
     let isFile = e.isFile();
     if (e.isSymbolicLink()) {
-      const st = fs.statSync(path.join(root, rel), { throwIfNoEntry: false });
-      isDir = !!st?.isDirectory();
-      isFile = !!st?.isFile();
+      try {
+        const st = fs.statSync(path.join(root, rel));
+        isDir = st.isDirectory();
+        isFile = st.isFile();
+      } catch {
+        continue; // dangling or looping link
+      }
     }
     if (isDir) {
-      if (!SKIP.has(e.name)) walk(root, rel, match, out);
+      if (!SKIP.has(e.name)) walk(root, rel, match, out, seen, onDir);
     } else if (isFile && match(rel)) out.add(rel);
   }
 }

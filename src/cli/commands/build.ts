@@ -5,7 +5,10 @@ import { Scheduler } from '../../engine/scheduler.js';
 import type { Workspace } from '../../engine/workspace.js';
 import type { Listener } from '../../engine/events.js';
 import { LocalExecutor, defaultJobs } from '../../executors/local.js';
-import { plainRenderer, jsonRenderer } from '../../ui/plain.js';
+import { plainRenderer, jsonRenderer, summaryText } from '../../ui/plain.js';
+import { checkSnapshot, removeSnapshot, snapshotKey, writeSnapshot } from '../../engine/noop-snapshot.js';
+import { configHashOf, type LoadedConfig } from '../../config/load.js';
+import { phase } from '../../util/timing.js';
 import type { Options } from '../args.js';
 import { acquireWriterLock } from '../../engine/writer-lock.js';
 
@@ -14,6 +17,27 @@ export function roots(ws: Workspace, targets: string[], all: boolean): number[] 
   if (all) return ws.graph.nodes.map((n) => n.id);
   if (ws.config.default) return select(ws.graph, [ws.config.default]);
   throw new SbuildError('usage', 'No target given and the config has no `default`. Name a target (see `sbuild list`) or add `default: \'<target>\'` to tasks.config.ts.');
+}
+
+/** Whether this invocation may be answered from the no-op snapshot (it prints only a summary). */
+function snapshotEligible(opts: Options): boolean {
+  return !opts.dryRun && !opts.force && !opts.json && !opts.verbose && process.env.SBUILD_NO_SNAPSHOT !== '1';
+}
+
+function selectionKey(opts: Options): string[] {
+  return opts.targets.length ? opts.targets : ['(default)'];
+}
+
+/** Answers a build in which nothing changed since the last all-fresh build; undefined: build normally. */
+export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s: string) => void): Promise<number | undefined> {
+  if (!snapshotEligible(opts)) return undefined;
+  const t0 = performance.now();
+  const key = snapshotKey(loaded.root, loaded.config, configHashOf(loaded), selectionKey(opts), process.env);
+  const fresh = checkSnapshot(loaded.root, key);
+  phase('noop snapshot');
+  if (fresh === undefined) return undefined;
+  out(summaryText({ type: 'summary', ran: 0, fresh, failed: 0, blocked: 0, ms: performance.now() - t0, interrupted: false, dryRun: false }));
+  return 0;
 }
 
 export async function build(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
@@ -41,6 +65,12 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
   try {
     const r = await scheduler.run();
     await close();
+    if (!opts.dryRun) {
+      const allFresh = r.failed.length === 0 && r.blocked.length === 0 && !r.interrupted;
+      if (allFresh && snapshotEligible(opts)) {
+        writeSnapshot(ws, snapshotKey(ws.root, ws.config, ws.configHash, selectionKey(opts), process.env), r.ran.length + r.fresh.length);
+      } else removeSnapshot(ws.root);
+    }
     if (r.interrupted) return 130;
     return r.failed.length ? 1 : 0;
   } finally {
