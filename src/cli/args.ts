@@ -1,8 +1,9 @@
 // argv → options. Unknown flags and bad values are usage errors (exit 2) with a hint.
 import { parseArgs } from 'node:util';
 import { SbuildError, didYouMean } from '../errors.js';
+import { parseSize } from '../cache/gc.js';
 
-export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'help'] as const;
+export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Options {
@@ -21,6 +22,7 @@ export interface Options {
   format: 'dot' | 'mermaid' | 'json';
   version: boolean;
   wait: boolean;
+  maxSize: number;
 }
 
 const FLAGS = {
@@ -38,6 +40,7 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   'no-wait': { type: 'boolean' },
+  'max-size': { type: 'string' },
 } as const;
 
 export function parseCli(argv: string[]): Options {
@@ -68,7 +71,14 @@ export function parseCli(argv: string[]): Options {
   if (v.gpus !== undefined && !/^(none|\s*[\w-]+(\s*,\s*[\w-]+)*\s*)$/.test(v.gpus)) {
     throw new SbuildError('usage', `--gpus takes a comma-separated list of device ids (e.g. --gpus 0,1) or 'none', got '${v.gpus}'.`);
   }
+  let maxSize = 5 * 1024 ** 3;
+  if (v['max-size'] !== undefined) {
+    const n = parseSize(v['max-size']);
+    if (n === undefined) throw new SbuildError('usage', `--max-size takes a size such as 500MB or 5GB, got '${v['max-size']}'.`);
+    maxSize = n;
+  }
   return {
+    maxSize,
     command,
     targets: positionals,
     jobs,
@@ -95,6 +105,7 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild list                      targets with tags and descriptions
        sbuild graph [--format dot|mermaid|json] [targets…]
        sbuild clean [targets…]          delete declared outputs (sbuild.lock is kept)
+       sbuild gc [--max-size 5GB]       prune the local cache, least recently used first
 
 Targets: exact names, globs over names ('exp/*/full/**'), or tags (tag:smoke).
 

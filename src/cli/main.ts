@@ -44,6 +44,12 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
     case 'list': return (await import('./commands/inspect.js')).list(ws, opts, out);
     case 'graph': return (await import('./commands/inspect.js')).graph(ws, opts, out);
     case 'clean': return (await import('./commands/clean.js')).clean(ws, opts, out);
+    case 'gc': {
+      const r = (await import('../cache/gc.js')).gc(ws.store, opts.maxSize);
+      const mb = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MB`;
+      out(`sbuild: cache ${mb(r.before)} → ${mb(r.after)}; removed ${r.removedBlobs} blob(s) and ${r.removedActions} action result(s)`);
+      return 0;
+    }
     case 'help': out(HELP); return 0;
   }
   throw new SbuildError('usage', `unknown command ${String(opts.command)}`);

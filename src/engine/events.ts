@@ -7,9 +7,10 @@ export type BuildEvent =
   | { type: 'would-run'; name: string; reasons: Reason[] }
   | { type: 'start'; name: string; reasons: Reason[]; gpus: string[] }
   | { type: 'done'; name: string; ms: number }
+  | { type: 'restored'; name: string; fingerprint: string; reasons: Reason[] }
   | { type: 'failed'; name: string; ms: number; message: string; command?: string; logFile?: string; logTail?: string }
   | { type: 'blocked'; name: string; dep: string }
   | { type: 'warning'; message: string }
-  | { type: 'summary'; ran: number; fresh: number; failed: number; blocked: number; ms: number; interrupted: boolean; dryRun: boolean };
+  | { type: 'summary'; ran: number; restored: number; fresh: number; failed: number; blocked: number; ms: number; interrupted: boolean; dryRun: boolean };
 
 export type Listener = (e: BuildEvent) => void;

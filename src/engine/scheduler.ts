@@ -11,6 +11,8 @@ import type { BuildEvent, Listener } from './events.js';
 import type { Reason } from './reasons.js';
 import type { Current } from './rebuilder.js';
 import { entryFrom } from './rebuilder.js';
+import { complete, restoreOutputs, storeOutputs } from '../cache/outputs.js';
+import { CorruptEntry } from '../cache/local-store.js';
 import type { OutputRecord } from './lockfile.js';
 import { Journal } from './lockfile.js';
 import { History } from './history.js';
@@ -32,6 +34,8 @@ export interface BuildOptions {
 
 export interface BuildResult {
   ran: string[];
+  /** Restored from the cache instead of run. */
+  restored: string[];
   fresh: string[];
   failed: string[];
   blocked: string[];
@@ -40,7 +44,7 @@ export interface BuildResult {
   interrupted: boolean;
 }
 
-type State = 'waiting' | 'queued' | 'running' | 'fresh' | 'ran' | 'failed' | 'blocked';
+type State = 'waiting' | 'queued' | 'running' | 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked';
 
 interface Queued {
   node: GraphNode;
@@ -62,7 +66,7 @@ export class Scheduler {
   private readonly toEvaluate: number[] = [];
   private readonly abort = new AbortController();
   private readonly journal: Journal;
-  private readonly result: BuildResult = { ran: [], fresh: [], failed: [], blocked: [], wouldRun: [], interrupted: false };
+  private readonly result: BuildResult = { ran: [], restored: [], fresh: [], failed: [], blocked: [], wouldRun: [], interrupted: false };
   private pools: Pools | undefined;
   private history: History | undefined;
   private priorities: Map<number, number> | undefined;
@@ -113,7 +117,7 @@ export class Scheduler {
     phase('save state');
     const r = this.result;
     this.emit({
-      type: 'summary', ran: r.ran.length + r.wouldRun.length, fresh: r.fresh.length, failed: r.failed.length, blocked: r.blocked.length,
+      type: 'summary', ran: r.ran.length + r.wouldRun.length, restored: r.restored.length, fresh: r.fresh.length, failed: r.failed.length, blocked: r.blocked.length,
       ms: performance.now() - t0, interrupted: r.interrupted, dryRun: this.opts.dryRun,
     });
     return r;
@@ -168,10 +172,42 @@ export class Scheduler {
       this.outputs.set(id, entry!.outputs);
       return this.complete(id, 'fresh');
     }
+    if (!this.forced.has(id) && this.tryRestore(node, cur, decision.reasons)) return;
     if (cur.missing.length) {
       return this.fail(node, 0, `input(s) ${cur.missing.map((m) => `'${m}'`).join(', ')} of target '${node.name}' do not exist (an upstream target should have produced them, or the file was deleted). Restore the file or fix the input list.`);
     }
     this.enqueue(node, cur, decision.reasons);
+  }
+
+  /** Restores the outputs recorded in the cache for this exact fingerprint, if all are there. */
+  private tryRestore(node: GraphNode, cur: Current, reasons: Reason[]): boolean {
+    if (node.target.cache === false) return false;
+    const { store, hasher, root } = this.ws;
+    try {
+      const result = store.getAction(cur.fingerprint);
+      if (!result || !complete(store, result, node)) return false;
+      restoreOutputs(store, hasher, root, result);
+    } catch (err) {
+      this.emit({ type: 'warning', message: err instanceof CorruptEntry ? err.message : `cache restore of '${node.name}' failed: ${(err as Error).message}; running it` });
+      for (const o of node.outputs) fs.rmSync(path.join(root, o), { recursive: true, force: true });
+      return false;
+    }
+    const { outputs, notProduced } = this.ws.rebuilder.hashOutputs(node);
+    if (notProduced.length) return false;
+    this.record(node, cur, outputs);
+    this.emit({ type: 'restored', name: node.name, fingerprint: cur.fingerprint, reasons });
+    this.complete(node.id, 'restored');
+    return true;
+  }
+
+  /** A target's new outputs: into the lock, the journal, and what its dependents will see. */
+  private record(node: GraphNode, cur: Current, outputs: Record<string, OutputRecord>): void {
+    const entry = entryFrom(cur, outputs);
+    this.ws.lock.entries.set(node.name, entry);
+    this.ws.lock.dirty = true;
+    this.journal.record(node.name, entry);
+    this.outputs.set(node.id, outputs);
+    this.changed.add(node.id);
   }
 
   private enqueue(node: GraphNode, cur: Current, reasons: Reason[]): void {
@@ -271,11 +307,14 @@ export class Scheduler {
       if (notProduced.length) {
         this.fail(node, ms, `the command succeeded but did not produce the declared output(s) ${notProduced.map((p) => `'${p}'`).join(', ')}. Make it write them, or fix \`outputs\`.`);
       } else {
-        const entry = entryFrom(cur, outputs);
-        this.ws.lock.entries.set(node.name, entry);
-        this.ws.lock.dirty = true;
-        this.journal.record(node.name, entry);
-        this.outputs.set(node.id, outputs);
+        this.record(node, cur, outputs);
+        if (node.target.cache !== false) {
+          try {
+            storeOutputs(this.ws.store, this.ws.hasher, this.ws.root, node, cur.fingerprint);
+          } catch (err) {
+            this.emit({ type: 'warning', message: `could not cache the outputs of '${node.name}': ${(err as Error).message}` });
+          }
+        }
         this.history!.record(node.name, ms);
         this.emit({ type: 'done', name: node.name, ms });
         this.complete(node.id, 'ran');
@@ -305,10 +344,10 @@ export class Scheduler {
     this.complete(node.id, 'failed');
   }
 
-  private complete(id: number, st: 'fresh' | 'ran' | 'failed' | 'blocked'): void {
+  private complete(id: number, st: 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked'): void {
     this.state.set(id, st);
     const node = this.ws.graph.nodes[id]!;
-    const list = st === 'fresh' ? this.result.fresh : st === 'ran' ? this.result.ran : st === 'failed' ? this.result.failed : this.result.blocked;
+    const list = st === 'fresh' ? this.result.fresh : st === 'ran' ? this.result.ran : st === 'restored' ? this.result.restored : st === 'failed' ? this.result.failed : this.result.blocked;
     if (!node.group && !(this.opts.dryRun && st === 'ran')) list.push(node.name);
     if (st === 'fresh' && !node.group) this.emit({ type: 'fresh', name: node.name });
     // Iterative, so a long chain of fresh targets cannot overflow the stack.

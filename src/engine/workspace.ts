@@ -10,6 +10,7 @@ import { FileHasher } from '../hashing/file-hasher.js';
 import { globFiles } from '../util/glob.js';
 import { readLock, writeLock, type LockFile } from './lockfile.js';
 import { Rebuilder } from './rebuilder.js';
+import { LocalStore } from '../cache/local-store.js';
 import { phase } from '../util/timing.js';
 
 export interface Workspace {
@@ -22,6 +23,8 @@ export interface Workspace {
   hasher: FileHasher;
   lock: LockFile;
   rebuilder: Rebuilder;
+  /** The local content-addressed cache. */
+  store: LocalStore;
   /** One-line notices about state that was found corrupt and rebuilt. */
   warnings: string[];
   logFile(name: string): string;
@@ -48,7 +51,7 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
   const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob, configHash);
   const warnings = [...lock.warnings, ...(hasher.warning ? [hasher.warning] : [])];
   const ws: Workspace = {
-    root, loaded, configHash, config, graph, hasher, lock, rebuilder, warnings,
+    root, loaded, configHash, config, store: new LocalStore(root), graph, hasher, lock, rebuilder, warnings,
     logFile: (name) => path.join(root, '.sbuild', 'logs', `${name}.log`),
     save() {
       writeLock(root, ws.lock);

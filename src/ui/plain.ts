@@ -18,7 +18,7 @@ export function failureText(e: Extract<BuildEvent, { type: 'failed' }>): string 
 
 export function summaryText(e: Extract<BuildEvent, { type: 'summary' }>): string {
   if (e.dryRun) return `sbuild: dry run: ${e.ran} would run, ${e.fresh} fresh`;
-  const parts = [`${e.ran} ran`, `${e.fresh} fresh`];
+  const parts = [`${e.ran} ran`, ...(e.restored ? [`${e.restored} restored`] : []), `${e.fresh} fresh`];
   if (e.failed) parts.push(`${e.failed} failed`);
   if (e.blocked) parts.push(`${e.blocked} not run (dependency failed)`);
   return `sbuild: ${e.interrupted ? 'interrupted: ' : ''}${parts.join(', ')} in ${fmtMs(e.ms)}`;
@@ -35,6 +35,7 @@ export function plainRenderer(write: (s: string) => void, opts: { quiet: boolean
         return;
       case 'start': if (!opts.quiet) write(`▶ ${e.name}${e.gpus.length ? ` [gpu ${e.gpus.join(',')}]` : ''} — ${summarizeReasons(e.reasons)}`); return;
       case 'done': if (!opts.quiet) write(`✔ ${e.name} (${fmtMs(e.ms)})`); return;
+      case 'restored': if (!opts.quiet) write(`↺ ${e.name} restored from cache (fingerprint ${e.fingerprint.slice(0, 12)}) — ${summarizeReasons(e.reasons)}`); return;
       case 'failed': write(failureText(e)); return;
       case 'blocked': if (!opts.quiet) write(`- ${e.name}: not run, dependency ${e.dep} failed`); return;
       case 'warning': write(`warning: ${e.message}`); return;
@@ -47,7 +48,7 @@ export function plainRenderer(write: (s: string) => void, opts: { quiet: boolean
 export function jsonRenderer(write: (s: string) => void) {
   return (e: BuildEvent) => {
     const out = e.type === 'fresh' ? { type: 'skipped', name: e.name, reason: 'fresh' }
-      : e.type === 'start' || e.type === 'would-run' ? { ...e, why: e.reasons.map(describeReason) }
+      : e.type === 'start' || e.type === 'would-run' || e.type === 'restored' ? { ...e, why: e.reasons.map(describeReason) }
       : e.type === 'done' || e.type === 'failed' || e.type === 'summary' ? { ...e, ms: Math.round(e.ms) }
       : e;
     write(JSON.stringify(out));

@@ -75,6 +75,7 @@ export async function ttyRenderer(jobs: number, write: (s: string) => void) {
         break;
       }
       case 'blocked': finished++; break;
+      case 'restored': finished++; ran++; break;
       case 'warning': failures.push(`warning: ${e.message}`); break;
       case 'summary':
         refresh();

@@ -36,7 +36,7 @@ export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s:
   const fresh = checkSnapshot(loaded.root, key);
   phase('noop snapshot');
   if (fresh === undefined) return undefined;
-  out(summaryText({ type: 'summary', ran: 0, fresh, failed: 0, blocked: 0, ms: performance.now() - t0, interrupted: false, dryRun: false }));
+  out(summaryText({ type: 'summary', ran: 0, restored: 0, fresh, failed: 0, blocked: 0, ms: performance.now() - t0, interrupted: false, dryRun: false }));
   return 0;
 }
 
@@ -68,7 +68,7 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
     if (!opts.dryRun) {
       const allFresh = r.failed.length === 0 && r.blocked.length === 0 && !r.interrupted;
       if (allFresh && snapshotEligible(opts)) {
-        writeSnapshot(ws, snapshotKey(ws.root, ws.config, ws.configHash, selectionKey(opts), process.env), r.ran.length + r.fresh.length);
+        writeSnapshot(ws, snapshotKey(ws.root, ws.config, ws.configHash, selectionKey(opts), process.env), r.ran.length + r.restored.length + r.fresh.length);
       } else removeSnapshot(ws.root);
     }
     if (r.interrupted) return 130;

@@ -1,0 +1,137 @@
+// The local content-addressed store under .sbuild/cache/: `cas/ab/<sha256>` blobs and
+// `ac/<fingerprint>.json` action results. Blobs are copied in and out with copy-on-write
+// clones where the file system has them (COPYFILE_FICLONE falls back to a plain copy), never
+// hard-linked: an output edited in place must not corrupt the store. Every blob read back is
+// verified against its hash; a corrupt one is deleted and reported, and the target runs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Sha256 } from '../hashing/sha256.js';
+import { writeFileAtomic } from '../util/fs.js';
+import type { ActionResult, CachedOutput } from './cache.js';
+
+export class LocalStore {
+  readonly dir: string;
+  private seq = 0;
+
+  constructor(root: string) {
+    this.dir = path.join(root, '.sbuild', 'cache');
+  }
+
+  private blobPath(hash: string): string {
+    return path.join(this.dir, 'cas', hash.slice(0, 2), hash);
+  }
+
+  private acPath(fingerprint: string): string {
+    return path.join(this.dir, 'ac', `${fingerprint}.json`);
+  }
+
+  hasBlob(hash: string): boolean {
+    return fs.existsSync(this.blobPath(hash));
+  }
+
+  /** Copies a file into the store under its (already known) hash. */
+  putBlob(hash: Sha256, file: string): void {
+    const dst = this.blobPath(hash);
+    if (fs.existsSync(dst)) {
+      touch(dst);
+      return;
+    }
+    fs.mkdirSync(path.dirname(dst), { recursive: true });
+    const tmp = `${dst}.tmp-${process.pid}-${this.seq++}`;
+    fs.copyFileSync(file, tmp, fs.constants.COPYFILE_FICLONE);
+    fs.renameSync(tmp, dst);
+  }
+
+  putBlobData(hash: Sha256, data: Uint8Array): void {
+    const dst = this.blobPath(hash);
+    if (!fs.existsSync(dst)) writeFileAtomic(dst, data);
+  }
+
+  /** Reads a blob after verifying it; a corrupt blob is deleted and undefined returned. */
+  readBlob(hash: Sha256): Buffer | undefined {
+    const p = this.blobPath(hash);
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(p);
+    } catch {
+      return undefined;
+    }
+    if (createHash('sha256').update(data).digest('hex') !== hash) {
+      fs.rmSync(p, { force: true });
+      throw new CorruptEntry(`cache blob ${hash.slice(0, 12)} was corrupt; deleted it`);
+    }
+    return data;
+  }
+
+  /** Copies a verified blob to `dest` (temp file + rename), with the recorded mode. */
+  restoreBlob(hash: Sha256, dest: string, mode: number): boolean {
+    const src = this.blobPath(hash);
+    if (!fs.existsSync(src)) return false;
+    const tmp = `${dest}.sbuild-restore-${process.pid}-${this.seq++}`;
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
+    const got = hashFile(tmp);
+    if (got !== hash) {
+      fs.rmSync(tmp, { force: true });
+      fs.rmSync(src, { force: true });
+      throw new CorruptEntry(`cache blob ${hash.slice(0, 12)} was corrupt (its content hashes to ${got.slice(0, 12)}); deleted it`);
+    }
+    fs.chmodSync(tmp, mode & 0o777);
+    fs.renameSync(tmp, dest);
+    touch(src);
+    return true;
+  }
+
+  getAction(fingerprint: string): ActionResult | undefined {
+    const p = this.acPath(fingerprint);
+    let text: string;
+    try {
+      text = fs.readFileSync(p, 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const r = JSON.parse(text) as ActionResult;
+      if (!r || typeof r.outputs !== 'object') throw new Error('shape');
+      touch(p);
+      return r;
+    } catch {
+      fs.rmSync(p, { force: true });
+      throw new CorruptEntry(`cache entry ${fingerprint.slice(0, 12)} was corrupt; deleted it`);
+    }
+  }
+
+  putAction(fingerprint: string, result: ActionResult): void {
+    writeFileAtomic(this.acPath(fingerprint), JSON.stringify(result));
+  }
+
+  /** Every blob an action result needs, with whether the store has it. */
+  blobsOf(result: ActionResult): Array<{ hash: Sha256; size: number }> {
+    const out: Array<{ hash: Sha256; size: number }> = [];
+    for (const o of Object.values(result.outputs)) {
+      if (o.kind === 'file') out.push({ hash: o.hash, size: o.size });
+      else for (const f of Object.values(o.files)) out.push({ hash: f.hash, size: f.size });
+    }
+    return out;
+  }
+}
+
+/** A cache entry that failed verification (reported in one line; the target then runs). */
+export class CorruptEntry extends Error {}
+
+function hashFile(p: string): string {
+  return createHash('sha256').update(fs.readFileSync(p)).digest('hex');
+}
+
+/** Marks an entry used now (gc removes least recently used first). */
+function touch(p: string): void {
+  const now = new Date();
+  try {
+    fs.utimesSync(p, now, now);
+  } catch {
+    /* best effort */
+  }
+}
+
+export type { CachedOutput };
