@@ -115,9 +115,15 @@ test('explain names the changed input with old → new hashes, a missing or modi
   assert.match(r.run(['explain', 'other']).stdout, /output out\/other.txt is missing/);
   r.write('out/report.txt', 'tampered\n');
   assert.match(r.run(['explain', 'report']).stdout, /output out\/report.txt was modified: recorded [0-9a-f]{12}, now [0-9a-f]{12}/);
-  r.run([]);
-  assert.deepEqual(r.takeRuns(), ['other', 'report']);
+  const fixed = r.run([]);
+  assert.deepEqual(r.takeRuns(), [], 'a missing or modified output is restored from the cache, not rerun');
+  assert.match(fixed.stdout, /↺ other restored from cache/);
+  assert.match(fixed.stdout, /↺ report restored from cache/);
   assert.equal(r.read('out/report.txt').trim(), '6');
+  fs.rmSync(r.path('.sbuild/cache'), { recursive: true });
+  fs.rmSync(r.path('out/other.txt'));
+  r.run([]);
+  assert.deepEqual(r.takeRuns(), ['other'], 'without a cache entry it reruns');
   const forced = r.run(['-B', 'count']);
   assert.match(forced.stdout, /▶ count — forced/);
   assert.deepEqual(r.takeRuns(), ['count']);
@@ -290,8 +296,10 @@ test('clean removes declared outputs and keeps sbuild.lock; status then says mis
   assert.ok(!r.exists('out/upper.txt'));
   assert.equal(r.read('sbuild.lock'), lockBefore);
   assert.match(r.run(['status']).stdout, /0 fresh, \d+ stale, \d+ missing/);
-  r.run([]);
-  assert.deepEqual(r.takeRuns(), ['count', 'other', 'report', 'upper']);
+  const res2 = r.run([]);
+  assert.deepEqual(r.takeRuns(), [], 'cleaned outputs come back from the cache');
+  assert.match(res2.stdout, /0 ran, 4 restored/);
+  assert.equal(r.read('out/upper.txt'), 'HELLO\n');
 });
 
 test('sbuild.lock is deterministic: the same build in two workspaces gives the same bytes', () => {
