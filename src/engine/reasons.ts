@@ -16,6 +16,7 @@ export type Reason =
   | { kind: 'outputs-changed'; old: string[]; new: string[] }
   | { kind: 'output-missing'; path: string }
   | { kind: 'output-modified'; path: string; old: string; new: string }
-  | { kind: 'upstream-will-run'; dep: string };
+  | { kind: 'upstream-will-run'; dep: string }
+  | { kind: 'needed-by'; dependent: string };
 
 export type Decision = { fresh: true } | { fresh: false; reasons: Reason[] };

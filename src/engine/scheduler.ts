@@ -44,7 +44,7 @@ export interface BuildResult {
   interrupted: boolean;
 }
 
-type State = 'waiting' | 'queued' | 'running' | 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked';
+type State = 'waiting' | 'held' | 'queued' | 'running' | 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked';
 
 interface Queued {
   node: GraphNode;
@@ -56,6 +56,17 @@ interface Queued {
 export class Scheduler {
   private readonly selected: Set<number>;
   private readonly forced = new Set<number>();
+  private readonly requested = new Set<number>();
+  /**
+   * Fresh targets whose outputs are absent (a fresh clone without checkpoints): their recorded
+   * outputs stand in for dependents' fingerprints, and they are produced (restored or rerun)
+   * only when a dependent that must run needs the files.
+   */
+  private readonly absent = new Map<number, Current>();
+  /** Absent targets being produced for a dependent (already counted as complete). */
+  private readonly producing = new Set<number>();
+  /** Dependents held until the absent upstreams they read are produced. */
+  private readonly held = new Map<number, Set<number>>();
   private readonly state = new Map<number, State>();
   private readonly pending = new Map<number, number>();
   /** Output records in effect this build, for dependents' input hashes. */
@@ -76,15 +87,15 @@ export class Scheduler {
 
   constructor(private readonly ws: Workspace, roots: number[], private readonly opts: BuildOptions) {
     this.selected = closure(ws.graph, roots);
-    if (opts.force) {
-      const stack = [...roots];
-      while (stack.length) {
-        const n = ws.graph.nodes[stack.pop()!]!;
-        if (this.forced.has(n.id)) continue;
-        this.forced.add(n.id);
-        if (n.group) stack.push(...n.deps);
-      }
+    // Asked for directly: the roots, and through groups the targets they name.
+    const stack = [...roots];
+    while (stack.length) {
+      const n = ws.graph.nodes[stack.pop()!]!;
+      if (this.requested.has(n.id)) continue;
+      this.requested.add(n.id);
+      if (n.group) stack.push(...n.deps);
     }
+    if (opts.force) for (const id of this.requested) this.forced.add(id);
     this.journal = new Journal(ws.root);
   }
 
@@ -162,7 +173,8 @@ export class Scheduler {
         reasons = [{ kind: 'upstream-will-run', dep: this.ws.graph.nodes[node.deps.find((d) => this.changed.has(d))!]!.name }];
       }
       if (entry) this.outputs.set(id, entry.outputs);
-      if (reasons.length === 0) return this.complete(id, 'fresh');
+      const onlyAbsent = entry && !this.requested.has(id) && reasons.length > 0 && reasons.every((r) => r.kind === 'output-missing');
+      if (reasons.length === 0 || onlyAbsent) return this.complete(id, 'fresh');
       this.changed.add(id);
       this.result.wouldRun.push({ name: node.name, reasons });
       this.emit({ type: 'would-run', name: node.name, reasons });
@@ -172,11 +184,89 @@ export class Scheduler {
       this.outputs.set(id, entry!.outputs);
       return this.complete(id, 'fresh');
     }
+    if (entry && !this.requested.has(id) && decision.reasons.every((r) => r.kind === 'output-missing')) {
+      this.outputs.set(id, entry.outputs);
+      this.absent.set(id, cur);
+      return this.complete(id, 'fresh');
+    }
     if (!this.forced.has(id) && this.tryRestore(node, cur, decision.reasons)) return;
+    if (this.holdForAbsentInputs(node)) return;
     if (cur.missing.length) {
       return this.fail(node, 0, `input(s) ${cur.missing.map((m) => `'${m}'`).join(', ')} of target '${node.name}' do not exist (an upstream target should have produced them, or the file was deleted). Restore the file or fix the input list.`);
     }
     this.enqueue(node, cur, decision.reasons);
+  }
+
+  /** Absent upstream targets whose files this target reads (through groups). */
+  private absentInputs(node: GraphNode): number[] {
+    const out: number[] = [];
+    const seen = new Set<number>();
+    const stack = [...node.deps];
+    while (stack.length) {
+      const d = stack.pop()!;
+      if (seen.has(d)) continue;
+      seen.add(d);
+      const dn = this.ws.graph.nodes[d]!;
+      if (dn.group) stack.push(...dn.deps);
+      else if (this.absent.has(d)) out.push(d);
+    }
+    return out;
+  }
+
+  /** Holds a target that must run until the absent files it reads are produced. */
+  private holdForAbsentInputs(node: GraphNode): boolean {
+    const need = this.absentInputs(node);
+    if (need.length === 0) return false;
+    this.state.set(node.id, 'held');
+    this.held.set(node.id, new Set(need));
+    for (const u of need) this.produce(u, node.name);
+    return true;
+  }
+
+  /** Brings back an absent target's outputs: from the cache, else by running it. */
+  private produce(id: number, neededBy: string): void {
+    const cur = this.absent.get(id);
+    if (!cur) return; // already being produced
+    this.absent.delete(id);
+    this.producing.add(id);
+    const node = this.ws.graph.nodes[id]!;
+    const i = this.result.fresh.indexOf(node.name);
+    if (i >= 0) this.result.fresh.splice(i, 1); // counted again as ran or restored
+    const reasons: Reason[] = [...node.outputs.map((p) => ({ kind: 'output-missing' as const, path: p })), { kind: 'needed-by', dependent: neededBy }];
+    if (this.tryRestore(node, cur, reasons)) return;
+    if (this.holdForAbsentInputs(node)) return;
+    this.enqueue(node, cur, reasons);
+  }
+
+  /** An absent upstream is back: release the dependents it held (they are judged afresh). */
+  private produced(id: number, ok: boolean): void {
+    this.producing.delete(id);
+    for (const [d, need] of this.held) {
+      if (!need.delete(id)) continue;
+      const dn = this.ws.graph.nodes[d]!;
+      if (!ok) {
+        this.held.delete(d);
+        if (this.producing.has(d)) {
+          this.fail(dn, 0, `it is needed but its input from '${this.ws.graph.nodes[id]!.name}' could not be produced`);
+          continue;
+        }
+        this.state.set(d, 'waiting');
+        this.complete(d, 'blocked');
+        if (!this.result.interrupted) this.emit({ type: 'blocked', name: dn.name, dep: this.ws.graph.nodes[id]!.name });
+        continue;
+      }
+      if (need.size) continue;
+      this.held.delete(d);
+      if (this.producing.has(d)) {
+        // An absent target that was itself waiting for inputs: now produce it.
+        this.producing.delete(d);
+        this.absent.set(d, this.ws.rebuilder.current(dn, (x) => this.outputs.get(x), true));
+        this.produce(d, 'a dependent');
+      } else {
+        this.state.set(d, 'waiting');
+        this.toEvaluate.push(d);
+      }
+    }
   }
 
   /** Restores the outputs recorded in the cache for this exact fingerprint, if all are there. */
@@ -196,7 +286,7 @@ export class Scheduler {
     if (notProduced.length) return false;
     this.record(node, cur, outputs);
     this.emit({ type: 'restored', name: node.name, fingerprint: cur.fingerprint, reasons });
-    this.complete(node.id, 'restored');
+    this.finished(node.id, 'restored');
     return true;
   }
 
@@ -317,7 +407,7 @@ export class Scheduler {
         }
         this.history!.record(node.name, ms);
         this.emit({ type: 'done', name: node.name, ms });
-        this.complete(node.id, 'ran');
+        this.finished(node.id, 'ran');
       }
     }
     this.pump();
@@ -341,7 +431,16 @@ export class Scheduler {
       this.emit({ type: 'failed', name: node.name, ms, message, ...(command !== undefined ? { command, logFile, ...(logTail !== undefined ? { logTail } : {}) } : {}) });
     }
     if (!this.opts.keepGoing) this.stopping = true;
-    this.complete(node.id, 'failed');
+    this.finished(node.id, 'failed');
+  }
+
+  /** A target that ran, was restored or failed: either an ordinary completion or a produced absent one. */
+  private finished(id: number, st: 'ran' | 'restored' | 'failed'): void {
+    if (!this.producing.has(id)) return this.complete(id, st);
+    const list = st === 'ran' ? this.result.ran : st === 'restored' ? this.result.restored : this.result.failed;
+    list.push(this.ws.graph.nodes[id]!.name);
+    this.state.set(id, st);
+    this.produced(id, st !== 'failed');
   }
 
   private complete(id: number, st: 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked'): void {

@@ -132,12 +132,11 @@ export function buildGraph(
       if (isGlob(spec)) {
         n.globInputs.push(spec);
         const match = picomatch(spec, { dot: true });
-        const base = picomatch.scan(spec).base;
-        const deep = spec.includes('**') || spec.slice(base.length + 1).includes('/');
+        const inside = folderMatcher(spec);
         let any = false;
         for (const o of sortedOutputs) {
-          // An output folder (no extension) below the glob's base may fill with matches once built.
-          if (match(o) || (deep && !o.slice(o.lastIndexOf('/') + 1).includes('.') && (base === '' || o.startsWith(base + '/')))) {
+          // An output folder (no extension) that the glob reaches into may fill with matches once built.
+          if (match(o) || (!o.slice(o.lastIndexOf('/') + 1).includes('.') && inside(o))) {
             const owner = outputOwner.get(o)!;
             if (owner !== n.id) addEdge(n, owner);
             any = true;
@@ -179,6 +178,25 @@ export function buildGraph(
     err('cycle', `The targets form a cycle: ${cycle.join(' → ')}. Break it by removing one of these dependencies.`, cycle[0]!, cycle.join(' → '));
   }
   return { root, nodes, byName, outputOwner, order, globMatches };
+}
+
+/**
+ * Whether a glob can match files strictly inside folder `dir`: its leading segments must
+ * match the folder's segments one by one (a `**` matches whatever remains).
+ */
+function folderMatcher(glob: string): (dir: string) => boolean {
+  const segs = glob.split('/');
+  const matchers = segs.map((g) => (g === '**' ? undefined : picomatch(g, { dot: true })));
+  return (dir) => {
+    const parts = dir.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      if (i >= segs.length - 1) return false; // the glob's last segment names files, not folders
+      const m = matchers[i];
+      if (m === undefined) return true;
+      if (!m(parts[i]!)) return false;
+    }
+    return true;
+  };
 }
 
 function parentOf(p: string): string {

@@ -20,6 +20,7 @@ export function describeReason(r: Reason): string {
     case 'output-missing': return `output ${r.path} is missing`;
     case 'output-modified': return `output ${r.path} was modified: recorded ${short(r.old)}, now ${short(r.new)}`;
     case 'upstream-will-run': return `upstream ${r.dep} will run (its outputs may change)`;
+    case 'needed-by': return `needed by ${r.dependent}, which must run`;
   }
 }
 

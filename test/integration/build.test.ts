@@ -298,8 +298,12 @@ test('clean removes declared outputs and keeps sbuild.lock; status then says mis
   assert.match(r.run(['status']).stdout, /0 fresh, \d+ stale, \d+ missing/);
   const res2 = r.run([]);
   assert.deepEqual(r.takeRuns(), [], 'cleaned outputs come back from the cache');
-  assert.match(res2.stdout, /0 ran, 4 restored/);
+  assert.match(res2.stdout, /0 ran, 2 restored, 2 fresh/, 'the requested ones; intermediates stay absent until needed');
+  assert.equal(r.read('out/report.txt').trim(), '6');
+  assert.ok(!r.exists('out/upper.txt'));
+  r.run(['upper']);
   assert.equal(r.read('out/upper.txt'), 'HELLO\n');
+  assert.deepEqual(r.takeRuns(), []);
 });
 
 test('sbuild.lock is deterministic: the same build in two workspaces gives the same bytes', () => {
