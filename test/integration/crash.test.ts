@@ -1,0 +1,63 @@
+// kill -9 of sbuild and its children mid-build: a rerun keeps every target that finished
+// (replayed from the journal) and reruns exactly the interrupted and unstarted ones.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rig, sh } from '../helpers/rig.js';
+
+const rigs: Rig[] = [];
+after(() => rigs.forEach((r) => r.cleanup()));
+
+async function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('kill -9 mid-build, then a rerun runs exactly the unfinished targets; no half-written output is fresh', async () => {
+  const r = new Rig();
+  rigs.push(r);
+  r.write('a.txt', 'a\n');
+  const quick = (n: number) => `{ name: 'q${n}', inputs: ['a.txt'], outputs: ['o/q${n}'], run: ${JSON.stringify(sh(`q${n}`, `cp a.txt o/q${n}`))} },`;
+  r.config(`{
+    default: 'all',
+    targets: [
+      ${[1, 2, 3].map(quick).join('\n')}
+      { name: 'half', inputs: ['o/q1'], outputs: ['o/half.bin'], run: ${JSON.stringify(sh('half', 'echo partial > o/half.bin; if [ -e slow ]; then sleep 30; fi; cat a.txt >> o/half.bin'))} },
+      { name: 'after', inputs: ['o/half.bin', 'o/q2'], outputs: ['o/after'], run: ${JSON.stringify(sh('after', 'cat o/half.bin o/q2 > o/after'))} },
+      { name: 'all', deps: ['after', 'q3'] },
+    ],
+  }`);
+  // A complete first build, so the interrupted target has an old record that must not vouch for it.
+  assert.equal(r.run([]).code, 0);
+  r.takeRuns();
+  r.write('a.txt', 'b\n');
+  r.write('slow', '');
+  const child = r.spawn(['-j', '2']);
+  const exited = new Promise((res) => child.on('exit', res));
+  await waitFor(() => r.exists('runs.log') && r.read('runs.log').includes('half') && r.read('o/q3') === 'b\n' && r.read('o/q2') === 'b\n');
+  // The quick ones are journaled as they finish.
+  await waitFor(() => r.exists('.sbuild/journal.jsonl') && r.read('.sbuild/journal.jsonl').split('\n').filter(Boolean).length === 3);
+  // sbuild and the whole job tree it started (each job has its own process group).
+  const pids = (await import('node:child_process')).execSync(`pgrep -f '^sleep 30' || true`, { encoding: 'utf8' }).split('\n').filter(Boolean);
+  child.kill('SIGKILL');
+  for (const p of pids) {
+    try {
+      process.kill(-Number(p), 'SIGKILL');
+    } catch {
+      try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+    }
+  }
+  await exited;
+  assert.deepEqual(r.takeRuns(), ['half', 'q1', 'q2', 'q3']);
+  assert.ok(r.exists('.sbuild/journal.jsonl'), 'the journal survived the crash');
+  assert.ok(r.exists('.sbuild/writer.pid'), 'the dead writer left its lock behind');
+  (await import('node:fs')).rmSync(r.path('slow'));
+  const res = r.run([]);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, /warning: recovered 3 finished target\(s\) from the journal of an interrupted build/);
+  assert.deepEqual(r.takeRuns(), ['after', 'half'], 'finished targets kept; the half-written one reran');
+  assert.equal(r.read('o/half.bin'), 'partial\nb\n');
+  assert.ok(!r.exists('.sbuild/journal.jsonl'), 'journal folded into sbuild.lock');
+});
