@@ -5,7 +5,8 @@
 // it has no trace, its command or params changed, the content of any of its inputs (for an
 // upstream output: the bytes that upstream has *now*, so early cutoff applies) differs from
 // what it consumed, its input set changed, or one of its outputs is missing or modified.
-// Commands are small deterministic shell / `node -e` programs; the model computes their
+// Such a target is restored from the local cache instead of run when its current fingerprint
+// was built before (a revert, a deleted or hand-edited output). Commands are small deterministic shell / `node -e` programs; the model computes their
 // output bytes itself, so a clean build can be checked against it as well.
 import picomatch from 'picomatch';
 import type { Rng } from './prng.js';
@@ -46,9 +47,10 @@ export interface Trace {
 }
 
 export interface BuildPrediction {
+  /** Targets whose command runs (stale, and this fingerprint never built before). */
   ran: string[];
-  /** Of `ran`: targets whose current fingerprint was built before (a cache could restore them). */
-  restorable: string[];
+  /** Stale targets whose current fingerprint was built before: restored from the local cache. */
+  restored: string[];
   failed: string[];
   blocked: string[];
 }
@@ -245,7 +247,7 @@ export class Model {
         "const fs=require('fs');const a=process.argv.slice(1);fs.appendFileSync('runs.log',a[0]+'\\n');" +
         "const s=a.slice(3).map(p=>fs.readFileSync(p,'utf8')).join('');" +
         "fs.writeFileSync(a[1],'len%'+a[2]+'='+(s.length%Number(a[2]))+'\\n')" + (t.variant ? `//variant ${t.variant}` : '');
-      return ['node', '-e', script, t.name, t.out, String(v), ...this.inputFilesStatic(t)];
+      return ['node', '-e', script, t.name, t.out, String(v), ...this.inputFiles(t)]; // no globs: fixed list
     }
     // The file list is computed at run time (globs!), sorted byte-wise like the model.
     const literal: string[] = [];
@@ -277,11 +279,6 @@ export class Model {
       default: throw new Error(`op ${t.op as string}`);
     }
     return `${log}${body}${variant}`;
-  }
-
-  /** For `node` targets (no globs): the input files, fixed at config time. */
-  private inputFilesStatic(t: TargetSpec): string[] {
-    return this.inputFiles(t);
   }
 
   private paramsObject(t: TargetSpec): Record<string, Json> {
@@ -345,10 +342,10 @@ export class Model {
     return [...would].map((i) => this.targets[i]!.name).sort();
   }
 
-  /** Simulates `sbuild -k all` on the model (mutating it) and returns what ran. */
+  /** Simulates `sbuild -k all` on the model (mutating it) and returns what ran or was restored. */
   build(): BuildPrediction {
     const ran: string[] = [];
-    const restorable: string[] = [];
+    const restored: string[] = [];
     const failed: string[] = [];
     const blocked = new Set<number>();
     for (const t of this.targets) {
@@ -357,22 +354,22 @@ export class Model {
         continue;
       }
       if (!this.staleNow(t)) {
-        if ([...this.upstreams(t)].some((u) => ran.includes(this.targets[u]!.name))) this.cutoffs++;
+        if ([...this.upstreams(t)].some((u) => ran.includes(this.targets[u]!.name) || restored.includes(this.targets[u]!.name))) this.cutoffs++;
         continue;
       }
-      ran.push(t.name);
       for (const f of this.diskFilesUnder(t.out)) this.disk.delete(f);
       if (t.params.fail) {
         if (t.dir) this.disk.set(`${t.out}/head.txt`, 'partial\n');
         else this.disk.set(t.out, 'partial\n');
         this.traces.delete(t.name);
+        ran.push(t.name);
         failed.push(t.name);
         blocked.add(t.idx);
         continue;
       }
       const key = this.key(t);
       const seen = this.everBuilt.get(t.name) ?? new Set<string>();
-      if (seen.has(key)) restorable.push(t.name);
+      (seen.has(key) ? restored : ran).push(t.name);
       seen.add(key);
       this.everBuilt.set(t.name, seen);
       const outputs = this.compute(t);
@@ -380,7 +377,7 @@ export class Model {
       this.traces.set(t.name, { key, outputs });
     }
     const names = (ids: Iterable<number>) => [...ids].map((i) => this.targets[i]!.name);
-    return { ran: ran.sort(), restorable: restorable.sort(), failed: failed.sort(), blocked: names(blocked).filter((n) => !failed.includes(n)).sort() };
+    return { ran: ran.sort(), restored: restored.sort(), failed: failed.sort(), blocked: names(blocked).filter((n) => !failed.includes(n)).sort() };
   }
 
   /** The bytes each command writes, computed in JS. */
@@ -415,11 +412,6 @@ export class Model {
       case 'node': out.set(t.out, `len%${v}=${s.length % Number(v)}\n`); break;
     }
     return out;
-  }
-
-  /** Every output file the workspace should hold now. */
-  expectedOutputs(): Map<string, string> {
-    return new Map(this.disk);
   }
 }
 

@@ -9,7 +9,14 @@ after(() => rigs.forEach((r) => r.cleanup()));
 
 async function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
   const t0 = Date.now();
-  while (!pred()) {
+  const safe = () => {
+    try {
+      return pred();
+    } catch {
+      return false; // a file between being removed and rewritten
+    }
+  };
+  while (!safe()) {
     if (Date.now() - t0 > ms) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 20));
   }
