@@ -59,6 +59,7 @@ export function readLock(root: string): LockFile {
       }
       for (const [name, e] of Object.entries(parsed.targets)) {
         if (!validEntry(e)) throw new Error(`entry ${name}`);
+        if (isSorted(e.inputs) && isSorted(e.outputs) && isSorted(e.params) && isSorted(e.env)) sorted.add(e);
         lock.entries.set(name, e);
       }
     } catch {
@@ -138,16 +139,36 @@ export function serializeLock(entries: Map<string, LockEntry>): string {
   const targets: Record<string, unknown> = {};
   for (const n of names) {
     const e = entries.get(n)!;
-    targets[n] = {
-      fingerprint: e.fingerprint,
-      action: e.action,
-      params: sortDeep(e.params),
-      env: sortDeep(e.env),
-      inputs: sortDeep(e.inputs),
-      outputs: sortDeep(e.outputs),
-    };
+    // Entries read from a lock this code wrote are sorted already; sort only what is new.
+    targets[n] = sorted.has(e) ? e : canonicalEntry(e);
   }
   return JSON.stringify({ format: LOCK_FORMAT, fingerprintFormat: FINGERPRINT_FORMAT, targets }, null, 2) + '\n';
+}
+
+/** Entries known to be in canonical (sorted) form. */
+const sorted = new WeakSet<LockEntry>();
+
+/** The entry with every map sorted, in the field order the lock uses. */
+export function canonicalEntry(e: LockEntry): LockEntry {
+  const c = {
+    fingerprint: e.fingerprint,
+    action: e.action,
+    params: sortDeep(e.params),
+    env: sortDeep(e.env),
+    inputs: sortDeep(e.inputs),
+    outputs: sortDeep(e.outputs),
+  } as LockEntry;
+  sorted.add(c);
+  return c;
+}
+
+function isSorted(o: object): boolean {
+  let prev = '';
+  for (const k in o) {
+    if (k < prev) return false;
+    prev = k;
+  }
+  return true;
 }
 
 function sortDeep(v: unknown): unknown {

@@ -71,7 +71,7 @@ export class Rebuilder {
     };
     for (const { path, owner } of node.literalInputs) addPath(path, owner);
     for (const spec of node.globInputs) {
-      const files = new Set(reglob ? this.diskGlob([spec]) : this.graph.globMatches.get(spec) ?? []);
+      const files = new Set(reglob ? this.relisted(spec) : this.graph.globMatches.get(spec) ?? []);
       for (const o of this.outputsMatching(spec)) files.add(o);
       for (const f of files) if (!(f in inputs)) addPath(f, ownerAbove(this.graph.outputOwner, f));
     }
@@ -87,6 +87,25 @@ export class Rebuilder {
       outputs: (this.sortedOutputs[node.id] ??= [...node.outputs].sort()),
     };
     return new Current(record, missing);
+  }
+
+  /** Disk listings of globs taken during this build, until an output lands below their base. */
+  private readonly listings = new Map<string, { base: string; files: string[] }>();
+
+  private relisted(spec: string): string[] {
+    let l = this.listings.get(spec);
+    if (!l) {
+      l = { base: picomatch.scan(spec).base, files: this.diskGlob([spec]) };
+      this.listings.set(spec, l);
+    }
+    return l.files;
+  }
+
+  /** A target wrote these outputs: listings that may include them are taken again. */
+  outputsWritten(paths: string[]): void {
+    for (const [spec, l] of this.listings) {
+      if (paths.some((p) => l.base === '' || p === l.base || p.startsWith(l.base + '/'))) this.listings.delete(spec);
+    }
   }
 
   private outputsMatching(spec: string): string[] {

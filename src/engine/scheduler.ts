@@ -298,6 +298,7 @@ export class Scheduler {
     this.journal.record(node.name, entry);
     this.outputs.set(node.id, outputs);
     this.changed.add(node.id);
+    this.ws.rebuilder.outputsWritten(node.outputs);
   }
 
   private enqueue(node: GraphNode, cur: Current, reasons: Reason[]): void {
@@ -367,6 +368,7 @@ export class Scheduler {
         fs.mkdirSync(path.dirname(path.join(root, o)), { recursive: true });
         this.ws.hasher.forget(o);
       }
+      this.ws.rebuilder.outputsWritten(node.outputs);
       const env: NodeJS.ProcessEnv = {
         ...process.env,
         CUDA_VISIBLE_DEVICES: gpus.join(','),
