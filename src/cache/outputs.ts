@@ -6,9 +6,10 @@ import type { FileHasher } from '../hashing/file-hasher.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import type { ActionResult, CachedOutput } from './cache.js';
 import type { LocalStore } from './local-store.js';
+import type { RemoteCache } from './remote.js';
 
 /** Stores the (just hashed) outputs of a target under its fingerprint. */
-export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string, node: GraphNode, fingerprint: Sha256): void {
+export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string, node: GraphNode, fingerprint: Sha256): ActionResult | undefined {
   const outputs: Record<string, CachedOutput> = {};
   for (const o of node.outputs) {
     const fh = hasher.hashFile(o);
@@ -18,7 +19,7 @@ export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string
       continue;
     }
     const tree = hasher.hashTree(o);
-    if (!tree) return; // vanished: nothing trustworthy to store
+    if (!tree) return undefined; // vanished: nothing trustworthy to store
     const files: Record<string, { hash: Sha256; size: number; mode: number }> = {};
     for (const [f, h] of tree.entries) {
       store.putBlob(h, path.join(root, f));
@@ -27,7 +28,36 @@ export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string
     }
     outputs[o] = { kind: 'dir', hash: tree.hash, size: tree.size, files };
   }
-  store.putAction(fingerprint, { outputs });
+  const result = { outputs };
+  store.putAction(fingerprint, result);
+  return result;
+}
+
+/** Copies an action result and its blobs from the remote into the local store; false on any miss. */
+export async function fetchRemote(remote: RemoteCache, store: LocalStore, node: GraphNode, fingerprint: Sha256): Promise<boolean> {
+  const result = await remote.getAction(fingerprint);
+  if (!result) return false;
+  const declared = [...node.outputs].sort().join('\n');
+  if (Object.keys(result.outputs).sort().join('\n') !== declared) return false;
+  for (const b of store.blobsOf(result)) {
+    if (store.hasBlob(b.hash)) continue;
+    const data = await remote.getBlob(b.hash);
+    if (!data) return false;
+    store.putBlobData(b.hash, data);
+  }
+  store.putAction(fingerprint, result);
+  return true;
+}
+
+/** Uploads an action result's blobs (those the server lacks), then the result itself. */
+export async function upload(remote: RemoteCache, store: LocalStore, fingerprint: Sha256, result: ActionResult): Promise<void> {
+  for (const b of store.blobsOf(result)) {
+    if (!remote.uploads) return;
+    const data = store.readBlob(b.hash);
+    if (!data) return;
+    await remote.putBlob(b.hash, data);
+  }
+  if (remote.uploads) await remote.putAction(fingerprint, result);
 }
 
 /** Whether every blob of the result is in the store (checked before touching the work tree). */

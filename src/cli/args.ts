@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { SbuildError, didYouMean } from '../errors.js';
 import { parseSize } from '../cache/gc.js';
 
-export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'help'] as const;
+export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Options {
@@ -23,6 +23,8 @@ export interface Options {
   version: boolean;
   wait: boolean;
   maxSize: number;
+  remoteCache: string | undefined;
+  remoteUpload: boolean;
 }
 
 const FLAGS = {
@@ -41,6 +43,8 @@ const FLAGS = {
   version: { type: 'boolean' },
   'no-wait': { type: 'boolean' },
   'max-size': { type: 'string' },
+  'remote-cache': { type: 'string' },
+  'remote-upload': { type: 'boolean' },
 } as const;
 
 export function parseCli(argv: string[]): Options {
@@ -77,7 +81,12 @@ export function parseCli(argv: string[]): Options {
     if (n === undefined) throw new SbuildError('usage', `--max-size takes a size such as 500MB or 5GB, got '${v['max-size']}'.`);
     maxSize = n;
   }
+  if (v['remote-cache'] !== undefined && !/^https?:\/\/[^\s/]+/.test(v['remote-cache'])) {
+    throw new SbuildError('usage', `--remote-cache takes an http:// or https:// URL, got '${v['remote-cache']}'.`);
+  }
   return {
+    remoteCache: v['remote-cache'],
+    remoteUpload: v['remote-upload'] ?? false,
     maxSize,
     command,
     targets: positionals,
@@ -106,6 +115,8 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild graph [--format dot|mermaid|json] [targets…]
        sbuild clean [targets…]          delete declared outputs (sbuild.lock is kept)
        sbuild gc [--max-size 5GB]       prune the local cache, least recently used first
+       sbuild push [targets…]           upload outputs (e.g. checkpoints) to the remote cache
+       sbuild pull [targets…]           download recorded outputs from the remote cache
 
 Targets: exact names, globs over names ('exp/*/full/**'), or tags (tag:smoke).
 
@@ -121,5 +132,7 @@ Flags:
   -c, --config FILE   use this config instead of searching upwards
       --exit-code     (status) exit 1 when anything selected is not fresh
       --no-wait       exit 2 instead of waiting when another sbuild is building here
+      --remote-cache URL  Bazel HTTP cache (nginx WebDAV, bazel-remote); read-only unless
+      --remote-upload     upload what this build produces (CI)
 
 Exit codes: 0 ok, 1 build failed, 2 usage or config error, 130 interrupted.`;

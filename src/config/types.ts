@@ -85,6 +85,14 @@ export interface Config {
   pools?: { [pool: string]: number };
   /** GPU ids to use when neither `--gpus` nor `CUDA_VISIBLE_DEVICES` says. */
   gpus?: string[];
+  /** A remote cache speaking Bazel's HTTP cache protocol (`--remote-cache` overrides the URL). */
+  remoteCache?: {
+    url: string;
+    /** Name of the environment variable holding the Authorization header value's token (sent as `Bearer <token>`). */
+    tokenEnv?: string;
+    /** Upload what this machine builds (CI); otherwise read-only unless `--remote-upload`. */
+    upload?: boolean;
+  };
 }
 
 /** Identity function that gives `tasks.config.ts` its types. */

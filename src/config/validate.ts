@@ -100,6 +100,9 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
   if (config.default !== undefined && !seen.has(config.default)) {
     fail(`The config's \`default\` names '${config.default}', which is not a target.${didYouMean(config.default, seen.keys())}`, config.default);
   }
+  if (config.remoteCache !== undefined && (typeof config.remoteCache !== 'object' || config.remoteCache === null || typeof config.remoteCache.url !== 'string')) {
+    fail('The config\'s `remoteCache` must be { url: "http://…", tokenEnv?: "NAME", upload?: boolean }.');
+  }
   if (config.gpus !== undefined && (!Array.isArray(config.gpus) || config.gpus.some((g) => typeof g !== 'string'))) {
     fail('The config\'s `gpus` must be an array of device ids as strings, e.g. ["0", "1"].');
   }

@@ -11,7 +11,7 @@ import type { BuildEvent, Listener } from './events.js';
 import type { Reason } from './reasons.js';
 import type { Current } from './rebuilder.js';
 import { entryFrom } from './rebuilder.js';
-import { complete, restoreOutputs, storeOutputs } from '../cache/outputs.js';
+import { complete, fetchRemote, restoreOutputs, storeOutputs, upload } from '../cache/outputs.js';
 import { CorruptEntry } from '../cache/local-store.js';
 import type { OutputRecord } from './lockfile.js';
 import { Journal } from './lockfile.js';
@@ -44,7 +44,7 @@ export interface BuildResult {
   interrupted: boolean;
 }
 
-type State = 'waiting' | 'held' | 'queued' | 'running' | 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked';
+type State = 'waiting' | 'held' | 'fetching' | 'queued' | 'running' | 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked';
 
 interface Queued {
   node: GraphNode;
@@ -82,6 +82,9 @@ export class Scheduler {
   private history: History | undefined;
   private priorities: Map<number, number> | undefined;
   private running = 0;
+  /** Remote cache lookups in flight. */
+  private inflight = 0;
+  private readonly uploads: Array<Promise<void>> = [];
   private stopping = false;
   private finish: (() => void) | undefined;
 
@@ -117,6 +120,7 @@ export class Scheduler {
     const done = new Promise<void>((resolve) => (this.finish = resolve));
     this.pump();
     await done;
+    await Promise.all(this.uploads);
     phase('schedule');
     if (this.opts.dryRun) {
       this.ws.hasher.save(); // a dry run never writes sbuild.lock
@@ -153,7 +157,7 @@ export class Scheduler {
     for (let i = 0; i < this.toEvaluate.length; i++) this.evaluate(this.toEvaluate[i]!);
     this.toEvaluate.length = 0;
     if (!this.stopping) this.dispatch();
-    if (this.running === 0 && (this.stopping || this.queue.length === 0) && this.toEvaluate.length === 0) {
+    if (this.running === 0 && this.inflight === 0 && (this.stopping || this.queue.length === 0) && this.toEvaluate.length === 0) {
       this.finish?.();
       this.finish = undefined;
     }
@@ -190,11 +194,36 @@ export class Scheduler {
       return this.complete(id, 'fresh');
     }
     if (!this.forced.has(id) && this.tryRestore(node, cur, decision.reasons)) return;
+    if (!this.forced.has(id) && this.tryRemote(node, cur, decision.reasons, () => this.afterMiss(node, cur, decision.reasons))) return;
+    this.afterMiss(node, cur, decision.reasons);
+  }
+
+  /** Not in any cache: wait for absent inputs, or queue the target to run. */
+  private afterMiss(node: GraphNode, cur: Current, reasons: Reason[]): void {
     if (this.holdForAbsentInputs(node)) return;
     if (cur.missing.length) {
       return this.fail(node, 0, `input(s) ${cur.missing.map((m) => `'${m}'`).join(', ')} of target '${node.name}' do not exist (an upstream target should have produced them, or the file was deleted). Restore the file or fix the input list.`);
     }
-    this.enqueue(node, cur, decision.reasons);
+    this.enqueue(node, cur, reasons);
+  }
+
+  /**
+   * Looks the fingerprint up in the remote cache (asynchronously). True when a lookup started:
+   * on a hit the outputs are restored, on a miss `onMiss` continues.
+   */
+  private tryRemote(node: GraphNode, cur: Current, reasons: Reason[], onMiss: () => void): boolean {
+    const remote = this.ws.remote;
+    if (!remote?.enabled || node.target.cache === false || this.opts.dryRun) return false;
+    this.state.set(node.id, 'fetching');
+    this.inflight++;
+    void fetchRemote(remote, this.ws.store, node, cur.fingerprint)
+      .catch(() => false)
+      .then((hit) => {
+        this.inflight--;
+        if (!hit || !this.tryRestore(node, cur, reasons)) onMiss();
+        this.pump();
+      });
+    return true;
   }
 
   /** Absent upstream targets whose files this target reads (through groups). */
@@ -234,8 +263,8 @@ export class Scheduler {
     if (i >= 0) this.result.fresh.splice(i, 1); // counted again as ran or restored
     const reasons: Reason[] = [...node.outputs.map((p) => ({ kind: 'output-missing' as const, path: p })), { kind: 'needed-by', dependent: neededBy }];
     if (this.tryRestore(node, cur, reasons)) return;
-    if (this.holdForAbsentInputs(node)) return;
-    this.enqueue(node, cur, reasons);
+    if (this.tryRemote(node, cur, reasons, () => this.afterMiss(node, cur, reasons))) return;
+    this.afterMiss(node, cur, reasons);
   }
 
   /** An absent upstream is back: release the dependents it held (they are judged afresh). */
@@ -402,7 +431,9 @@ export class Scheduler {
         this.record(node, cur, outputs);
         if (node.target.cache !== false) {
           try {
-            storeOutputs(this.ws.store, this.ws.hasher, this.ws.root, node, cur.fingerprint);
+            const stored = storeOutputs(this.ws.store, this.ws.hasher, this.ws.root, node, cur.fingerprint);
+            const remote = this.ws.remote;
+            if (stored && remote?.uploads) this.uploads.push(upload(remote, this.ws.store, cur.fingerprint, stored).catch(() => undefined));
           } catch (err) {
             this.emit({ type: 'warning', message: `could not cache the outputs of '${node.name}': ${(err as Error).message}` });
           }

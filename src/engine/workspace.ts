@@ -11,6 +11,7 @@ import { globFiles } from '../util/glob.js';
 import { readLock, writeLock, type LockFile } from './lockfile.js';
 import { Rebuilder } from './rebuilder.js';
 import { LocalStore } from '../cache/local-store.js';
+import type { RemoteCache } from '../cache/remote.js';
 import { phase } from '../util/timing.js';
 
 export interface Workspace {
@@ -25,6 +26,8 @@ export interface Workspace {
   rebuilder: Rebuilder;
   /** The local content-addressed cache. */
   store: LocalStore;
+  /** The remote cache, when one is configured for this command. */
+  remote: RemoteCache | undefined;
   /** One-line notices about state that was found corrupt and rebuilt. */
   warnings: string[];
   logFile(name: string): string;
@@ -43,15 +46,25 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
   const locate = locator(loaded, cwd);
   const hasher = new FileHasher(root, path.join(root, '.sbuild', 'stat-cache.json'));
   phase('read stat cache');
-  const graph = buildGraph(root, targets, diskGlob, (rel) => hasher.stat(rel) !== null, locate);
-  phase('graph');
   const lock = readLock(root);
   phase('read lock');
+  const recordedFolders = new Set<string>();
+  const recordedFiles = new Set<string>();
+  for (const e of lock.entries.values()) for (const o in e.outputs) (e.outputs[o]!.files !== undefined ? recordedFolders : recordedFiles).add(o);
+  const lockHas = (o: string) => recordedFiles.has(o);
+  const isFolder = (o: string): 'yes' | 'no' | 'maybe' => {
+    const st = hasher.stat(o);
+    if (st) return st.isDirectory() ? 'yes' : 'no';
+    if (recordedFolders.has(o)) return 'yes';
+    return lockHas(o) ? 'no' : 'maybe';
+  };
+  const graph = buildGraph(root, targets, diskGlob, (rel) => hasher.stat(rel) !== null, locate, isFolder);
+  phase('graph');
   const configHash = configHashOf(loaded);
   const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob, configHash);
   const warnings = [...lock.warnings, ...(hasher.warning ? [hasher.warning] : [])];
   const ws: Workspace = {
-    root, loaded, configHash, config, store: new LocalStore(root), graph, hasher, lock, rebuilder, warnings,
+    root, loaded, configHash, config, store: new LocalStore(root), remote: undefined, graph, hasher, lock, rebuilder, warnings,
     logFile: (name) => path.join(root, '.sbuild', 'logs', `${name}.log`),
     save() {
       writeLock(root, ws.lock);

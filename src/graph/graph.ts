@@ -48,6 +48,8 @@ export function buildGraph(
   diskGlob: DiskGlob,
   exists: (rel: string) => boolean,
   locate: (name: string) => string | undefined,
+  /** Whether a declared output is a folder: known from disk or the lock, else 'maybe' (never built). */
+  isFolder: (output: string) => 'yes' | 'no' | 'maybe',
 ): Graph {
   const nodes: GraphNode[] = checked.map((c, id) => ({
     id,
@@ -94,6 +96,8 @@ export function buildGraph(
   for (const n of nodes) for (const s of n.inputSpecs) if (isGlob(s) && !s.startsWith('!')) diskSpecs.add(s);
   for (const s of diskSpecs) globMatches.set(s, diskGlob([s]));
 
+  /** Ordering-only edges to never-built outputs a glob may reach into (added unless they would close a cycle). */
+  const soft: Array<[GraphNode, number]> = [];
   const seenDeps = new Set<number>();
   const addEdge = (from: GraphNode, to: number) => {
     if (!seenDeps.has(to)) {
@@ -136,7 +140,11 @@ export function buildGraph(
         let any = false;
         for (const o of sortedOutputs) {
           // An output folder (no extension) that the glob reaches into may fill with matches once built.
-          if (match(o) || (!o.slice(o.lastIndexOf('/') + 1).includes('.') && inside(o))) {
+          const folder = match(o) ? 'no' : inside(o) ? isFolder(o) : 'no';
+          if (folder === 'maybe') {
+            soft.push([n, outputOwner.get(o)!]);
+            any = true;
+          } else if (match(o) || folder === 'yes') {
             const owner = outputOwner.get(o)!;
             if (owner !== n.id) addEdge(n, owner);
             any = true;
@@ -168,6 +176,9 @@ export function buildGraph(
     const self = n.deps.indexOf(n.id);
     if (self >= 0) err('cycle', `Target '${n.name}' depends on itself (an input is one of its own outputs). Remove that input.`, n.name, `${n.name} → ${n.name}`);
   }
+  for (const [n, owner] of soft) {
+    if (owner !== n.id && !n.deps.includes(owner) && !dependsOn(nodes, owner, n.id)) n.deps.push(owner);
+  }
   for (const n of nodes) {
     n.deps.sort((a, b) => a - b);
     for (const d of n.deps) nodes[d]!.dependents.push(n.id);
@@ -178,6 +189,20 @@ export function buildGraph(
     err('cycle', `The targets form a cycle: ${cycle.join(' → ')}. Break it by removing one of these dependencies.`, cycle[0]!, cycle.join(' → '));
   }
   return { root, nodes, byName, outputOwner, order, globMatches };
+}
+
+/** Whether `from` depends on `target`, directly or transitively. */
+function dependsOn(nodes: GraphNode[], from: number, target: number): boolean {
+  const seen = new Set<number>();
+  const stack = [from];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (id === target) return true;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...nodes[id]!.deps);
+  }
+  return false;
 }
 
 /**

@@ -11,6 +11,7 @@ import { configHashOf, type LoadedConfig } from '../../config/load.js';
 import { phase } from '../../util/timing.js';
 import type { Options } from '../args.js';
 import { acquireWriterLock } from '../../engine/writer-lock.js';
+import { remoteFor } from '../../cache/setup.js';
 
 export function roots(ws: Workspace, targets: string[], all: boolean): number[] {
   if (targets.length) return select(ws.graph, targets);
@@ -55,6 +56,7 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
   const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
   if (writer?.waited) ws.reloadLock();
   for (const w of ws.warnings) listener({ type: 'warning', message: w });
+  ws.remote = remoteFor(ws.config, { url: opts.remoteCache, upload: opts.remoteUpload }, (message) => listener({ type: 'warning', message }));
   const scheduler = new Scheduler(ws, ids, {
     jobs, keepGoing: opts.keepGoing, force: opts.force, dryRun: opts.dryRun, gpuFlag: opts.gpus,
     executor: new LocalExecutor(), listener,

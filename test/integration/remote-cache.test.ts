@@ -1,0 +1,126 @@
+// The remote cache against a real nginx on 127.0.0.1 (WebDAV PUT): CI uploads, a clean
+// clone rebuilds nothing, tampered blobs are rejected, an unreachable server is a warning,
+// credentials come from the environment and are never printed; push / pull move checkpoints.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Rig, sh } from '../helpers/rig.js';
+import { startNginx, type Nginx } from '../helpers/nginx.js';
+
+const rigs: Rig[] = [];
+let server: Nginx;
+const TOKEN = 's3cr3t-token-value';
+before(async () => {
+  server = await startNginx({ token: TOKEN });
+});
+after(async () => {
+  rigs.forEach((r) => r.cleanup());
+  await server?.stop();
+});
+
+function workspace(): Rig {
+  const r = new Rig();
+  rigs.push(r);
+  r.write('cfg.txt', 'lr=1\n');
+  r.config(`{
+    default: 'release',
+    remoteCache: { url: ${JSON.stringify(server.url)}, tokenEnv: 'CACHE_TOKEN' },
+    targets: [
+      { name: 'train', inputs: ['cfg.txt'], outputs: ['work/model.ckpt'], run: ${JSON.stringify(sh('train', 'head -c 300000 /dev/urandom > work/model.ckpt; cat cfg.txt >> work/model.ckpt'))} },
+      { name: 'vis', inputs: ['work/model.ckpt'], outputs: ['work/vis'], run: ${JSON.stringify(sh('vis', 'mkdir -p work/vis/a; sha256sum work/model.ckpt > work/vis/a/x.txt'))} },
+      { name: 'metrics', inputs: ['work/model.ckpt'], outputs: ['work/metrics.json'], run: ${JSON.stringify(sh('metrics', 'sha256sum work/model.ckpt | cut -c1-8 > work/metrics.json'))} },
+      { name: 'release', deps: ['metrics', 'vis'] },
+    ],
+  }`);
+  return r;
+}
+
+/** A clean clone: the config, the sources and sbuild.lock (as git would carry them), nothing else. */
+function cloneOf(r: Rig): Rig {
+  const c = new Rig();
+  rigs.push(c);
+  for (const f of ['tasks.config.ts', 'cfg.txt', 'sbuild.lock']) c.write(f, r.read(f));
+  return c;
+}
+
+const env = { CACHE_TOKEN: TOKEN };
+
+test('CI uploads; a clean clone with the remote cache runs nothing and gets byte-identical outputs', () => {
+  const ci = workspace();
+  const res = ci.run(['--remote-upload'], env);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.deepEqual(ci.takeRuns(), ['metrics', 'train', 'vis']);
+  assert.ok(!res.stdout.includes(TOKEN) && !res.stderr.includes(TOKEN), 'the token is never printed');
+  assert.ok(fs.readdirSync(path.join(server.dataDir, 'ac')).length >= 3);
+  const clone = cloneOf(ci);
+  const cres = clone.run([], env);
+  assert.equal(cres.code, 0, cres.stdout + cres.stderr);
+  assert.deepEqual(clone.takeRuns(), [], 'nothing ran');
+  assert.match(cres.stdout, /↺ metrics restored from cache/);
+  for (const f of ['work/metrics.json', 'work/vis/a/x.txt']) assert.equal(clone.read(f), ci.read(f), f);
+  for (const f of fs.readdirSync(ci.path('.sbuild/logs'), { recursive: true }) as string[]) {
+    const p = ci.path(path.join('.sbuild/logs', f));
+    if (fs.statSync(p).isFile()) assert.ok(!fs.readFileSync(p, 'utf8').includes(TOKEN));
+  }
+  // The checkpoint is an intermediate nothing needed: it stays on the server until pulled.
+  assert.ok(!clone.exists('work/model.ckpt'));
+  const pulled = clone.run(['pull', 'train'], env);
+  assert.equal(pulled.code, 0, pulled.stdout + pulled.stderr);
+  assert.match(pulled.stdout, /pulled 1 target\(s\)/);
+  assert.ok(fs.readFileSync(clone.path('work/model.ckpt')).equals(fs.readFileSync(ci.path('work/model.ckpt'))));
+  assert.equal(clone.run(['status', '--exit-code'], env).code, 0);
+});
+
+test('without credentials the server refuses: one warning, then a local build', () => {
+  const ci = workspace();
+  const res = ci.run(['--remote-upload'], {});
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, /warning: remoteCache\.tokenEnv names CACHE_TOKEN, which is not set/);
+  assert.equal(res.stdout.match(/warning: remote cache .* failed \(HTTP 401\); continuing without it/g)?.length, 1);
+  assert.deepEqual(ci.takeRuns(), ['metrics', 'train', 'vis']);
+});
+
+test('an unreachable server gives one warning and a local build', () => {
+  const r = workspace();
+  const res = r.run(['--remote-cache', 'http://127.0.0.1:9'], env);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.equal(res.stdout.match(/warning: remote cache http:\/\/127\.0\.0\.1:9 GET ac failed \(.*\); continuing without it/g)?.length, 1);
+  assert.deepEqual(r.takeRuns(), ['metrics', 'train', 'vis']);
+});
+
+test('a tampered blob on the server is rejected and the target is rebuilt', () => {
+  const ci = workspace();
+  ci.write('cfg.txt', 'lr=tamper\n');
+  assert.equal(ci.run(['--remote-upload'], env).code, 0);
+  ci.takeRuns();
+  const lock = JSON.parse(ci.read('sbuild.lock'));
+  const metricsHash: string = lock.targets.metrics.outputs['work/metrics.json'].hash;
+  fs.writeFileSync(path.join(server.dataDir, 'cas', metricsHash), 'forged\n');
+  const clone = cloneOf(ci);
+  const res = clone.run(['metrics'], env);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, new RegExp(`warning: remote cache blob ${metricsHash.slice(0, 12)} was rejected: its content hashes to [0-9a-f]{12}`));
+  assert.ok(clone.takeRuns().includes('metrics'), 'rebuilt rather than trusting the forged blob');
+  assert.notEqual(clone.read('work/metrics.json'), 'forged\n');
+});
+
+test('push uploads checkpoints built elsewhere; pull on another machine brings them', () => {
+  const a = workspace();
+  a.write('cfg.txt', 'lr=push\n');
+  assert.equal(a.run([], env).code, 0); // read-only: nothing uploaded
+  a.takeRuns();
+  const b = cloneOf(a);
+  const before = b.run(['pull'], env);
+  assert.equal(before.code, 1);
+  assert.match(before.stdout, /not on the server: train, vis, metrics|not on the server: /);
+  const pushed = a.run(['push'], env);
+  assert.equal(pushed.code, 0, pushed.stdout + pushed.stderr);
+  assert.match(pushed.stdout, /pushed 3 target\(s\)/);
+  const got = b.run(['pull'], env);
+  assert.equal(got.code, 0, got.stdout + got.stderr);
+  assert.ok(fs.readFileSync(b.path('work/model.ckpt')).equals(fs.readFileSync(a.path('work/model.ckpt'))));
+  assert.equal(b.read('work/vis/a/x.txt'), a.read('work/vis/a/x.txt'));
+  b.run([], env);
+  assert.deepEqual(b.takeRuns(), []);
+});
