@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { SbuildError, didYouMean } from '../errors.js';
 import { parseSize } from '../cache/gc.js';
 
-export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'help'] as const;
+export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Options {
@@ -115,6 +115,7 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild graph [--format dot|mermaid|json] [targets…]
        sbuild clean [targets…]          delete declared outputs (sbuild.lock is kept)
        sbuild gc [--max-size 5GB]       prune the local cache, least recently used first
+       sbuild init                      make git merge sbuild.lock target by target
        sbuild push [targets…]           upload outputs (e.g. checkpoints) to the remote cache
        sbuild pull [targets…]           download recorded outputs from the remote cache
 

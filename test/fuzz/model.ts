@@ -123,7 +123,8 @@ export class Model {
       const group = Math.floor(i / 4);
       let out: string;
       // Folder outputs (split) in a group are matched by group globs through the files inside them.
-      if (op === 'split') out = rng.chance(0.5) ? `out/g${group}/${fname}` : `out/d/${fname}`;
+      // Some folder names have a dot (`exp.v2`): a folder cannot be told from a file by its name.
+      if (op === 'split') out = `${rng.chance(0.5) ? `out/g${group}` : 'out/d'}/${fname}${rng.chance(0.3) ? '.v2' : ''}`;
       else if (rng.chance(0.6)) out = `out/g${group}/${rng.chance(0.3) ? 'sub/' : ''}${fname}.txt`;
       else out = `out/p/${fname}.txt`;
       const t: TargetSpec = {

@@ -11,8 +11,9 @@
 // used and unused by the command, command text, reverts, added/removed inputs and glob-matched
 // files, deleted/hand-modified outputs, reordered config, dropped stat cache or lock, a
 // failing command (-k) and its fix. After each step: `sbuild [-n] [all] [-j N]` ran exactly
-// the predicted targets (runs.log), exit code, outputs = model bytes, an immediate second
-// run runs nothing; every 5 steps and at the end, outputs = a clean build's.
+// the predicted targets (runs.log) and restored the predicted ones from the cache, exit code,
+// outputs = model bytes, an immediate second run runs nothing; every 5 steps and at the end,
+// outputs = a clean build's, and `sbuild graph` (also cold) has every producer→consumer edge.
 //
 //   FUZZ_SEEDS=7,8,9   run these seeds (default: 1,2,3,4,73; 73 builds a glob/folder-output shape)
 //   FUZZ_STEPS=20      edit steps per seed
@@ -431,12 +432,32 @@ class SeedRun {
     for (const [f, c] of expected) this.eq(actual.get(f), c, `${what}: content of ${f} (vs the model)`);
   }
 
+  /**
+   * Every producer of a target's inputs is an edge of sbuild's graph (so the target waits for
+   * it), also in a cold workspace where no output exists yet. Extra edges are allowed.
+   */
+  checkGraph(rig: Rig, what: string): void {
+    const r = rig.run(['graph', '--format', 'json']);
+    if (r.code !== 0) this.fail(`${what}: \`sbuild graph --format json\` exited ${r.code}\n${r.stderr}`);
+    const g = JSON.parse(r.stdout) as { edges: Array<{ from: string; to: string }> };
+    const edges = new Set(g.edges.map((e) => `${e.from} -> ${e.to}`));
+    const missing: string[] = [];
+    for (const t of this.model.targets) {
+      for (const u of this.model.upstreams(t)) {
+        const e = `${this.model.targets[u]!.name} -> ${t.name}`;
+        if (!edges.has(e)) missing.push(`${e} (${t.name} reads ${this.model.inputFiles(t).filter((f) => f === this.model.targets[u]!.out || f.startsWith(this.model.targets[u]!.out + '/')).join(', ')})`);
+      }
+    }
+    if (missing.length) this.fail(`${what}: sbuild's graph lacks edges from producers to consumers:\n  ${missing.join('\n  ')}`);
+  }
+
   /** A from-scratch build of the same config and sources in a fresh workspace gives the same bytes. */
   cleanCompare(): void {
     const clean = new Rig();
     try {
       clean.write('tasks.config.ts', this.model.configText());
       for (const [p, c] of this.model.src) clean.write(p, c);
+      this.checkGraph(clean, 'graph of a cold workspace');
       const r = clean.run(['--json']);
       if (r.code !== 0) this.fail(`clean build failed (${clean.dir}):\n${r.stdout}\n${r.stderr}`);
       this.eq(clean.takeRuns(), this.model.targets.map((t) => t.name).sort(), 'clean build: targets that ran');
@@ -452,6 +473,7 @@ class SeedRun {
   run(): void {
     this.writeConfig();
     this.log.push(`step 0: initial build of ${this.model.targets.length} targets, sources ${[...this.model.src.keys()].join(' ')}`);
+    this.checkGraph(this.rig, 'graph before the first build');
     this.build('initial build');
     this.build('second run after the initial build');
     for (this.step = 1; this.step <= STEPS; this.step++) {
@@ -460,7 +482,10 @@ class SeedRun {
       if (this.rng.chance(0.3)) this.dryRun();
       this.build('build after the edits');
       this.build('immediate second run');
-      if (!this.failing().length && (this.step % CLEAN_EVERY === 0 || this.step === STEPS)) this.cleanCompare();
+      if (!this.failing().length && (this.step % CLEAN_EVERY === 0 || this.step === STEPS)) {
+        this.checkGraph(this.rig, 'graph of the incremental workspace');
+        this.cleanCompare();
+      }
     }
     if (this.failing().length) this.fail('internal: a target is still broken at the last step');
   }
