@@ -4,7 +4,7 @@ import type { Reason } from './reasons.js';
 export type BuildEvent =
   | { type: 'plan'; selected: number; toRun: number }
   | { type: 'fresh'; name: string }
-  | { type: 'would-run'; name: string; reasons: Reason[] }
+  | { type: 'would-run'; name: string; reasons: Reason[]; restore: boolean }
   | { type: 'start'; name: string; reasons: Reason[]; gpus: string[] }
   | { type: 'done'; name: string; ms: number }
   | { type: 'restored'; name: string; fingerprint: string; reasons: Reason[] }

@@ -40,7 +40,7 @@ export interface BuildResult {
   failed: string[];
   blocked: string[];
   /** Dry run: what would run, with reasons. */
-  wouldRun: Array<{ name: string; reasons: Reason[] }>;
+  wouldRun: Array<{ name: string; reasons: Reason[]; restore: boolean }>;
   interrupted: boolean;
 }
 
@@ -179,9 +179,12 @@ export class Scheduler {
       if (entry) this.outputs.set(id, entry.outputs);
       const onlyAbsent = entry && !this.requested.has(id) && reasons.length > 0 && reasons.every((r) => r.kind === 'output-missing');
       if (reasons.length === 0 || onlyAbsent) return this.complete(id, 'fresh');
-      this.changed.add(id);
-      this.result.wouldRun.push({ name: node.name, reasons });
-      this.emit({ type: 'would-run', name: node.name, reasons });
+      // Its own inputs are known, so the cache can be asked: a restore gives known outputs.
+      const cached = !decision.fresh && !upstreamChanged && !this.forced.has(id) ? this.cachedOutputs(node, cur) : undefined;
+      if (cached) this.outputs.set(id, cached);
+      else this.changed.add(id);
+      this.result.wouldRun.push({ name: node.name, reasons, restore: !!cached });
+      this.emit({ type: 'would-run', name: node.name, reasons, restore: !!cached });
       return this.complete(id, 'ran');
     }
     if (decision.fresh) {
@@ -224,6 +227,22 @@ export class Scheduler {
         this.pump();
       });
     return true;
+  }
+
+  /** The output records the local cache would restore for this fingerprint (dry runs). */
+  private cachedOutputs(node: GraphNode, cur: Current): Record<string, OutputRecord> | undefined {
+    if (node.target.cache === false) return undefined;
+    try {
+      const r = this.ws.store.getAction(cur.fingerprint);
+      if (!r || !complete(this.ws.store, r, node)) return undefined;
+      const out: Record<string, OutputRecord> = {};
+      for (const [p, o] of Object.entries(r.outputs)) {
+        out[p] = o.kind === 'file' ? { hash: o.hash, size: o.size } : { hash: o.hash, size: o.size, files: Object.keys(o.files).length };
+      }
+      return out;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Absent upstream targets whose files this target reads (through groups). */

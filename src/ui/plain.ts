@@ -30,7 +30,7 @@ export function plainRenderer(write: (s: string) => void, opts: { quiet: boolean
       case 'plan': return;
       case 'fresh': if (opts.verbose) write(`  fresh ${e.name}`); return;
       case 'would-run':
-        write(`would run ${e.name}`);
+        write(e.restore ? `would restore ${e.name} from cache` : `would run ${e.name}`);
         for (const r of e.reasons) write(`    ${describeReason(r)}`);
         return;
       case 'start': if (!opts.quiet) write(`▶ ${e.name}${e.gpus.length ? ` [gpu ${e.gpus.join(',')}]` : ''} — ${summarizeReasons(e.reasons)}`); return;

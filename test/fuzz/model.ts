@@ -334,13 +334,32 @@ export class Model {
     return [...this.disk.keys()].filter((f) => f === out || f.startsWith(out + '/'));
   }
 
-  /** What `sbuild -n` lists: stale targets and everything downstream of them. */
-  predictDryRun(): string[] {
-    const would = new Set<number>();
+  /**
+   * What `sbuild -n` lists: stale targets and everything downstream of them. A target sbuild
+   * says it would restore from the cache has known outputs, so it does not make its dependents
+   * "upstream will run"; and a dependent of one is judged against the restored outputs, which
+   * the model (looking at the disk as it is) cannot see: such a dependent may or may not be
+   * listed, and it propagates only if it is.
+   */
+  predictDryRun(restoring: Set<string>, listed: Set<string>): { must: string[]; may: string[] } {
+    const must = new Set<number>();
+    const may = new Set<number>();
+    const propagates = new Set<number>();
     for (const t of this.targets) {
-      if (this.staleNow(t) || [...this.upstreams(t)].some((u) => would.has(u))) would.add(t.idx);
+      const ups = [...this.upstreams(t)];
+      const viaUpstream = ups.some((u) => propagates.has(u));
+      const stale = !!this.staleNow(t);
+      const nearRestore = ups.some((u) => restoring.has(this.targets[u]!.name));
+      if (viaUpstream || (stale && !nearRestore)) {
+        must.add(t.idx);
+        if (!restoring.has(t.name)) propagates.add(t.idx);
+      } else if (stale && nearRestore) {
+        may.add(t.idx);
+        if (listed.has(t.name) && !restoring.has(t.name)) propagates.add(t.idx);
+      }
     }
-    return [...would].map((i) => this.targets[i]!.name).sort();
+    const names = (s: Set<number>) => [...s].map((i) => this.targets[i]!.name).sort();
+    return { must: names(must), may: names(may) };
   }
 
   /** Simulates `sbuild -k all` on the model (mutating it) and returns what ran or was restored. */

@@ -376,10 +376,12 @@ class SeedRun {
   dryRun(): void {
     const r = this.rig.run(['-n', '--json']);
     this.eq(r.code, 0, `dry run exit code (stderr: ${r.stderr})`);
-    const would = events(r).filter((e) => e.type === 'would-run') as Array<Event & { reasons?: Array<{ kind: string; dep?: string }> }>;
+    const would = events(r).filter((e) => e.type === 'would-run') as Array<Event & { reasons?: Array<{ kind: string; dep?: string }>; restore?: boolean }>;
     const listed = would.map((e) => e.name!).sort();
-    const expected = this.model.predictDryRun();
-    const missing = expected.filter((n) => !listed.includes(n));
+    const restoring = new Set(would.filter((e) => e.restore).map((e) => e.name!));
+    const { must, may } = this.model.predictDryRun(restoring, new Set(listed));
+    const expected = [...must, ...may.filter((n) => listed.includes(n))].sort();
+    const missing = must.filter((n) => !listed.includes(n));
     const extra = would.filter((e) => !expected.includes(e.name!));
     const unexplained = extra.filter((e) => !(e.reasons?.length && e.reasons.every((x) => x.kind === 'upstream-will-run' && listed.includes(x.dep!))));
     if (missing.length || unexplained.length) {

@@ -110,3 +110,17 @@ test('gc prunes least recently used blobs down to --max-size and drops results t
   assert.deepEqual(r.takeRuns(), ['eval', 'train'], 'nothing left to restore: it runs');
   assert.equal(r.run(['gc', '--max-size', 'lots']).code, 2);
 });
+
+test('a dry run says which stale targets the cache would restore, and what their dependents would do', () => {
+  const r = setup();
+  r.run([]);
+  r.write('cfg.txt', 'lr=2\n');
+  r.run([]);
+  r.takeRuns();
+  r.write('cfg.txt', 'lr=1\n');
+  const dry = r.run(['-n']);
+  assert.match(dry.stdout, /^would restore train from cache\n\s+input cfg\.txt changed/m);
+  assert.match(dry.stdout, /^would restore eval from cache\n\s+input w\/model\.bin changed/m, 'eval is judged against the restored model, not assumed to run');
+  assert.match(r.run(['explain', 'train']).stdout, /^train: would restore from cache \(stale\)$/m);
+  assert.deepEqual(r.takeRuns(), []);
+});

@@ -26,13 +26,14 @@ export async function status(ws: Workspace, opts: Options, out: (s: string) => v
   const ids = roots(ws, opts.targets, true);
   const r = await dryRun(ws, ids, opts);
   const stale = new Map(r.wouldRun.map((w) => [w.name, w.reasons]));
+  const restorable = new Set(r.wouldRun.filter((w) => w.restore).map((w) => w.name));
   const fresh = new Set(r.fresh);
   const rows: Array<{ name: string; state: string; reasons: string[] }> = [];
   for (const id of ws.graph.order) {
     const n = ws.graph.nodes[id]!;
     if (n.group) continue;
     const reasons = stale.get(n.name);
-    if (reasons) rows.push({ name: n.name, state: category(reasons), reasons: reasons.map(describeReason) });
+    if (reasons) rows.push({ name: n.name, state: category(reasons), reasons: [...reasons.map(describeReason), ...(restorable.has(n.name) ? ['restorable from cache'] : [])] });
     else if (fresh.has(n.name)) rows.push({ name: n.name, state: 'fresh', reasons: [] });
   }
   if (opts.json) for (const row of rows) out(JSON.stringify(row));
@@ -62,7 +63,7 @@ export async function explain(ws: Workspace, opts: Options, out: (s: string) => 
       out(`${n.name}: fresh`);
       out(`  fingerprint ${short(entry?.fingerprint)} matches sbuild.lock; ${Object.keys(entry?.inputs ?? {}).length} input(s) and ${Object.keys(entry?.outputs ?? {}).length} output(s) verified`);
     } else {
-      out(`${n.name}: would run (${category(w.reasons)})`);
+      out(`${n.name}: would ${w.restore ? 'restore from cache' : 'run'} (${category(w.reasons)})`);
       for (const reason of w.reasons) out(`  - ${describeReason(reason)}`);
     }
     const upstream = r.wouldRun.filter((x) => x.name !== n.name);
