@@ -15,7 +15,7 @@
 // outputs = model bytes, an immediate second run runs nothing; every 5 steps and at the end,
 // outputs = a clean build's, and `sbuild graph` (also cold) has every producer→consumer edge.
 //
-//   FUZZ_SEEDS=7,8,9   run these seeds (default: 1,2,3,4,73; 73 builds a glob/folder-output shape)
+//   FUZZ_SEEDS=7,8,9   run these seeds (default: 2,3,4,6,9: between them globs into folder outputs, dotted folder names, node -e)
 //   FUZZ_STEPS=20      edit steps per seed
 //   FUZZ_CLEAN_EVERY=1 compare with a clean build every N steps (always at the last step)
 //   FUZZ_RANDOM=5      also run 5 fresh random seeds (printed in the test names)
@@ -30,7 +30,7 @@ import { Rig, type RunResult } from '../helpers/rig.js';
 import { Rng } from './prng.js';
 import { Model, byteOrder, randomContent, randomLine, randomNote, randomV, type TargetSpec } from './model.js';
 
-const SEEDS = (process.env.FUZZ_SEEDS ?? '1,2,3,4,73').split(',').filter((s) => s.trim() !== '').map(Number).filter((n) => Number.isInteger(n));
+const SEEDS = (process.env.FUZZ_SEEDS ?? '2,3,4,6,9').split(',').filter((s) => s.trim() !== '').map(Number).filter((n) => Number.isInteger(n));
 for (let i = 0; i < Number(process.env.FUZZ_RANDOM ?? 0); i++) SEEDS.push(Math.floor(Math.random() * 2 ** 31));
 const STEPS = Number(process.env.FUZZ_STEPS ?? 10);
 const CLEAN_EVERY = Number(process.env.FUZZ_CLEAN_EVERY ?? 5);

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = path.join(REPO, 'bin', 'sbuild.js');
@@ -84,4 +85,31 @@ export class Rig {
 /** A shell command that logs `name` to runs.log, then runs `body`. */
 export function sh(name: string, body: string): string {
   return `echo ${name} >> runs.log; ${body}`;
+}
+
+/** A maker of rigs that are all removed when the test file ends. */
+export function useRigs(): () => Rig {
+  const rigs: Rig[] = [];
+  after(() => rigs.forEach((r) => r.cleanup()));
+  return () => {
+    const r = new Rig();
+    rigs.push(r);
+    return r;
+  };
+}
+
+/** Polls until `pred` holds; a file caught between removal and rewrite counts as "not yet". */
+export async function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
+  const safe = () => {
+    try {
+      return pred();
+    } catch {
+      return false;
+    }
+  };
+  const t0 = Date.now();
+  while (!safe()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -2,15 +2,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { Rig, sh } from '../helpers/rig.js';
+import { Rig, sh, useRigs } from '../helpers/rig.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
-function rig(): Rig {
-  const r = new Rig();
-  rigs.push(r);
-  return r;
-}
+const rig = useRigs();
 
 /** a.txt → upper → count → report; b.txt → other; all = {report, other}. */
 function chain(r: Rig, params = '{ width: 1 }'): void {
@@ -24,6 +18,17 @@ function chain(r: Rig, params = '{ width: 1 }'): void {
       { name: 'all', deps: ['report', 'other'] },
     ],
   }`);
+}
+
+/** The chain, built once, with runs.log cleared. */
+function builtChain(): Rig {
+  const r = rig();
+  r.write('a.txt', 'hello\n');
+  r.write('b.txt', 'b\n');
+  chain(r);
+  assert.equal(r.run([]).code, 0);
+  r.takeRuns();
+  return r;
 }
 
 test('first build runs every target once; a second runs none', () => {
@@ -43,12 +48,7 @@ test('first build runs every target once; a second runs none', () => {
 });
 
 test('editing an input reruns exactly its downstream; touch reruns nothing', () => {
-  const r = rig();
-  r.write('a.txt', 'hello\n');
-  r.write('b.txt', 'b\n');
-  chain(r);
-  r.run([]);
-  r.takeRuns();
+  const r = builtChain();
   r.write('a.txt', 'longer text\n');
   assert.equal(r.run([]).code, 0);
   assert.deepEqual(r.takeRuns(), ['count', 'report', 'upper']);
@@ -60,12 +60,7 @@ test('editing an input reruns exactly its downstream; touch reruns nothing', () 
 });
 
 test('an upstream rebuilt to identical bytes stops there (early cutoff)', () => {
-  const r = rig();
-  r.write('a.txt', 'hello\n');
-  r.write('b.txt', 'b\n');
-  chain(r);
-  r.run([]);
-  r.takeRuns();
+  const r = builtChain();
   r.write('a.txt', 'world\n'); // same length: count's output is unchanged
   const res = r.run([]);
   assert.equal(res.code, 0);
@@ -74,12 +69,7 @@ test('an upstream rebuilt to identical bytes stops there (early cutoff)', () => 
 });
 
 test('a param change reruns the target and explain shows old → new', () => {
-  const r = rig();
-  r.write('a.txt', 'hello\n');
-  r.write('b.txt', 'b\n');
-  chain(r);
-  r.run([]);
-  r.takeRuns();
+  const r = builtChain();
   chain(r, '{ width: 2 }');
   const ex = r.run(['explain', 'count']);
   assert.equal(ex.code, 0);
@@ -99,12 +89,7 @@ test('a param change reruns the target and explain shows old → new', () => {
 });
 
 test('explain names the changed input with old → new hashes, a missing or modified output, and forcing', () => {
-  const r = rig();
-  r.write('a.txt', 'hello\n');
-  r.write('b.txt', 'b\n');
-  chain(r);
-  r.run([]);
-  r.takeRuns();
+  const r = builtChain();
   const lock = JSON.parse(r.read('sbuild.lock'));
   const oldHash: string = lock.targets.upper.inputs['a.txt'];
   r.write('a.txt', 'changed\n');
@@ -222,12 +207,7 @@ test('in-process actions rerun when their code changes; env values are fingerpri
 });
 
 test('status reports fresh, stale and missing; --exit-code fails when anything is not fresh', () => {
-  const r = rig();
-  r.write('a.txt', 'hello\n');
-  r.write('b.txt', 'b\n');
-  chain(r);
-  r.run([]);
-  r.takeRuns();
+  const r = builtChain();
   const ok = r.run(['status', '--exit-code']);
   assert.equal(ok.code, 0);
   assert.match(ok.stdout, /4 fresh, 0 stale, 0 missing/);
@@ -284,12 +264,7 @@ test('--json prints one event per line: start, skipped with reason, done with du
 });
 
 test('clean removes declared outputs and keeps sbuild.lock; status then says missing', () => {
-  const r = rig();
-  r.write('a.txt', 'hello\n');
-  r.write('b.txt', 'b\n');
-  chain(r);
-  r.run([]);
-  r.takeRuns();
+  const r = builtChain();
   const lockBefore = r.read('sbuild.lock');
   const res = r.run(['clean']);
   assert.match(res.stdout, /removed 4 output\(s\)/);

@@ -4,14 +4,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Rig, sh } from '../helpers/rig.js';
+import { Rig, sh, useRigs } from '../helpers/rig.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
+const rig = useRigs();
 
 function setup(extra = ''): Rig {
-  const r = new Rig();
-  rigs.push(r);
+  const r = rig();
   r.write('cfg.txt', 'lr=1\n');
   r.config(`{
     default: 'all',

@@ -2,29 +2,13 @@
 // (replayed from the journal) and reruns exactly the interrupted and unstarted ones.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rig, sh } from '../helpers/rig.js';
+import { sh, useRigs, waitFor } from '../helpers/rig.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
+const rig = useRigs();
 
-async function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
-  const t0 = Date.now();
-  const safe = () => {
-    try {
-      return pred();
-    } catch {
-      return false; // a file between being removed and rewritten
-    }
-  };
-  while (!safe()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('kill -9 mid-build, then a rerun runs exactly the unfinished targets; no half-written output is fresh', async () => {
-  const r = new Rig();
-  rigs.push(r);
+  const r = rig();
   r.write('a.txt', 'a\n');
   const quick = (n: number) => `{ name: 'q${n}', inputs: ['a.txt'], outputs: ['o/q${n}'], run: ${JSON.stringify(sh(`q${n}`, `cp a.txt o/q${n}`))} },`;
   r.config(`{

@@ -2,14 +2,12 @@
 // exit code 2, and nothing written (no lock, no outputs).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rig } from '../helpers/rig.js';
+import { Rig, useRigs } from '../helpers/rig.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
+const rig = useRigs();
 
 function failsWith(body: string, args: string[], pattern: RegExp, files: Record<string, string> = {}): Rig {
-  const r = new Rig();
-  rigs.push(r);
+  const r = rig();
   for (const [f, c] of Object.entries(files)) r.write(f, c);
   r.write('tasks.config.ts', body);
   const res = r.run(args);
@@ -80,8 +78,7 @@ test('bad flags name the flag', () => {
 });
 
 test('no config anywhere up the tree', () => {
-  const r = new Rig();
-  rigs.push(r);
+  const r = rig();
   const res = r.run([]);
   assert.equal(res.code, 2);
   assert.match(res.stderr, /No tasks\.config\.ts found in .* or any folder above it/);

@@ -4,15 +4,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { Rig, sh } from '../helpers/rig.js';
+import { Rig, sh, useRigs } from '../helpers/rig.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
+const rig = useRigs();
 
 /** data → {a,b}/train (checkpoint, untracked) → {a,b}/eval (metrics, tracked) → table (tracked). */
 function workspace(): Rig {
-  const r = new Rig();
-  rigs.push(r);
+  const r = rig();
   r.write('raw.txt', 'raw\n');
   r.write('configs/a.py', 'lr=1\n');
   r.write('configs/b.py', 'lr=2\n');

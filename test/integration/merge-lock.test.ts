@@ -3,14 +3,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { Rig, sh } from '../helpers/rig.js';
+import { sh, useRigs } from '../helpers/rig.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
+const rig = useRigs();
 
 test('the merge driver merges two branches’ locks target by target; status is right for both', () => {
-  const r = new Rig();
-  rigs.push(r);
+  const r = rig();
   const git = (...args: string[]) => execFileSync('git', args, { cwd: r.dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.invalid', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.invalid' } });
   r.write('configs/a.py', 'a=1\n');
   r.write('configs/b.py', 'b=1\n');

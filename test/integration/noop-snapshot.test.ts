@@ -4,10 +4,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Rig, sh } from '../helpers/rig.js';
+import { Rig, sh, useRigs } from '../helpers/rig.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
+const rig = useRigs();
 
 /** Moves every mtime in the workspace (but sbuild's state and node_modules) 10 s into the past. */
 function ageAll(r: Rig): void {
@@ -41,8 +40,7 @@ function usesSnapshot(r: Rig, args: string[] = [], env: NodeJS.ProcessEnv = {}):
 }
 
 function setup(): Rig {
-  const r = new Rig();
-  rigs.push(r);
+  const r = rig();
   r.write('a.txt', 'hello\n');
   r.write('m/x_metrics.json', '1\n');
   r.config(`{

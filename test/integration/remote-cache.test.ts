@@ -5,23 +5,21 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Rig, sh } from '../helpers/rig.js';
+import { Rig, sh, useRigs } from '../helpers/rig.js';
 import { startNginx, type Nginx } from '../helpers/nginx.js';
 
-const rigs: Rig[] = [];
+const rig = useRigs();
 let server: Nginx;
 const TOKEN = 's3cr3t-token-value';
 before(async () => {
   server = await startNginx({ token: TOKEN });
 });
 after(async () => {
-  rigs.forEach((r) => r.cleanup());
   await server?.stop();
 });
 
 function workspace(): Rig {
-  const r = new Rig();
-  rigs.push(r);
+  const r = rig();
   r.write('cfg.txt', 'lr=1\n');
   r.config(`{
     default: 'release',
@@ -38,8 +36,7 @@ function workspace(): Rig {
 
 /** A clean clone: the config, the sources and sbuild.lock (as git would carry them), nothing else. */
 function cloneOf(r: Rig): Rig {
-  const c = new Rig();
-  rigs.push(c);
+  const c = rig();
   for (const f of ['tasks.config.ts', 'cfg.txt', 'sbuild.lock']) c.write(f, r.read(f));
   return c;
 }

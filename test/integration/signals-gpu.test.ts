@@ -3,23 +3,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { Rig, sh } from '../helpers/rig.js';
+import { sh, useRigs, waitFor } from '../helpers/rig.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
-function rig(): Rig {
-  const r = new Rig();
-  rigs.push(r);
-  return r;
-}
+const rig = useRigs();
 
-async function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   test(`${signal} mid-build: children get the signal, finished targets stay recorded, exit 130; a rerun completes only the rest`, async () => {
