@@ -36,8 +36,22 @@ function tuple(st: fs.Stats | null | undefined): StatTuple {
   return st ? [st.size, st.mtimeMs, st.ino, st.ctimeMs] : null;
 }
 
+const keys = new WeakMap<Config, Map<string, string>>();
+
 /** Everything besides file stats that decides a build: what is declared, and how it is asked. */
 export function snapshotKey(root: string, config: Config, configHash: string, selection: string[], env: NodeJS.ProcessEnv): string {
+  // Asked at start-up and again after a build: describe the config once per process.
+  const memo = keys.get(config) ?? new Map<string, string>();
+  keys.set(config, memo);
+  const id = `${root}\0${configHash}\0${selection.join('\n')}`;
+  const known = memo.get(id);
+  if (known !== undefined) return known;
+  const key = computeKey(root, config, configHash, selection, env);
+  memo.set(id, key);
+  return key;
+}
+
+function computeKey(root: string, config: Config, configHash: string, selection: string[], env: NodeJS.ProcessEnv): string {
   const fns: string[] = [];
   const envNames = new Set<string>();
   for (const t of config.targets ?? []) {
