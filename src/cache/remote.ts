@@ -20,8 +20,17 @@ export class RemoteCache {
   private broken = false;
   private readonly base: string;
 
+  /** Aborted on Ctrl-C, so no request outlives the build. */
+  private readonly stop = new AbortController();
+
   constructor(private readonly opts: RemoteOptions) {
     this.base = opts.url.replace(/\/+$/, '');
+  }
+
+  /** Cancels every request in flight and any later one. */
+  cancel(): void {
+    this.broken = true;
+    this.stop.abort();
   }
 
   get enabled(): boolean {
@@ -52,7 +61,7 @@ export class RemoteCache {
         method,
         headers: { ...this.headers(), ...(body ? { 'content-type': 'application/octet-stream' } : {}) },
         ...(body ? { body: body as unknown as BodyInit } : {}),
-        signal: AbortSignal.timeout(60_000),
+        signal: AbortSignal.any([AbortSignal.timeout(60_000), this.stop.signal]),
       });
       if (res.status >= 500 || res.status === 401 || res.status === 403) {
         await res.arrayBuffer().catch(() => undefined);
@@ -60,6 +69,7 @@ export class RemoteCache {
       }
       return res;
     } catch (err) {
+      if (this.stop.signal.aborted) return undefined;
       return this.fail(`${method} ${path.split('/')[1]}`, err);
     }
   }

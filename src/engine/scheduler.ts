@@ -147,6 +147,7 @@ export class Scheduler {
     this.result.interrupted = true;
     this.stopping = true;
     this.abort.abort();
+    this.ws.remote?.cancel();
     this.opts.executor.signalAll(signal);
     this.pump();
   }
