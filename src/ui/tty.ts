@@ -22,6 +22,7 @@ export async function ttyRenderer(jobs: number, write: (s: string) => void) {
   const ended = new Promise<string>((r) => (end = r));
   const counts = () => `${finished}/${selected} checked · ${ran} ran${failed ? ` · ${failed} failed` : ''}`;
   let parentTitle: ((t: string) => void) | undefined;
+  let finalTitle: string | undefined;
   const laneTitle: Array<((t: string) => void) | undefined> = [];
   const refresh = () => {
     parentTitle?.(`Building ${counts()}`);
@@ -34,6 +35,8 @@ export async function ttyRenderer(jobs: number, write: (s: string) => void) {
         title: 'Building',
         task: (_ctx, task) => {
           parentTitle = (t) => (task.title = t);
+          // A build answered before listr started (all fresh or restored) already has its summary.
+          if (finalTitle) task.title = finalTitle;
           return task.newListr(
             lanes.map((_, i) => ({
               title: 'idle',
@@ -79,7 +82,8 @@ export async function ttyRenderer(jobs: number, write: (s: string) => void) {
       case 'warning': failures.push(`warning: ${e.message}`); break;
       case 'summary':
         refresh();
-        parentTitle?.(summaryText(e).replace(/^sbuild: /, ''));
+        finalTitle = summaryText(e).replace(/^sbuild: /, '');
+        parentTitle?.(finalTitle);
         end?.(summaryText(e));
         break;
     }
