@@ -335,31 +335,33 @@ export class Model {
   }
 
   /**
-   * What `sbuild -n` lists: stale targets and everything downstream of them. A target sbuild
-   * says it would restore from the cache has known outputs, so it does not make its dependents
-   * "upstream will run"; and a dependent of one is judged against the restored outputs, which
-   * the model (looking at the disk as it is) cannot see: such a dependent may or may not be
-   * listed, and it propagates only if it is.
+   * What `sbuild -n` lists: stale targets and everything downstream of them, except that a
+   * stale target the cache can restore (no upstream of it listed as changing, its fingerprint
+   * built before) has known outputs: it does not make its dependents "upstream will run", and
+   * they are judged against its restored outputs (which the model computes).
    */
-  predictDryRun(restoring: Set<string>, listed: Set<string>): { must: string[]; may: string[] } {
-    const must = new Set<number>();
-    const may = new Set<number>();
-    const propagates = new Set<number>();
-    for (const t of this.targets) {
-      const ups = [...this.upstreams(t)];
-      const viaUpstream = ups.some((u) => propagates.has(u));
-      const stale = !!this.staleNow(t);
-      const nearRestore = ups.some((u) => restoring.has(this.targets[u]!.name));
-      if (viaUpstream || (stale && !nearRestore)) {
-        must.add(t.idx);
-        if (!restoring.has(t.name)) propagates.add(t.idx);
-      } else if (stale && nearRestore) {
-        may.add(t.idx);
-        if (listed.has(t.name) && !restoring.has(t.name)) propagates.add(t.idx);
+  predictDryRun(): { listed: string[]; restore: string[] } {
+    const saved = new Map(this.disk);
+    const changed = new Set<number>();
+    const listed: string[] = [];
+    const restore: string[] = [];
+    try {
+      for (const t of this.targets) {
+        const upstreamChanged = [...this.upstreams(t)].some((u) => changed.has(u));
+        const stale = this.staleNow(t);
+        if (!stale && !upstreamChanged) continue;
+        listed.push(t.name);
+        if (stale && !upstreamChanged && this.everBuilt.get(t.name)?.has(this.key(t))) {
+          restore.push(t.name);
+          for (const f of this.diskFilesUnder(t.out)) this.disk.delete(f);
+          for (const [f, c] of this.compute(t)) this.disk.set(f, c);
+        } else changed.add(t.idx);
       }
+    } finally {
+      this.disk.clear();
+      for (const [f, c] of saved) this.disk.set(f, c);
     }
-    const names = (s: Set<number>) => [...s].map((i) => this.targets[i]!.name).sort();
-    return { must: names(must), may: names(may) };
+    return { listed: listed.sort(), restore: restore.sort() };
   }
 
   /** Simulates `sbuild -k all` on the model (mutating it) and returns what ran or was restored. */

@@ -369,28 +369,29 @@ class SeedRun {
 
   /**
    * `sbuild -n` lists the stale targets and everything downstream of them (it cannot know about
-   * early cutoff), and runs nothing. Beyond the model's set it may list a target only as
-   * "upstream will run" of another listed target: a graph edge the model does not have (an
+   * early cutoff, except through a restore from the cache, whose outputs are known), marks
+   * which it would restore, and runs nothing. Beyond the model's set it may list a target only
+   * as "upstream will run" of another listed target: a graph edge the model does not have (an
    * over-approximation, e.g. a folder output a glob might reach) is harmless.
    */
   dryRun(): void {
     const r = this.rig.run(['-n', '--json']);
     this.eq(r.code, 0, `dry run exit code (stderr: ${r.stderr})`);
-    const would = events(r).filter((e) => e.type === 'would-run') as Array<Event & { reasons?: Array<{ kind: string; dep?: string }>; restore?: boolean }>;
+    const would = events(r).filter((e) => e.type === 'would-run') as Array<Event & { restore?: boolean; reasons?: Array<{ kind: string; dep?: string }> }>;
     const listed = would.map((e) => e.name!).sort();
-    const restoring = new Set(would.filter((e) => e.restore).map((e) => e.name!));
-    const { must, may } = this.model.predictDryRun(restoring, new Set(listed));
-    const expected = [...must, ...may.filter((n) => listed.includes(n))].sort();
-    const missing = must.filter((n) => !listed.includes(n));
-    const extra = would.filter((e) => !expected.includes(e.name!));
+    const expected = this.model.predictDryRun();
+    const missing = expected.listed.filter((n) => !listed.includes(n));
+    const extra = would.filter((e) => !expected.listed.includes(e.name!));
     const unexplained = extra.filter((e) => !(e.reasons?.length && e.reasons.every((x) => x.kind === 'upstream-will-run' && listed.includes(x.dep!))));
     if (missing.length || unexplained.length) {
       this.fail(
         `targets listed by \`sbuild -n\` differ from the model\n  not listed but stale (or downstream of stale): ${JSON.stringify(missing)}\n` +
         `  listed without cause: ${unexplained.map((e) => `${e.name}: ${(e.why ?? []).join('; ')}`).join(' | ')}\n` +
-        `  listed: ${JSON.stringify(listed)}\n  expected: ${JSON.stringify(expected)}`,
+        `  listed: ${JSON.stringify(listed)}\n  expected: ${JSON.stringify(expected.listed)} (restore: ${JSON.stringify(expected.restore)})`,
       );
     }
+    const restore = would.filter((e) => e.restore && expected.listed.includes(e.name!)).map((e) => e.name!).sort();
+    this.eq(restore, expected.restore, '`sbuild -n`: targets marked "restore from the cache"');
     this.eq(this.rig.takeRuns(), [], 'targets a dry run executed');
   }
 

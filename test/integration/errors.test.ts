@@ -83,3 +83,12 @@ test('no config anywhere up the tree', () => {
   assert.equal(res.code, 2);
   assert.match(res.stderr, /No tasks\.config\.ts found in .* or any folder above it/);
 });
+
+test('bad cache and remote input: flags, config, commands that need a remote, git-only commands', () => {
+  failsWith(target(''), ['--remote-cache', 'ftp://x'], /--remote-cache takes an http:\/\/ or https:\/\/ URL, got 'ftp:\/\/x'/);
+  failsWith(target(''), ['gc', '--max-size', '5 parsecs'], /--max-size takes a size such as 500MB or 5GB, got '5 parsecs'/);
+  failsWith(`${head}export default defineConfig({ remoteCache: { uri: 'http://x' } as any, targets: [] });\n`, ['list'], /The config's `remoteCache` must be \{ url: "http:\/\/…", tokenEnv\?: "NAME", upload\?: boolean \}/);
+  failsWith(target(''), ['push'], /`sbuild push` needs a remote cache: pass --remote-cache URL or set `remoteCache: \{ url \}` in tasks\.config\.ts/);
+  failsWith(target(''), ['merge-lock', 'only-one'], /`sbuild merge-lock` is a git merge driver: it takes %O %A %B \[%P\]/);
+  failsWith(target(''), ['init'], /is not inside a git repository\. Run `git init` first/);
+});

@@ -47,6 +47,13 @@ test('nothing runs for release in a clone whose recorded inputs match', () => {
   assert.match(res.stdout, /0 ran, 6 fresh/);
   assert.ok(!r.exists('work_dirs/a/model.ckpt'), 'no checkpoint was recreated');
   assert.match(r.run(['status']).stdout, /^missing a\/train — output work_dirs\/a\/model\.ckpt is missing$/m);
+  // The CI guard: what the release needs matches its record; absent checkpoints do not fail it.
+  const guard = r.run(['status', '--exit-code', 'release']);
+  assert.equal(guard.code, 0, guard.stdout);
+  assert.match(guard.stdout, /6 fresh, 0 stale, 0 missing/);
+  r.write('configs/a.py', 'lr=9\n');
+  assert.equal(r.run(['status', '--exit-code', 'release']).code, 1, 'a changed config fails the guard');
+  r.write('configs/a.py', 'lr=1\n');
 });
 
 test('a changed config retrains only its experiment (producing the missing dataset it needs first)', () => {
