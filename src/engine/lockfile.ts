@@ -28,6 +28,12 @@ export interface LockEntry {
   /** Input path → content hash (a folder that is another target's output: `path/` → tree hash). */
   inputs: Record<string, Sha256>;
   outputs: Record<string, OutputRecord>;
+  /**
+   * Tree hashes of upstream output folders that inputs were read from, as they were then.
+   * Not part of the fingerprint: it lets a fresh clone without those folders trust the
+   * recorded hashes of the files read from them.
+   */
+  witness?: Record<string, Sha256>;
 }
 
 export interface LockFile {
@@ -157,6 +163,7 @@ export function canonicalEntry(e: LockEntry): LockEntry {
     env: sortDeep(e.env),
     inputs: sortDeep(e.inputs),
     outputs: sortDeep(e.outputs),
+    ...(e.witness ? { witness: sortDeep(e.witness) } : {}),
   } as LockEntry;
   sorted.add(c);
   return c;

@@ -10,7 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/types.js';
-import { actionIdentity } from '../hashing/fingerprint.js';
+import { actionIdentity, FINGERPRINT_FORMAT } from '../hashing/fingerprint.js';
+import { LOCK_FORMAT } from './lockfile.js';
 import { sha256 } from '../hashing/sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Workspace } from './workspace.js';
@@ -59,7 +60,7 @@ function computeKey(root: string, config: Config, configHash: string, selection:
     for (const e of t?.env ?? []) envNames.add(e);
   }
   const envValues = [...envNames].sort().map((n) => `${n}=${env[n] === undefined ? '-' : sha256(env[n]!)}`);
-  return sha256([String(FORMAT), root, JSON.stringify(config), fns.join('\n'), envValues.join('\n'), selection.join('\n')].join('\0\0'));
+  return sha256([`${FORMAT}/${FINGERPRINT_FORMAT}/${LOCK_FORMAT}`, root, JSON.stringify(config), fns.join('\n'), envValues.join('\n'), selection.join('\n')].join('\0\0'));
 }
 
 /** The number of fresh targets when the snapshot still holds, else undefined. */

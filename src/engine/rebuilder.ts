@@ -20,6 +20,8 @@ export class Current {
     readonly record: FingerprintRecord,
     /** Inputs that do not exist (a to-run target with these fails). */
     readonly missing: string[],
+    /** Tree hashes of the upstream output folders that inputs lie in (not fingerprinted). */
+    readonly witness: Record<string, Sha256> = {},
   ) {}
 
   /** Hashed only when needed: a fresh target is recognised by comparing fields with its lock entry. */
@@ -48,15 +50,30 @@ export class Rebuilder {
   ) {}
 
   /** Hashes the node's inputs and builds its fingerprint record. `reglob`: upstream ran, list files anew. */
-  current(node: GraphNode, upstream: UpstreamOutputs, reglob: boolean): Current {
+  current(node: GraphNode, upstream: UpstreamOutputs, reglob: boolean, entry?: LockEntry): Current {
     const inputs: Record<string, Sha256> = {};
+    const witness: Record<string, Sha256> = {};
     const missing: string[] = [];
     const addPath = (p: string, owner: number | undefined) => {
       if (owner !== undefined && owner !== node.id) {
-        const rec = upstream(owner)?.[p];
+        const recs = upstream(owner);
+        const rec = recs?.[p];
         if (rec) {
           if (rec.files !== undefined) inputs[p + '/'] = rec.hash;
           else inputs[p] = rec.hash;
+          return;
+        }
+        // A file inside another target's output folder: its hash comes from disk, and the
+        // folder's tree hash is kept as a witness. Where the folder is absent (a fresh clone)
+        // and its record still has the witnessed hash, the file is the one this target read.
+        const folder = this.graph.nodes[owner]!.outputs.find((o) => p.startsWith(o + '/'));
+        const frec = folder !== undefined ? recs?.[folder] : undefined;
+        if (folder !== undefined && frec?.files !== undefined) {
+          witness[folder + '/'] = frec.hash;
+          const fh = this.hasher.hashFile(p);
+          if (fh) inputs[p] = fh.hash;
+          else if (entry?.witness?.[folder + '/'] === frec.hash && entry.inputs[p] !== undefined) inputs[p] = entry.inputs[p]!;
+          else missing.push(p);
           return;
         }
       }
@@ -86,7 +103,7 @@ export class Rebuilder {
       inputs,
       outputs: (this.sortedOutputs[node.id] ??= [...node.outputs].sort()),
     };
-    return new Current(record, missing);
+    return new Current(record, missing, witness);
   }
 
   /** Disk listings of globs taken during this build, until an output lands below their base. */
@@ -234,5 +251,6 @@ export function entryFrom(cur: Current, outputs: Record<string, OutputRecord>): 
     env: cur.record.env,
     inputs: cur.record.inputs,
     outputs,
+    ...(Object.keys(cur.witness).length ? { witness: cur.witness } : {}),
   };
 }

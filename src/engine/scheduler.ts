@@ -82,6 +82,8 @@ export class Scheduler {
   private history: History | undefined;
   private priorities: Map<number, number> | undefined;
   private running = 0;
+  /** Set when a pass must be followed by another (see record()). */
+  private again = false;
   /** Remote cache lookups in flight. */
   private inflight = 0;
   private readonly uploads: Array<Promise<void>> = [];
@@ -110,16 +112,32 @@ export class Scheduler {
     const t0 = performance.now();
     const { graph } = this.ws;
     this.emit({ type: 'plan', selected: [...this.selected].filter((id) => !graph.nodes[id]!.group).length, toRun: 0 });
-    for (const id of graph.order) {
-      if (!this.selected.has(id)) continue;
-      this.state.set(id, 'waiting');
-      const n = graph.nodes[id]!.deps.length;
-      this.pending.set(id, n);
-      if (n === 0) this.toEvaluate.push(id);
+    // Usually one pass. A restarting second pass follows only when an absent intermediate was
+    // produced with other bytes than its record (non-deterministic jobs): what was judged
+    // against the record is judged again against the real files.
+    for (let pass = 0; pass < 3; pass++) {
+      this.again = false;
+      this.state.clear();
+      this.pending.clear();
+      this.outputs.clear();
+      this.changed.clear();
+      this.queue.length = 0;
+      this.absent.clear();
+      this.producing.clear();
+      this.held.clear();
+      this.result.fresh.length = 0;
+      for (const id of graph.order) {
+        if (!this.selected.has(id)) continue;
+        this.state.set(id, 'waiting');
+        const n = graph.nodes[id]!.deps.length;
+        this.pending.set(id, n);
+        if (n === 0) this.toEvaluate.push(id);
+      }
+      const done = new Promise<void>((resolve) => (this.finish = resolve));
+      this.pump();
+      await done;
+      if (!this.again || this.stopping || this.result.failed.length) break;
     }
-    const done = new Promise<void>((resolve) => (this.finish = resolve));
-    this.pump();
-    await done;
     await Promise.all(this.uploads);
     phase('schedule');
     if (this.opts.dryRun) {
@@ -170,7 +188,7 @@ export class Scheduler {
     if (node.group) return this.complete(id, 'fresh');
     const entry = this.ws.lock.entries.get(node.name);
     const upstreamChanged = node.deps.some((d) => this.changed.has(d));
-    const cur = this.ws.rebuilder.current(node, (d) => this.outputs.get(d), upstreamChanged && !this.opts.dryRun);
+    const cur = this.ws.rebuilder.current(node, (d) => this.outputs.get(d), upstreamChanged && !this.opts.dryRun, entry);
     const decision = this.ws.rebuilder.decide(cur, entry, this.forced.has(id));
     if (this.opts.dryRun) {
       let reasons = decision.fresh ? [] : decision.reasons;
@@ -257,7 +275,7 @@ export class Scheduler {
       seen.add(d);
       const dn = this.ws.graph.nodes[d]!;
       if (dn.group) stack.push(...dn.deps);
-      else if (this.absent.has(d)) out.push(d);
+      else if (this.absent.has(d) || this.producing.has(d)) out.push(d);
     }
     return out;
   }
@@ -268,7 +286,7 @@ export class Scheduler {
     if (need.length === 0) return false;
     this.state.set(node.id, 'held');
     this.held.set(node.id, new Set(need));
-    for (const u of need) this.produce(u, node.name);
+    for (const u of need) if (this.absent.has(u)) this.produce(u, node.name); // the others are on their way
     return true;
   }
 
@@ -296,7 +314,11 @@ export class Scheduler {
       if (!ok) {
         this.held.delete(d);
         if (this.producing.has(d)) {
-          this.fail(dn, 0, `it is needed but its input from '${this.ws.graph.nodes[id]!.name}' could not be produced`);
+          // An absent target waiting for its own absent inputs: blocked, record kept.
+          this.result.blocked.push(dn.name);
+          this.state.set(d, 'blocked');
+          if (!this.result.interrupted) this.emit({ type: 'blocked', name: dn.name, dep: this.ws.graph.nodes[id]!.name });
+          this.produced(d, false);
           continue;
         }
         this.state.set(d, 'waiting');
@@ -309,7 +331,7 @@ export class Scheduler {
       if (this.producing.has(d)) {
         // An absent target that was itself waiting for inputs: now produce it.
         this.producing.delete(d);
-        this.absent.set(d, this.ws.rebuilder.current(dn, (x) => this.outputs.get(x), true));
+        this.absent.set(d, this.ws.rebuilder.current(dn, (x) => this.outputs.get(x), true, this.ws.lock.entries.get(dn.name)));
         this.produce(d, 'a dependent');
       } else {
         this.state.set(d, 'waiting');
@@ -341,6 +363,11 @@ export class Scheduler {
 
   /** A target's new outputs: into the lock, the journal, and what its dependents will see. */
   private record(node: GraphNode, cur: Current, outputs: Record<string, OutputRecord>): void {
+    const lent = this.producing.has(node.id) ? this.outputs.get(node.id) : undefined;
+    if (lent && Object.keys(outputs).some((p) => lent[p]?.hash !== outputs[p]!.hash)) {
+      // Dependents judged fresh against the recorded outputs saw other bytes: judge again.
+      this.again = true;
+    }
     const entry = entryFrom(cur, outputs);
     this.ws.lock.entries.set(node.name, entry);
     this.ws.lock.dirty = true;
@@ -467,10 +494,9 @@ export class Scheduler {
   }
 
   private fail(node: GraphNode, ms: number, message: string, command?: string): void {
-    if (this.ws.lock.entries.delete(node.name)) {
-      this.ws.lock.dirty = true;
-      this.journal.record(node.name, null);
-    }
+    // The failed target keeps whatever record it had: its outputs were removed before it ran,
+    // so the record cannot vouch for anything on disk (a requested target reruns), and it still
+    // describes a real earlier build, which absent-output dependents may stand on.
     const logFile = this.ws.logFile(node.name);
     let logTail: string | undefined;
     if (command !== undefined) {

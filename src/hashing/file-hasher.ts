@@ -162,10 +162,18 @@ function hashLargeFile(abs: string): Sha256 {
 /** Every file below a workspace-relative directory, workspace-relative and sorted; undefined when absent. */
 export function listFiles(root: string, rel: string, onDir?: (rel: string) => void): string[] | undefined {
   const out: string[] = [];
+  // Linked folders are followed (a dataset linked into data/ is part of data/); each real
+  // folder once, so a link loop ends.
+  const seen = new Set<string>();
   const walk = (dirRel: string): boolean => {
     let ents: fs.Dirent[];
     try {
-      ents = fs.readdirSync(path.join(root, dirRel), { withFileTypes: true });
+      const abs = path.join(root, dirRel);
+      const st = fs.statSync(abs);
+      const id = `${st.dev}:${st.ino}`;
+      if (seen.has(id)) return true;
+      seen.add(id);
+      ents = fs.readdirSync(abs, { withFileTypes: true });
     } catch {
       return false;
     }
@@ -173,7 +181,12 @@ export function listFiles(root: string, rel: string, onDir?: (rel: string) => vo
     for (const d of ents) {
       const child = dirRel === '' ? d.name : `${dirRel}/${d.name}`;
       if (d.isDirectory()) walk(child);
-      else if (d.isFile() || d.isSymbolicLink()) out.push(child);
+      else if (d.isFile()) out.push(child);
+      else if (d.isSymbolicLink()) {
+        const st = fs.statSync(path.join(root, child), { throwIfNoEntry: false });
+        if (st?.isDirectory()) walk(child);
+        else out.push(child); // a file, or a dangling link (seen as missing content)
+      }
     }
     return true;
   };

@@ -18,6 +18,7 @@
 //   FUZZ_SEEDS=7,8,9   run these seeds (default: 2,3,4,6,9: between them globs into folder outputs, dotted folder names, node -e)
 //   FUZZ_STEPS=20      edit steps per seed
 //   FUZZ_CLEAN_EVERY=1 compare with a clean build every N steps (always at the last step)
+//   FUZZ_DRY=1         probability of checking `sbuild -n` before a step's build (default 0.4)
 //   FUZZ_RANDOM=5      also run 5 fresh random seeds (printed in the test names)
 //   FUZZ_KEEP=1        keep the temp workspace of each seed (to inspect a failure)
 //   FUZZ_VERBOSE=1     print each seed's graph and edits
@@ -34,6 +35,7 @@ const SEEDS = (process.env.FUZZ_SEEDS ?? '2,3,4,6,9').split(',').filter((s) => s
 for (let i = 0; i < Number(process.env.FUZZ_RANDOM ?? 0); i++) SEEDS.push(Math.floor(Math.random() * 2 ** 31));
 const STEPS = Number(process.env.FUZZ_STEPS ?? 10);
 const CLEAN_EVERY = Number(process.env.FUZZ_CLEAN_EVERY ?? 5);
+const DRY_RUNS = Number(process.env.FUZZ_DRY ?? 0.4);
 
 interface Event {
   type: string;
@@ -482,7 +484,7 @@ class SeedRun {
     for (this.step = 1; this.step <= STEPS; this.step++) {
       this.applyEdits();
       if (this.configDirty) this.writeConfig();
-      if (this.rng.chance(0.3)) this.dryRun();
+      if (this.rng.chance(DRY_RUNS)) this.dryRun();
       this.build('build after the edits');
       this.build('immediate second run');
       if (!this.failing().length && (this.step % CLEAN_EVERY === 0 || this.step === STEPS)) {

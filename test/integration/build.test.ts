@@ -2,6 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { Rig, sh, useRigs } from '../helpers/rig.js';
 
 const rig = useRigs();
@@ -317,4 +318,21 @@ test('an inline in-process action reruns when a value it captured from the confi
   cfg('two', 'y');
   r.run(['inline', 'ruled', 'other']);
   assert.deepEqual(r.takeRuns(), ['inline', 'other']);
+});
+
+test('a folder input follows linked sub-folders (a dataset linked into data/)', () => {
+  const r = rig();
+  const ext = r.path('../' + path.basename(r.dir) + '-ext');
+  fs.mkdirSync(ext, { recursive: true });
+  fs.writeFileSync(path.join(ext, 'img.txt'), '1\n');
+  r.write('data/readme.txt', 'x\n');
+  fs.symlinkSync(ext, r.path('data/ds'), 'dir');
+  r.config(`{ targets: [ { name: 'm', inputs: ['data'], outputs: ['m.txt'], run: ${JSON.stringify(sh('m', 'cat data/readme.txt data/ds/img.txt > m.txt'))} } ] }`);
+  r.run(['m']);
+  assert.deepEqual(r.takeRuns(), ['m']);
+  fs.writeFileSync(path.join(ext, 'img.txt'), '2\n');
+  r.run(['m']);
+  assert.deepEqual(r.takeRuns(), ['m'], 'the linked image changed');
+  assert.equal(r.read('m.txt'), 'x\n2\n');
+  fs.rmSync(ext, { recursive: true });
 });

@@ -91,3 +91,69 @@ test('a missing intermediate is produced when asked for by name, or needed by a 
   assert.equal(res2.code, 0, res2.stdout + res2.stderr);
   assert.deepEqual(r.takeRuns(), ['a/eval', 'a/train']);
 });
+
+/** A workspace built once, then stripped of the named outputs and .sbuild/ (a clone). */
+function stripped(targets: string, remove: string[], build: string[] = ['all']): Rig {
+  const r = rig();
+  r.config(`{ targets: [ ${targets} ] }`, "const V = process.env.CV ?? '1';");
+  const res = r.run(build);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  r.takeRuns();
+  for (const p of [...remove, '.sbuild']) fs.rmSync(r.path(p), { recursive: true, force: true });
+  return r;
+}
+
+test('dependents that must run wait for an absent upstream that is already being produced', () => {
+  const r = stripped(`
+    { name: 'a', outputs: ['a.txt'], run: ${JSON.stringify(sh('a', 'sleep 0.5; echo A > a.txt'))} },
+    { name: 'c', inputs: ['a.txt'], outputs: ['c.txt'], params: { v: V }, run: ${JSON.stringify(sh('c', 'cat a.txt > c.txt'))} },
+    { name: 'd', inputs: ['a.txt'], outputs: ['d.txt'], params: { v: V }, run: ${JSON.stringify(sh('d', 'cat a.txt > d.txt'))} },
+    { name: 'all', deps: ['c', 'd'] },`, ['a.txt']);
+  const res = r.run(['all', '-j', '4'], { CV: '2' });
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.deepEqual(r.takeRuns(), ['a', 'c', 'd']);
+  assert.equal(r.read('d.txt'), 'A\n');
+});
+
+test('an absent upstream produced with other bytes than its record: fresh dependents are judged again', () => {
+  const r = stripped(`
+    { name: 'a', outputs: ['a.txt'], run: ${JSON.stringify(sh('a', 'date +%N > a.txt'))} },
+    { name: 'c', inputs: ['a.txt'], outputs: ['c.txt'], run: ${JSON.stringify(sh('c', 'cat a.txt > c.txt'))} },
+    { name: 'd', inputs: ['a.txt'], outputs: ['d.txt'], params: { v: V }, run: ${JSON.stringify(sh('d', 'cat a.txt > d.txt'))} },
+    { name: 'all', deps: ['c', 'd'] },`, ['a.txt']);
+  const res = r.run(['all', '-j', '1'], { CV: '2' });
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.deepEqual(r.takeRuns(), ['a', 'c', 'd']);
+  assert.equal(r.read('c.txt'), r.read('a.txt'));
+  assert.equal(r.run(['status', '--exit-code', 'all'], { CV: '2' }).code, 0, 'one build leaves everything fresh');
+});
+
+test('a file read from inside an absent upstream output folder is trusted by its recorded folder hash', () => {
+  const r = stripped(`
+    { name: 'train', outputs: ['ck'], run: ${JSON.stringify(sh('train', 'mkdir -p ck; echo W > ck/model.bin; date +%N > ck/log.txt'))} },
+    { name: 'eval', inputs: ['ck/model.bin'], outputs: ['metrics.json'], run: ${JSON.stringify(sh('eval', 'cat ck/model.bin > metrics.json'))} },`, ['ck'], ['eval']);
+  const res = r.run(['eval']);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.deepEqual(r.takeRuns(), [], 'no retraining in a fresh clone');
+  r.run(['train']);
+  r.takeRuns();
+  r.run(['eval']);
+  assert.deepEqual(r.takeRuns(), [], 'a rerun that changes only the log leaves eval fresh');
+});
+
+test('a failed production keeps the records of absent targets that never ran', () => {
+  const r = stripped(`
+    { name: 'a', outputs: ['a.txt'], run: ${JSON.stringify(sh('a', 'test -z "$FAIL" && echo A > a.txt'))} },
+    { name: 'b', inputs: ['a.txt'], outputs: ['b.txt'], run: ${JSON.stringify(sh('b', 'cat a.txt > b.txt'))} },
+    { name: 'c', inputs: ['b.txt'], outputs: ['c.txt'], params: { v: V }, run: ${JSON.stringify(sh('c', 'cat b.txt > c.txt'))} },
+    { name: 'd', inputs: ['b.txt'], outputs: ['d.txt'], run: ${JSON.stringify(sh('d', 'cat b.txt > d.txt'))} },
+    { name: 'all', deps: ['c', 'd'] },`, ['a.txt', 'b.txt']);
+  const res = r.run(['c', '-k'], { CV: '2', FAIL: '1' });
+  assert.equal(res.code, 1);
+  assert.match(res.stdout, /1 failed, 2 not run/);
+  assert.deepEqual(r.takeRuns(), ['a']);
+  const lock = JSON.parse(r.read('sbuild.lock'));
+  assert.ok(lock.targets.b, 'b never ran: its record stays');
+  r.run(['d']);
+  assert.deepEqual(r.takeRuns(), [], 'd is still fresh on the records');
+});
