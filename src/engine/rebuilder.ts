@@ -50,7 +50,7 @@ export class Rebuilder {
   ) {}
 
   /** Hashes the node's inputs and builds its fingerprint record. `reglob`: upstream ran, list files anew. */
-  current(node: GraphNode, upstream: UpstreamOutputs, reglob: boolean, entry?: LockEntry): Current {
+  current(node: GraphNode, upstream: UpstreamOutputs, reglob: boolean, entry?: LockEntry, overlay?: Map<string, Sha256>): Current {
     const inputs: Record<string, Sha256> = {};
     const witness: Record<string, Sha256> = {};
     const missing: string[] = [];
@@ -70,8 +70,8 @@ export class Rebuilder {
         const frec = folder !== undefined ? recs?.[folder] : undefined;
         if (folder !== undefined && frec?.files !== undefined) {
           witness[folder + '/'] = frec.hash;
-          const fh = this.hasher.hashFile(p);
-          if (fh) inputs[p] = fh.hash;
+          const fh = overlay?.get(p) ?? this.hasher.hashFile(p)?.hash;
+          if (fh) inputs[p] = fh;
           else if (entry?.witness?.[folder + '/'] === frec.hash && entry.inputs[p] !== undefined) inputs[p] = entry.inputs[p]!;
           else missing.push(p);
           return;

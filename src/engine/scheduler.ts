@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { GraphNode } from '../graph/graph.js';
-import { closure } from '../graph/graph.js';
+import { closure, ownerAbove } from '../graph/graph.js';
 import type { Executor, JobResult } from '../executors/executor.js';
 import type { BuildEvent, Listener } from './events.js';
 import type { Reason } from './reasons.js';
@@ -14,6 +14,7 @@ import { entryFrom } from './rebuilder.js';
 import { complete, fetchRemote, restoreOutputs, storeOutputs, upload } from '../cache/outputs.js';
 import { CorruptEntry } from '../cache/local-store.js';
 import type { OutputRecord } from './lockfile.js';
+import type { Sha256 } from '../hashing/sha256.js';
 import { Journal } from './lockfile.js';
 import { History } from './history.js';
 import { Pools, detectGpus } from './pools.js';
@@ -84,6 +85,8 @@ export class Scheduler {
   private running = 0;
   /** Set when a pass must be followed by another (see record()). */
   private again = false;
+  /** Dry runs: files inside folders a restore would bring back, by path → hash. */
+  private readonly overlay = new Map<string, Sha256>();
   /** Remote cache lookups in flight. */
   private inflight = 0;
   private readonly uploads: Array<Promise<void>> = [];
@@ -188,11 +191,16 @@ export class Scheduler {
     if (node.group) return this.complete(id, 'fresh');
     const entry = this.ws.lock.entries.get(node.name);
     const upstreamChanged = node.deps.some((d) => this.changed.has(d));
-    const cur = this.ws.rebuilder.current(node, (d) => this.outputs.get(d), upstreamChanged && !this.opts.dryRun, entry);
+    const cur = this.ws.rebuilder.current(node, (d) => this.outputs.get(d), upstreamChanged && !this.opts.dryRun, entry, this.overlay);
     const decision = this.ws.rebuilder.decide(cur, entry, this.forced.has(id));
     if (this.opts.dryRun) {
       let reasons = decision.fresh ? [] : decision.reasons;
-      if (decision.fresh && upstreamChanged) {
+      // Input differences that lie in outputs of upstreams that will run or be restored are
+      // theirs to settle: say so instead of blaming the files as they are now.
+      const fromUpstream = (r: Reason) =>
+        (r.kind === 'input-changed' || r.kind === 'input-added' || r.kind === 'input-removed' || r.kind === 'input-missing') &&
+        this.changed.has(ownerAbove(this.ws.graph.outputOwner, r.path.replace(/\/$/, '')) ?? -1);
+      if (upstreamChanged && (decision.fresh || reasons.every(fromUpstream))) {
         reasons = [{ kind: 'upstream-will-run', dep: this.ws.graph.nodes[node.deps.find((d) => this.changed.has(d))!]!.name }];
       }
       if (entry) this.outputs.set(id, entry.outputs);
@@ -200,6 +208,7 @@ export class Scheduler {
       if (reasons.length === 0 || onlyAbsent) return this.complete(id, 'fresh');
       // Its own inputs are known, so the cache can be asked: a restore gives known outputs.
       const cached = !decision.fresh && !upstreamChanged && !this.forced.has(id) ? this.cachedOutputs(node, cur) : undefined;
+      // What a restore would bring is known by hash, files inside restored folders included.
       if (cached) this.outputs.set(id, cached);
       else this.changed.add(id);
       this.result.wouldRun.push({ name: node.name, reasons, restore: !!cached });
@@ -257,6 +266,7 @@ export class Scheduler {
       const out: Record<string, OutputRecord> = {};
       for (const [p, o] of Object.entries(r.outputs)) {
         out[p] = o.kind === 'file' ? { hash: o.hash, size: o.size } : { hash: o.hash, size: o.size, files: Object.keys(o.files).length };
+        if (o.kind === 'dir') for (const [f, c] of Object.entries(o.files)) this.overlay.set(`${p}/${f}`, c.hash);
       }
       return out;
     } catch {
