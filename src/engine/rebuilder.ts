@@ -90,6 +90,11 @@ export class Rebuilder {
     for (const spec of node.globInputs) {
       const files = new Set(reglob ? this.relisted(spec) : this.graph.globMatches.get(spec) ?? []);
       for (const o of this.outputsMatching(spec)) files.add(o);
+      // Dry runs: files a restore would bring back count as present.
+      if (overlay?.size) {
+        const m = this.globMatcher(spec);
+        for (const p of overlay.keys()) if (m(p)) files.add(p);
+      }
       for (const f of files) if (!(f in inputs)) addPath(f, ownerAbove(this.graph.outputOwner, f));
     }
     const neg = this.negation(node);
@@ -123,6 +128,14 @@ export class Rebuilder {
     for (const [spec, l] of this.listings) {
       if (paths.some((p) => l.base === '' || p === l.base || p.startsWith(l.base + '/'))) this.listings.delete(spec);
     }
+  }
+
+  private readonly matchers = new Map<string, picomatch.Matcher>();
+
+  private globMatcher(spec: string): picomatch.Matcher {
+    let m = this.matchers.get(spec);
+    if (!m) this.matchers.set(spec, (m = picomatch(spec, { dot: true })));
+    return m;
   }
 
   private outputsMatching(spec: string): string[] {
