@@ -13,6 +13,14 @@ import type { ActionResult, CachedOutput } from './cache.js';
 export class LocalStore {
   readonly dir: string;
   private seq = 0;
+  /** Folders of the store known to exist (sbuild owns them; gc removes files, not folders). */
+  private readonly made = new Set<string>();
+
+  private ensureDir(dir: string): void {
+    if (this.made.has(dir)) return;
+    fs.mkdirSync(dir, { recursive: true });
+    this.made.add(dir);
+  }
 
   constructor(root: string) {
     this.dir = path.join(root, '.sbuild', 'cache');
@@ -37,7 +45,7 @@ export class LocalStore {
       touch(dst);
       return;
     }
-    fs.mkdirSync(path.dirname(dst), { recursive: true });
+    this.ensureDir(path.dirname(dst));
     const tmp = `${dst}.tmp-${process.pid}-${this.seq++}`;
     fs.copyFileSync(file, tmp, fs.constants.COPYFILE_FICLONE);
     fs.renameSync(tmp, dst);
@@ -45,7 +53,9 @@ export class LocalStore {
 
   putBlobData(hash: Sha256, data: Uint8Array): void {
     const dst = this.blobPath(hash);
-    if (!fs.existsSync(dst)) writeFileAtomic(dst, data);
+    if (fs.existsSync(dst)) return;
+    this.ensureDir(path.dirname(dst));
+    writeFileAtomic(dst, data, false);
   }
 
   /** Reads a blob after verifying it; a corrupt blob is deleted and undefined returned. */
@@ -103,7 +113,9 @@ export class LocalStore {
   }
 
   putAction(fingerprint: string, result: ActionResult): void {
-    writeFileAtomic(this.acPath(fingerprint), JSON.stringify(result));
+    const file = this.acPath(fingerprint);
+    this.ensureDir(path.dirname(file));
+    writeFileAtomic(file, JSON.stringify(result), false);
   }
 
   /** Every blob an action result needs, with whether the store has it. */

@@ -7,8 +7,8 @@ const CLEAN_REL = /^[^/\\]+(\/[^/\\]+)*$/;
 const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/;
 
 /** Write via a temp file in the same folder and rename, so readers never see half a file. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+export function writeFileAtomic(file: string, data: string | Uint8Array, makeDir = true): void {
+  if (makeDir) fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${counter++}`;
   try {
     fs.writeFileSync(tmp, data);
