@@ -205,12 +205,16 @@ export class Scheduler {
       }
       if (entry) this.outputs.set(id, entry.outputs);
       const onlyAbsent = entry && !this.requested.has(id) && reasons.length > 0 && reasons.every((r) => r.kind === 'output-missing');
+      if (onlyAbsent) this.absent.set(id, cur);
       if (reasons.length === 0 || onlyAbsent) return this.complete(id, 'fresh');
       // Its own inputs are known, so the cache can be asked: a restore gives known outputs.
       const cached = !decision.fresh && !upstreamChanged && !this.forced.has(id) ? this.cachedOutputs(node, cur) : undefined;
       // What a restore would bring is known by hash, files inside restored folders included.
       if (cached) this.outputs.set(id, cached);
-      else this.changed.add(id);
+      else {
+        this.changed.add(id);
+        this.listAbsentInputs(node);
+      }
       this.result.wouldRun.push({ name: node.name, reasons, restore: !!cached });
       this.emit({ type: 'would-run', name: node.name, reasons, restore: !!cached });
       return this.complete(id, 'ran');
@@ -288,6 +292,23 @@ export class Scheduler {
       else if (this.absent.has(d) || this.producing.has(d)) out.push(d);
     }
     return out;
+  }
+
+  /** Dry runs: the absent upstreams a target that would run needs are listed too (restored or run). */
+  private listAbsentInputs(node: GraphNode): void {
+    for (const u of this.absentInputs(node)) {
+      const cur = this.absent.get(u);
+      if (!cur) continue;
+      this.absent.delete(u);
+      const un = this.ws.graph.nodes[u]!;
+      const i = this.result.fresh.indexOf(un.name);
+      if (i >= 0) this.result.fresh.splice(i, 1);
+      const restore = this.cachedOutputs(un, cur) !== undefined;
+      if (!restore) this.listAbsentInputs(un);
+      const reasons: Reason[] = [...un.outputs.map((p) => ({ kind: 'output-missing' as const, path: p })), { kind: 'needed-by', dependent: node.name }];
+      this.result.wouldRun.push({ name: un.name, reasons, restore });
+      this.emit({ type: 'would-run', name: un.name, reasons, restore });
+    }
   }
 
   /** Holds a target that must run until the absent files it reads are produced. */

@@ -59,6 +59,9 @@ test('nothing runs for release in a clone whose recorded inputs match', () => {
 test('a changed config retrains only its experiment (producing the missing dataset it needs first)', () => {
   const r = workspace();
   r.write('configs/b.py', 'lr=33\n');
+  const dry = r.run(['-n']);
+  assert.match(dry.stdout, /^would run data\n\s+output data\/ds\.txt is missing\n\s+needed by b\/train, which must run$/m, 'the dry run lists the missing dataset too');
+  assert.match(dry.stdout, /dry run: 4 would run/);
   const res = r.run([]);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.deepEqual(r.takeRuns(), ['b/eval', 'b/train', 'data', 'table']);
