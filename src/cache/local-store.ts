@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Sha256 } from '../hashing/sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { ActionResult, CachedOutput } from './cache.js';
+import type { ActionResult } from './cache.js';
 
 export class LocalStore {
   readonly dir: string;
@@ -146,4 +146,3 @@ function touch(p: string): void {
   }
 }
 
-export type { CachedOutput };

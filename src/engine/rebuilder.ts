@@ -166,17 +166,13 @@ export class Rebuilder {
     }
     if (!sameRecord(entry, cur.record)) reasons.push(...diffRecord(entry, cur.record));
     for (const [p, rec] of Object.entries(entry.outputs)) {
-      const now = this.outputHash(p, rec);
+      const now = outputHash(this.hasher, p, rec);
       if (now === undefined) reasons.push({ kind: 'output-missing', path: p });
       else if (now !== rec.hash) reasons.push({ kind: 'output-modified', path: p, old: rec.hash, new: now });
     }
     return reasons.length ? { fresh: false, reasons } : { fresh: true };
   }
 
-  private outputHash(p: string, rec: OutputRecord): string | undefined {
-    if (rec.files === undefined) return this.hasher.hashFile(p)?.hash;
-    return this.hasher.kind(p) === 'dir' ? this.hasher.hashTree(p)?.hash : undefined;
-  }
 
   /** Hashes a target's outputs after it ran; lists the declared outputs that were not produced. */
   hashOutputs(node: GraphNode): { outputs: Record<string, OutputRecord>; notProduced: string[] } {
@@ -195,6 +191,12 @@ export class Rebuilder {
     }
     return { outputs, notProduced };
   }
+}
+
+/** The current content hash of a recorded output (file or folder tree); undefined when absent. */
+export function outputHash(hasher: FileHasher, p: string, rec: OutputRecord): string | undefined {
+  if (rec.files === undefined) return hasher.hashFile(p)?.hash;
+  return hasher.kind(p) === 'dir' ? hasher.hashTree(p)?.hash : undefined;
 }
 
 /**

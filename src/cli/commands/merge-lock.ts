@@ -5,10 +5,10 @@
 // lock is written to %A; the exit code is 0, so git never leaves conflict markers in it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { SbuildError } from '../../errors.js';
 import { serializeLock, type LockEntry } from '../../engine/lockfile.js';
-import { listFiles } from '../../hashing/file-hasher.js';
+import { FileHasher } from '../../hashing/file-hasher.js';
+import { outputHash } from '../../engine/rebuilder.js';
 import { writeFileAtomic } from '../../util/fs.js';
 
 function entries(file: string): Map<string, LockEntry> {
@@ -22,28 +22,9 @@ function entries(file: string): Map<string, LockEntry> {
 
 const same = (a: LockEntry | undefined, b: LockEntry | undefined) => (a?.fingerprint ?? null) === (b?.fingerprint ?? null) && JSON.stringify(a?.outputs) === JSON.stringify(b?.outputs);
 
-function fileHash(abs: string): string | undefined {
-  try {
-    return createHash('sha256').update(fs.readFileSync(abs)).digest('hex');
-  } catch {
-    return undefined;
-  }
-}
-
 /** Whether every output of the entry is in the work tree with its recorded content. */
-function matchesWorkTree(root: string, e: LockEntry): boolean {
-  for (const [p, rec] of Object.entries(e.outputs)) {
-    if (rec.files === undefined) {
-      if (fileHash(path.join(root, p)) !== rec.hash) return false;
-      continue;
-    }
-    const files = listFiles(root, p);
-    if (!files) return false;
-    const h = createHash('sha256');
-    for (const f of files) h.update(`${f.slice(p.length + 1)}\0${fileHash(path.join(root, f))}\n`);
-    if (h.digest('hex') !== rec.hash) return false;
-  }
-  return true;
+function matchesWorkTree(hasher: FileHasher, e: LockEntry): boolean {
+  return Object.entries(e.outputs).every(([p, rec]) => outputHash(hasher, p, rec) === rec.hash);
 }
 
 export function mergeLock(args: string[], out: (s: string) => void): number {
@@ -52,6 +33,8 @@ export function mergeLock(args: string[], out: (s: string) => void): number {
   }
   const [base, ours, theirs, lockPath = 'sbuild.lock'] = args as [string, string, string, string?];
   const root = path.resolve(path.dirname(lockPath));
+  // The same hashing as the rebuilder (read-only: a merge never writes the stat cache).
+  const hasher = new FileHasher(root, path.join(root, '.sbuild', 'stat-cache.json'));
   const O = entries(base);
   const A = entries(ours);
   const B = entries(theirs);
@@ -65,8 +48,8 @@ export function mergeLock(args: string[], out: (s: string) => void): number {
     if (same(a, b)) pick = a;
     else if (same(a, o)) pick = b;
     else if (same(b, o)) pick = a;
-    else if (a && matchesWorkTree(root, a)) pick = a;
-    else if (b && matchesWorkTree(root, b)) pick = b;
+    else if (a && matchesWorkTree(hasher, a)) pick = a;
+    else if (b && matchesWorkTree(hasher, b)) pick = b;
     else dropped.push(name);
     if (pick) merged.set(name, pick);
   }

@@ -7,6 +7,7 @@ import { fetchRemote, restoreOutputs, storeOutputs, upload } from '../../cache/o
 import type { Options } from '../args.js';
 import { roots } from './build.js';
 import { acquireWriterLock } from '../../engine/writer-lock.js';
+import { outputHash } from '../../engine/rebuilder.js';
 
 function remoteOrFail(ws: Workspace, opts: Options, forUpload: boolean, out: (s: string) => void) {
   const remote = remoteFor(ws.config, { url: opts.remoteCache, upload: forUpload }, (m) => out(`warning: ${m}`));
@@ -50,7 +51,7 @@ export async function pull(ws: Workspace, opts: Options, out: (s: string) => voi
   try {
     for (const n of recorded(ws, roots(ws, opts.targets, true))) {
       const entry = ws.lock.entries.get(n.name)!;
-      const here = Object.entries(entry.outputs).every(([p, r]) => (r.files === undefined ? ws.hasher.hashFile(p)?.hash : ws.hasher.hashTree(p)?.hash) === r.hash);
+      const here = Object.entries(entry.outputs).every(([p, r]) => outputHash(ws.hasher, p, r) === r.hash);
       if (here) {
         present++;
         continue;
