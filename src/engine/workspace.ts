@@ -48,15 +48,17 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
   phase('read stat cache');
   const lock = readLock(root);
   phase('read lock');
-  const recordedFolders = new Set<string>();
-  const recordedFiles = new Set<string>();
-  for (const e of lock.entries.values()) for (const o in e.outputs) (e.outputs[o]!.files !== undefined ? recordedFolders : recordedFiles).add(o);
-  const lockHas = (o: string) => recordedFiles.has(o);
+  // Which recorded outputs are folders: built only if a glob reaches into an output not on disk.
+  let recorded: Map<string, boolean> | undefined;
   const isFolder = (o: string): 'yes' | 'no' | 'maybe' => {
     const st = hasher.stat(o);
     if (st) return st.isDirectory() ? 'yes' : 'no';
-    if (recordedFolders.has(o)) return 'yes';
-    return lockHas(o) ? 'no' : 'maybe';
+    if (!recorded) {
+      recorded = new Map();
+      for (const e of lock.entries.values()) for (const out in e.outputs) recorded.set(out, e.outputs[out]!.files !== undefined);
+    }
+    const folder = recorded.get(o);
+    return folder === undefined ? 'maybe' : folder ? 'yes' : 'no';
   };
   const graph = buildGraph(root, targets, diskGlob, (rel) => hasher.stat(rel) !== null, locate, isFolder);
   phase('graph');
