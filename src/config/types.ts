@@ -31,7 +31,33 @@ export interface ActionContext {
    * so an interrupted action never leaves a half-written output.
    */
   writeFile: (rel: string, data: string | Uint8Array) => Promise<void>;
+  /**
+   * SHA-256 (hex) of each input as fingerprinted, keyed like `inputs`; a folder input
+   * has its tree hash. Read from the stat cache: no file is hashed twice.
+   */
+  hashes: { [input: string]: string };
+  /** This target's fingerprint (as it will be recorded in sbuild.lock). */
+  fingerprint: string;
+  /** The target whose declared output is or contains `rel`, with its fingerprint in this build. */
+  provenance: (rel: string) => { target: string; fingerprint: string } | undefined;
+  /** Every target this one depends on, transitively, with its fingerprint; sorted by name. */
+  lineage: () => Array<{ target: string; fingerprint: string }>;
 }
+
+/**
+ * Thrown by an action (or a rule) for bad input it found: the build reports the message
+ * as it is, without a stack, and exits with code 2.
+ */
+export class BadInputError extends Error {
+  readonly badInput = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadInputError';
+  }
+}
+
+/** What a `materialize` hook receives: enough to write the target's outputs. */
+export type MaterializeContext = Pick<ActionContext, 'name' | 'root' | 'outputs' | 'params' | 'log' | 'path' | 'writeFile'>;
 
 export type Action = string | string[] | ((ctx: ActionContext) => unknown | Promise<unknown>);
 
@@ -75,6 +101,11 @@ export interface Target {
   description?: string;
   /** Store outputs in the content-addressed cache (default true). */
   cache?: boolean;
+  /**
+   * Writes this target's missing outputs from results committed elsewhere (e.g. a metrics
+   * JSON from its row of the paper table), without running it: `sbuild materialize`.
+   */
+  materialize?: (ctx: MaterializeContext) => unknown | Promise<unknown>;
 }
 
 export interface Config {

@@ -8,7 +8,7 @@ import type { Config, Target } from './types.js';
 import type { LoadedConfig } from './load.js';
 
 const TARGET_KEYS = new Set([
-  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache',
+  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize',
 ]);
 
 /** A target after validation: paths normalised to posix, workspace-relative. */
@@ -77,6 +77,9 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
     const run = t.run;
     if (run !== undefined && typeof run !== 'string' && typeof run !== 'function' && !(Array.isArray(run) && run.length > 0 && run.every((a) => typeof a === 'string'))) {
       fail(`${at}: \`run\` must be a shell string, a non-empty array of strings (exec without a shell) or an async function (ctx) => ….`, name);
+    }
+    if (t.materialize !== undefined && (typeof t.materialize !== 'function' || outputs.length === 0)) {
+      fail(`${at}: \`materialize\` must be a function (ctx) => … that writes the target's declared outputs; the target must declare \`outputs\`.`, name);
     }
     if (run === undefined && outputs.length > 0) fail(`${at} declares outputs but has no \`run\`; a target without \`run\` is a group. Add \`run\` or drop \`outputs\`.`, name);
     if (t.params !== undefined) {

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { GraphNode } from '../graph/graph.js';
 import { closure, ownerAbove } from '../graph/graph.js';
-import type { Executor, JobResult } from '../executors/executor.js';
+import type { Executor, Job, JobResult } from '../executors/executor.js';
+import { normalizeRel } from '../util/fs.js';
 import type { BuildEvent, Listener } from './events.js';
 import type { Reason } from './reasons.js';
 import type { Current } from './rebuilder.js';
@@ -43,6 +44,8 @@ export interface BuildResult {
   /** Dry run: what would run, with reasons. */
   wouldRun: Array<{ name: string; reasons: Reason[]; restore: boolean }>;
   interrupted: boolean;
+  /** A failure was an action reporting bad input (exit code 2). */
+  badInput?: boolean;
 }
 
 type State = 'waiting' | 'held' | 'fetching' | 'queued' | 'running' | 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked';
@@ -392,6 +395,38 @@ export class Scheduler {
     return true;
   }
 
+  /** Input hashes and provenance handed to an in-process action. */
+  private factsFor(node: GraphNode, cur: Current): Job['facts'] {
+    const graph = this.ws.graph;
+    const lock = this.ws.lock;
+    const hashes: Record<string, string> = {};
+    for (const [p, h] of Object.entries(cur.record.inputs)) hashes[p.replace(/\/$/, '')] = h;
+    const of = (id: number) => {
+      const name = graph.nodes[id]!.name;
+      const fp = lock.entries.get(name)?.fingerprint;
+      return fp === undefined ? undefined : { target: name, fingerprint: fp };
+    };
+    return {
+      hashes,
+      fingerprint: cur.fingerprint,
+      provenance: (rel) => {
+        const owner = ownerAbove(graph.outputOwner, normalizeRel(this.ws.root, rel) ?? rel);
+        return owner === undefined ? undefined : of(owner);
+      },
+      lineage: () => {
+        const seen = new Set<number>();
+        const stack = [...node.deps];
+        while (stack.length) {
+          const d = stack.pop()!;
+          if (seen.has(d)) continue;
+          seen.add(d);
+          stack.push(...graph.nodes[d]!.deps);
+        }
+        return [...seen].filter((d) => !graph.nodes[d]!.group).map(of).filter((x) => x !== undefined).sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+      },
+    };
+  }
+
   /** A target's new outputs: into the lock, the journal, and what its dependents will see. */
   private record(node: GraphNode, cur: Current, outputs: Record<string, OutputRecord>): void {
     const lent = this.producing.has(node.id) ? this.outputs.get(node.id) : undefined;
@@ -488,6 +523,7 @@ export class Scheduler {
         logFile: this.ws.logFile(node.name),
         inputs: Object.keys(cur.record.inputs).map((p) => p.replace(/\/$/, '')),
         signal: this.abort.signal,
+        facts: this.factsFor(node, cur),
       });
     } catch (err) {
       result = { ok: false, reason: 'threw', message: (err as Error).message, command: node.name };
@@ -499,7 +535,9 @@ export class Scheduler {
       const msg =
         result.reason === 'exit' ? `command failed with exit code ${result.exitCode}` :
         result.reason === 'signal' ? `command was killed by ${result.signal}` :
-        result.reason === 'spawn' ? `command could not start: ${result.message}` : `action threw: ${result.message}`;
+        result.reason === 'spawn' ? `command could not start: ${result.message}` :
+        result.badInput ? result.message : `action threw: ${result.message}`;
+      if (result.reason === 'threw' && result.badInput) this.result.badInput = true;
       this.fail(node, ms, msg, result.command);
     } else {
       const { outputs, notProduced } = this.ws.rebuilder.hashOutputs(node);

@@ -13,6 +13,8 @@ export interface Job {
   /** Resolved input files, workspace-relative. */
   inputs: string[];
   signal: AbortSignal;
+  /** What an in-process action's context adds about its inputs and provenance. */
+  facts: Pick<import('../config/types.js').ActionContext, 'hashes' | 'fingerprint' | 'provenance' | 'lineage'>;
 }
 
 export type JobResult =
@@ -20,7 +22,7 @@ export type JobResult =
   | { ok: false; reason: 'exit'; exitCode: number; command: string }
   | { ok: false; reason: 'signal'; signal: string; command: string }
   | { ok: false; reason: 'spawn'; message: string; command: string }
-  | { ok: false; reason: 'threw'; message: string; command: string };
+  | { ok: false; reason: 'threw'; message: string; command: string; badInput?: boolean };
 
 export interface Executor {
   run(job: Job): Promise<JobResult>;

@@ -68,14 +68,16 @@ export class LocalExecutor implements Executor {
       tmpDir,
       path: (rel) => path.resolve(job.root, rel),
       writeFile: (rel, data) => writeFileAtomicAsync(path.resolve(job.root, rel), data),
+      ...job.facts,
     };
     try {
       await fn(ctx);
       return { ok: true };
     } catch (err) {
-      const e = err as Error;
-      log.write(`${e?.stack ?? String(err)}\n`);
-      return { ok: false, reason: 'threw', message: e?.message ?? String(err), command };
+      const e = err as Error & { badInput?: boolean };
+      const badInput = e?.badInput === true;
+      log.write(`${badInput ? e.message : e?.stack ?? String(err)}\n`);
+      return { ok: false, reason: 'threw', message: e?.message ?? String(err), command, ...(badInput ? { badInput } : {}) };
     } finally {
       await new Promise<void>((r) => log.end(r));
       fs.rmSync(tmpDir, { recursive: true, force: true });

@@ -74,7 +74,7 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
       } else removeSnapshot(ws.root);
     }
     if (r.interrupted) return 130;
-    return r.failed.length ? 1 : 0;
+    return r.badInput ? 2 : r.failed.length ? 1 : 0;
   } finally {
     writer?.release();
     process.off('SIGINT', onSignal);
