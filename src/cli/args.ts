@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { SbuildError, didYouMean } from '../errors.js';
 import { parseSize } from '../cache/gc.js';
 
-export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'help'] as const;
+export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Options {
@@ -118,6 +118,8 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild init                      make git merge sbuild.lock target by target
        sbuild push [targets…]           upload outputs (e.g. checkpoints) to the remote cache
        sbuild pull [targets…]           download recorded outputs from the remote cache
+       sbuild adopt <targets…>          record existing results as fresh without running (migration)
+       sbuild materialize [targets…]    write missing outputs from committed results (e.g. the table)
 
 Targets: exact names, globs over names ('exp/*/full/**'), or tags (tag:smoke).
 

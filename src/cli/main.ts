@@ -49,6 +49,8 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
     case 'clean': return (await import('./commands/clean.js')).clean(ws, opts, out);
     case 'push': return (await import('./commands/transfer.js')).push(ws, opts, out);
     case 'pull': return (await import('./commands/transfer.js')).pull(ws, opts, out);
+    case 'adopt': return (await import('./commands/adopt.js')).adopt(ws, opts, out);
+    case 'materialize': return (await import('./commands/materialize.js')).materialize(ws, opts, out);
     case 'gc': {
       const r = (await import('../cache/gc.js')).gc(ws.store, opts.maxSize);
       const mb = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MB`;
