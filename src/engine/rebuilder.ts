@@ -72,7 +72,13 @@ export class Rebuilder {
           witness[folder + '/'] = frec.hash;
           const fh = overlay?.get(p) ?? this.hasher.hashFile(p)?.hash;
           if (fh) inputs[p] = fh;
-          else if (entry?.witness?.[folder + '/'] === frec.hash && entry.inputs[p] !== undefined) inputs[p] = entry.inputs[p]!;
+          else if (this.hasher.kind(p) === 'dir') {
+            // A sub-folder of an upstream output folder (a dataset split): its tree hash.
+            const tree = this.hasher.hashTree(p);
+            if (tree) inputs[p + '/'] = tree.hash;
+            else missing.push(p);
+          } else if (entry?.witness?.[folder + '/'] === frec.hash && entry.inputs[p] !== undefined) inputs[p] = entry.inputs[p]!;
+          else if (entry?.witness?.[folder + '/'] === frec.hash && entry.inputs[p + '/'] !== undefined) inputs[p + '/'] = entry.inputs[p + '/']!;
           else missing.push(p);
           return;
         }
