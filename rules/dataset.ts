@@ -60,7 +60,7 @@ export function dataset(opts: DatasetOptions = {}): Dataset {
       cache: false,
       rule: { id: 'sardet/dataset-link', version: 1, module: import.meta.url },
       description: `link $${envVar} into ${link}`,
-      run: async (ctx) => linkDataset(ctx, external, envVar, link),
+      run: async (ctx) => linkDataset(ctx, external, envVar, link, splits),
     };
   } else if (opts.generate) {
     root = opts.generate.dir;
@@ -87,18 +87,18 @@ export function dataset(opts: DatasetOptions = {}): Dataset {
     tags: ['data'],
     run: async (ctx) => writeManifests(ctx, root, splits, manifests, external ? `${envVar}=${external}` : undefined),
   };
-  // The inputs above lie inside the source's output folder: without the source's outputs
-  // on disk they are "missing"; declaring the dependency keeps the order explicit.
-  check.deps = [source.name];
   return { targets: [source, check], root, manifests, annotations, generated: !external };
 }
 
-async function linkDataset(ctx: ActionContext, target: string, envVar: string, link: string): Promise<void> {
+async function linkDataset(ctx: ActionContext, target: string, envVar: string, link: string, splits: string[]): Promise<void> {
   const abs = path.resolve(ctx.root, target);
   const st = fs.statSync(abs, { throwIfNoEntry: false });
   if (!st?.isDirectory()) {
     throw new BadInputError(`$${envVar} is '${target}', which is not a folder. Point ${envVar} at the SARDet-100K folder that holds Annotations/ and JPEGImages/.`);
   }
+  // Checked before linking: a broken dataset never reaches data/.
+  const { problems } = inspectLayout(abs, splits);
+  if (problems.length) throw layoutError(problems, link, `${envVar}=${target}`);
   const dest = ctx.path(link);
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   // Atomic replacement: a new link under a temporary name, renamed over the old one.
@@ -115,18 +115,16 @@ interface CocoFile {
   categories?: Array<{ id?: unknown; name?: unknown }>;
 }
 
-/** Checks the layout of every split and lists the first problems; writes one manifest per split. */
-async function writeManifests(ctx: ActionContext, root: string, splits: string[], manifests: Record<string, string>, origin: string | undefined): Promise<void> {
+/** Problems of a dataset folder's layout (first ones), and a description of each split. */
+function inspectLayout(rootAbs: string, splits: string[], hashes: Record<string, string> = {}, rootRel = ''): { problems: string[]; described: Array<[string, object]> } {
   const problems: string[] = [];
   const described: Array<[string, object]> = [];
   for (const split of splits) {
-    const annRel = `${root}/Annotations/${split}.json`;
-    const imgRel = `${root}/JPEGImages/${split}`;
-    const imgDir = ctx.path(imgRel);
+    const imgDir = path.join(rootAbs, 'JPEGImages', split);
     if (!fs.statSync(imgDir, { throwIfNoEntry: false })?.isDirectory()) problems.push(`missing folder JPEGImages/${split}/`);
     let coco: CocoFile;
     try {
-      coco = JSON.parse(fs.readFileSync(ctx.path(annRel), 'utf8')) as CocoFile;
+      coco = JSON.parse(fs.readFileSync(path.join(rootAbs, 'Annotations', `${split}.json`), 'utf8')) as CocoFile;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       problems.push(e.code === 'ENOENT' ? `missing Annotations/${split}.json` : `Annotations/${split}.json is not readable JSON (${e.message})`);
@@ -143,6 +141,7 @@ async function writeManifests(ctx: ActionContext, root: string, splits: string[]
         continue;
       }
       ids.add(im.id);
+      // Past a few dozen problems the list is long enough; stop probing the disk.
       if (problems.length < SHOWN_PROBLEMS * 4 && !fs.existsSync(path.join(imgDir, im.file_name))) {
         problems.push(`${split}: image ${String(im.id)} points at JPEGImages/${split}/${im.file_name}, which does not exist`);
       }
@@ -151,23 +150,30 @@ async function writeManifests(ctx: ActionContext, root: string, splits: string[]
       if (!ids.has(a.image_id)) problems.push(`${split}: an annotation refers to image_id ${String(a.image_id)}, which is not in images`);
       else if (!Array.isArray(a.bbox) || a.bbox.length !== 4) problems.push(`${split}: an annotation of image ${String(a.image_id)} has no [x, y, w, h] bbox`);
     }
-    const tree = ctx.hashes[imgRel];
     described.push([split, {
       split,
       images: coco.images.length,
       annotations: coco.annotations.length,
       categories: coco.categories.map((c) => c.name),
-      annotations_sha256: ctx.hashes[annRel] ?? null,
-      images_tree_sha256: tree ?? null,
+      annotations_sha256: hashes[`${rootRel}/Annotations/${split}.json`] ?? null,
+      images_tree_sha256: hashes[`${rootRel}/JPEGImages/${split}`] ?? null,
     }]);
   }
-  if (problems.length) {
-    const shown = problems.slice(0, SHOWN_PROBLEMS).map((p) => `  - ${p}`).join('\n');
-    const more = problems.length > SHOWN_PROBLEMS ? `\n  … and ${problems.length - SHOWN_PROBLEMS} more` : '';
-    throw new BadInputError(
-      `The dataset at ${root}${origin ? ` (${origin})` : ''} does not have the SARDet-100K layout (Annotations/<split>.json in COCO format, JPEGImages/<split>/ holding every image they name):\n${shown}${more}\nFix the dataset, or point the variable at the right folder.`,
-    );
-  }
+  return { problems, described };
+}
+
+function layoutError(problems: string[], root: string, origin: string | undefined): BadInputError {
+  const shown = problems.slice(0, SHOWN_PROBLEMS).map((p) => `  - ${p}`).join('\n');
+  const more = problems.length > SHOWN_PROBLEMS ? `\n  … and ${problems.length - SHOWN_PROBLEMS} more` : '';
+  return new BadInputError(
+    `The dataset at ${root}${origin ? ` (${origin})` : ''} does not have the SARDet-100K layout (Annotations/<split>.json in COCO format, JPEGImages/<split>/ holding every image they name):\n${shown}${more}\nFix the dataset, or point the variable at the right folder.`,
+  );
+}
+
+/** Checks the layout again (the tree may have changed since it was linked) and writes one manifest per split. */
+async function writeManifests(ctx: ActionContext, root: string, splits: string[], manifests: Record<string, string>, origin: string | undefined): Promise<void> {
+  const { problems, described } = inspectLayout(ctx.path(root), splits, ctx.hashes, root);
+  if (problems.length) throw layoutError(problems, root, origin);
   for (const [split, body] of described) await ctx.writeFile(manifests[split]!, JSON.stringify(body, null, 2) + '\n');
   ctx.log(`checked ${splits.length} split(s) of ${root}`);
 }
