@@ -1,0 +1,311 @@
+// Release assets: a check that every asset is a readable, non-empty zip (with a record of
+// what was checked), and the release bundle — a folder holding a copy of each asset, a
+// manifest tying every file to the target and fingerprint that built it, and SHA256SUMS.
+// Both are byte-identical for identical inputs: sorted, no timestamps.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { BadInputError, type ActionContext, type Target } from '../src/index.js';
+import { inspectZip, workspacePath, ZipFormatError } from './zip.js';
+import { gitCommit } from './git.js';
+
+// ---------------------------------------------------------------------------------------------
+// releaseCheck
+
+export interface ReleaseCheckOptions {
+  /** Target name (default 'release-check'). */
+  name?: string;
+  /** Zip files to check (workspace-relative paths, normally other targets' outputs). */
+  assets: string[];
+  /** Where the record goes (default 'artifacts/release_assets/release_check.json'). */
+  output?: string;
+}
+
+/** One asset as recorded by the check. */
+export interface CheckedAsset {
+  /** Workspace-relative path. */
+  name: string;
+  bytes: number;
+  sha256: string;
+  entries: number;
+}
+
+/** The content of the check's record: `{ assets: [...] }`, sorted by name. */
+export interface ReleaseCheckRecord {
+  assets: CheckedAsset[];
+}
+
+export const DEFAULT_CHECK_OUTPUT = 'artifacts/release_assets/release_check.json';
+
+/**
+ * Checks that each asset is present, non-empty and a readable zip with at least one entry;
+ * writes a JSON record of each asset's name, size, SHA-256 and entry count. Every problem
+ * found is reported at once (exit 2).
+ */
+export function releaseCheck(opts: ReleaseCheckOptions): Target {
+  const name = opts?.name ?? 'release-check';
+  const what = `releaseCheck(${JSON.stringify(name)})`;
+  const assets = assetList(opts?.assets, what);
+  const output = workspacePath(opts.output ?? DEFAULT_CHECK_OUTPUT, `${what}: \`output\``);
+  if (assets.includes(output)) throw new Error(`${what}: \`output\` '${output}' is also one of the assets; write the record elsewhere.`);
+  return {
+    name,
+    inputs: [...assets],
+    outputs: [output],
+    params: { assets },
+    rule: { id: 'sbuild/rules/releaseCheck', version: 1, module: import.meta.url },
+    description: `check the release assets (${assets.length}) and record their sizes and SHA-256`,
+    tags: ['release'],
+    run: releaseCheckAction,
+  };
+}
+
+async function releaseCheckAction(ctx: ActionContext): Promise<void> {
+  const assets = (ctx.params.assets as string[]).slice().sort();
+  const problems: string[] = [];
+  const records: CheckedAsset[] = [];
+  for (const asset of assets) {
+    const abs = ctx.path(asset);
+    const st = fs.statSync(abs, { throwIfNoEntry: false });
+    if (!st) {
+      problems.push(`${asset}: missing`);
+      continue;
+    }
+    if (!st.isFile()) {
+      problems.push(`${asset}: not a file`);
+      continue;
+    }
+    try {
+      const info = await inspectZip(abs);
+      records.push({ name: asset, bytes: info.bytes, sha256: await sha256Of(ctx, asset), entries: info.entries });
+    } catch (err) {
+      if (!(err instanceof ZipFormatError)) throw err;
+      problems.push(`${asset}: ${err.message}`);
+    }
+  }
+  if (problems.length) {
+    throw new BadInputError(
+      `the release check found ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  ${p}`).join('\n')}\n` +
+        `Rebuild or replace ${problems.length === 1 ? 'that asset' : 'those assets'}, or drop ${problems.length === 1 ? 'it' : 'them'} from \`assets\`.`,
+    );
+  }
+  const record: ReleaseCheckRecord = { assets: records };
+  await ctx.writeFile(ctx.outputs[0]!, JSON.stringify(record, null, 2) + '\n');
+  ctx.log(`checked ${records.length} asset(s)`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// releaseBundle
+
+export interface ReleaseBundleOptions {
+  /** Target name (default 'release-bundle'). */
+  name?: string;
+  /** Release version: names the folder; letters, digits, '.', '_', '-'. */
+  version: string;
+  /** Files to ship (workspace-relative; each lands in the bundle under its file name). */
+  assets: string[];
+  /**
+   * The record written by `releaseCheck` (its output path). The bundle then waits for the check
+   * and refuses any asset the check did not record with the same SHA-256.
+   */
+  check?: string;
+  /** Commit to record; default: HEAD of the git repository holding the workspace (null outside one). */
+  commit?: string | null;
+  /** The bundle folder (default 'artifacts/release/<version>'). */
+  outDir?: string;
+}
+
+/** One file of the bundle, as listed in manifest.json. */
+export interface ManifestFile {
+  /** Name inside the bundle folder. */
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** Workspace-relative path it was copied from. */
+  source: string;
+  /** The target that built it and that target's fingerprint (null for a file no target declares). */
+  target: string | null;
+  fingerprint: string | null;
+}
+
+/** manifest.json of a release bundle. */
+export interface ReleaseManifest {
+  version: string;
+  commit: string | null;
+  files: ManifestFile[];
+  /** Every target the bundle depends on, transitively, with its fingerprint; sorted by name. */
+  lineage: Array<{ target: string; fingerprint: string }>;
+}
+
+const VERSION_RE = /^[A-Za-z0-9._-]+$/;
+const GENERATED = new Set(['manifest.json', 'SHA256SUMS']);
+
+/**
+ * The release folder (default `artifacts/release/<version>/`): a copy of each asset,
+ * `manifest.json` and `SHA256SUMS` (`sha256sum -c SHA256SUMS` verifies it). No timestamps, so two
+ * clean builds give identical folders. The commit is a param: a new commit makes the bundle stale.
+ */
+export function releaseBundle(opts: ReleaseBundleOptions): Target {
+  const name = opts?.name ?? 'release-bundle';
+  const what = `releaseBundle(${JSON.stringify(name)})`;
+  const version = opts?.version;
+  if (typeof version !== 'string' || !VERSION_RE.test(version) || version.includes('..')) {
+    throw new Error(
+      `${what}: \`version\` must be a non-empty string of letters, digits, '.', '_' and '-' without '..' (it names the bundle folder); ` +
+        `got ${JSON.stringify(version)}. Use e.g. 'v1.0.0'.`,
+    );
+  }
+  const assets = assetList(opts.assets, what);
+  const byName = new Map<string, string>();
+  for (const a of assets) {
+    const base = path.posix.basename(a);
+    if (GENERATED.has(base)) throw new Error(`${what}: the asset '${a}' would overwrite the bundle's own ${base}; rename the asset.`);
+    if (/[\n\r\\]/.test(base)) throw new Error(`${what}: the asset name ${JSON.stringify(base)} holds a newline or backslash, which SHA256SUMS cannot list; rename it.`);
+    const prev = byName.get(base);
+    if (prev !== undefined) throw new Error(`${what}: the assets '${prev}' and '${a}' would both be '${base}' in the bundle; rename one of them.`);
+    byName.set(base, a);
+  }
+  const outDir = workspacePath(opts.outDir ?? `artifacts/release/${version}`, `${what}: \`outDir\``);
+  if (outDir === '') throw new Error(`${what}: \`outDir\` must be a folder below the workspace root, e.g. 'artifacts/release/${version}'.`);
+  for (const a of assets) {
+    if (a === outDir || a.startsWith(outDir + '/')) throw new Error(`${what}: the asset '${a}' lies inside the bundle folder '${outDir}'; keep assets outside it.`);
+  }
+  const check = opts.check === undefined ? undefined : workspacePath(opts.check, `${what}: \`check\``);
+  let commit: string | null;
+  if (opts.commit === undefined) commit = gitCommit(workspaceRoot());
+  else if (opts.commit === null || (typeof opts.commit === 'string' && opts.commit !== '')) commit = opts.commit;
+  else throw new Error(`${what}: \`commit\` must be a commit id string, or null to record none; leave it out to read HEAD.`);
+  return {
+    name,
+    inputs: check ? [...assets, check] : [...assets],
+    outputs: [outDir],
+    params: { version, commit, assets, check: check ?? null },
+    rule: { id: 'sbuild/rules/releaseBundle', version: 1, module: import.meta.url },
+    description: `release bundle ${version}: ${assets.length} asset(s), manifest.json, SHA256SUMS in ${outDir}/`,
+    tags: ['release'],
+    run: releaseBundleAction,
+  };
+}
+
+async function releaseBundleAction(ctx: ActionContext): Promise<void> {
+  const version = ctx.params.version as string;
+  const commit = ctx.params.commit as string | null;
+  const assets = ctx.params.assets as string[];
+  const check = ctx.params.check as string | null;
+  const outDir = ctx.outputs[0]!;
+
+  const problems: string[] = [];
+  const sources: Array<{ asset: string; name: string; bytes: number }> = [];
+  for (const asset of assets) {
+    const st = fs.statSync(ctx.path(asset), { throwIfNoEntry: false });
+    if (!st) problems.push(`${asset}: missing`);
+    else if (!st.isFile()) problems.push(`${asset}: not a file`);
+    else sources.push({ asset, name: path.posix.basename(asset), bytes: st.size });
+  }
+  const hashes = new Map<string, string>();
+  for (const s of sources) hashes.set(s.asset, await sha256Of(ctx, s.asset));
+  if (check) {
+    let rec: ReleaseCheckRecord | undefined;
+    try {
+      rec = JSON.parse(fs.readFileSync(ctx.path(check), 'utf8')) as ReleaseCheckRecord;
+    } catch (err) {
+      problems.push(`${check}: not a readable release check record (${(err as Error).message})`);
+    }
+    if (rec) {
+      const checked = new Map((Array.isArray(rec.assets) ? rec.assets : []).map((a) => [a.name, a.sha256]));
+      for (const s of sources) {
+        const h = checked.get(s.asset);
+        if (h === undefined) problems.push(`${s.asset}: not checked by ${check}`);
+        else if (h !== hashes.get(s.asset)) problems.push(`${s.asset}: changed since ${check} checked it`);
+      }
+    }
+  }
+  if (problems.length) {
+    throw new BadInputError(
+      `release bundle ${version}: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the assets:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    );
+  }
+
+  // Built in a sibling temp folder and renamed into place: never a half-made bundle.
+  const final = ctx.path(outDir);
+  const tmp = path.join(path.dirname(final), `.${path.basename(final)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  await fs.promises.mkdir(tmp, { recursive: true });
+  try {
+    const files: ManifestFile[] = [];
+    for (const s of sources) {
+      ctx.signal.throwIfAborted();
+      await fs.promises.copyFile(ctx.path(s.asset), path.join(tmp, s.name), fs.constants.COPYFILE_FICLONE);
+      const prov = ctx.provenance(s.asset);
+      files.push({ path: s.name, bytes: s.bytes, sha256: hashes.get(s.asset)!, source: s.asset, target: prov?.target ?? null, fingerprint: prov?.fingerprint ?? null });
+    }
+    files.sort((a, b) => cmp(a.path, b.path));
+    const lineage = ctx
+      .lineage()
+      .map((l) => ({ target: l.target, fingerprint: l.fingerprint }))
+      .sort((a, b) => cmp(a.target, b.target));
+    const manifest: ReleaseManifest = { version, commit, files, lineage };
+    const manifestText = JSON.stringify(manifest, null, 2) + '\n';
+    await fs.promises.writeFile(path.join(tmp, 'manifest.json'), manifestText);
+    const sums = [...files.map((f) => [f.path, f.sha256] as const), ['manifest.json', createHash('sha256').update(manifestText).digest('hex')] as const]
+      .sort((a, b) => cmp(a[0], b[0]))
+      .map(([n, h]) => `${h}  ${n}\n`)
+      .join('');
+    await fs.promises.writeFile(path.join(tmp, 'SHA256SUMS'), sums);
+    await fs.promises.rm(final, { recursive: true, force: true });
+    await fs.promises.rename(tmp, final);
+  } catch (err) {
+    await fs.promises.rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  ctx.log(`bundle ${outDir}: ${sources.length} asset(s), manifest.json, SHA256SUMS`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Normalised, unique, glob-free asset paths, in the order given. */
+function assetList(assets: unknown, what: string): string[] {
+  if (!Array.isArray(assets) || assets.length === 0) throw new Error(`${what}: \`assets\` must be a non-empty array of workspace-relative file paths.`);
+  const out: string[] = [];
+  for (const a of assets) {
+    const n = workspacePath(a, `${what}: each asset`);
+    if (n === '' || /[*?[\]{}]/.test(n) || n.startsWith('!')) {
+      throw new Error(`${what}: the asset ${JSON.stringify(a)} is not a file path; list each asset file (globs are not allowed, so a missing one is caught).`);
+    }
+    if (out.includes(n)) throw new Error(`${what}: the asset '${n}' is listed twice; list it once.`);
+    out.push(n);
+  }
+  return out;
+}
+
+/** SHA-256 of an input: the hash the build fingerprinted, else read from disk. */
+async function sha256Of(ctx: ActionContext, rel: string): Promise<string> {
+  const known = ctx.hashes?.[rel];
+  if (typeof known === 'string' && /^[0-9a-f]{64}$/.test(known)) return known;
+  return sha256File(ctx.path(rel), ctx.signal);
+}
+
+/** SHA-256 (hex) of a file, streamed. */
+export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** The folder holding the config, found as sbuild finds it (walking up from the cwd); the cwd when none. */
+function workspaceRoot(): string {
+  const cwd = process.cwd();
+  let dir = cwd;
+  for (;;) {
+    for (const n of ['tasks.config.ts', 'tasks.config.mts', 'tasks.config.js', 'tasks.config.mjs']) {
+      if (fs.existsSync(path.join(dir, n))) return dir;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return cwd;
+    dir = parent;
+  }
+}
