@@ -208,6 +208,11 @@ export class Scheduler {
       }
       if (entry) this.outputs.set(id, entry.outputs);
       const onlyAbsent = entry && !this.requested.has(id) && reasons.length > 0 && reasons.every((r) => r.kind === 'output-missing');
+      if (onlyAbsent && this.cachedOutputs(node, cur)) {
+        this.result.wouldRun.push({ name: node.name, reasons, restore: true });
+        this.emit({ type: 'would-run', name: node.name, reasons, restore: true });
+        return this.complete(id, 'ran');
+      }
       if (onlyAbsent) this.absent.set(id, cur);
       if (reasons.length === 0 || onlyAbsent) return this.complete(id, 'fresh');
       // Its own inputs are known, so the cache can be asked: a restore gives known outputs.
@@ -227,6 +232,9 @@ export class Scheduler {
       return this.complete(id, 'fresh');
     }
     if (entry && !this.requested.has(id) && decision.reasons.every((r) => r.kind === 'output-missing')) {
+      // Deleted outputs that the local cache holds come back (a copy, no compute), so the
+      // workspace is whole again; without them (a fresh clone) the target stays absent.
+      if (this.cachedOutputs(node, cur) && this.tryRestore(node, cur, decision.reasons)) return;
       this.outputs.set(id, entry.outputs);
       this.absent.set(id, cur);
       return this.complete(id, 'fresh');
