@@ -1,0 +1,3 @@
+_base_ = ['../_base_/models/cfar.py', '../_base_/datasets/sardet_mini.py']
+
+model = dict(type='OSCFAR')
