@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { SbuildError, didYouMean } from '../errors.js';
 import { parseSize } from '../cache/gc.js';
 
-export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'help'] as const;
+export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Options {
@@ -116,6 +116,7 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild clean [targets…]          delete declared outputs (sbuild.lock is kept)
        sbuild gc [--max-size 5GB]       prune the local cache, least recently used first
        sbuild init                      make git merge sbuild.lock target by target
+       sbuild check [--json]            git policy: paper-facing files tracked, outputs ignored, size limit
        sbuild push [targets…]           upload outputs (e.g. checkpoints) to the remote cache
        sbuild pull [targets…]           download recorded outputs from the remote cache
        sbuild adopt <targets…>          record existing results as fresh without running (migration)

@@ -34,6 +34,7 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
   phase('modules');
   const loaded = await loadConfig(process.cwd(), opts.config);
   phase('load config');
+  if (opts.command === 'check') return (await import('./commands/check.js')).check(loaded, opts, out);
   if (opts.command === 'build') {
     const fast = await (await import('./commands/build.js')).noopFastPath(loaded, opts, out);
     if (fast !== undefined) return fast;

@@ -124,6 +124,18 @@ export interface Config {
     /** Upload what this machine builds (CI); otherwise read-only unless `--remote-upload`. */
     upload?: boolean;
   };
+  /**
+   * The repository's git policy, checked by `sbuild check` (globs are workspace-relative;
+   * a file matching both lists counts as `tracked`).
+   */
+  policy?: {
+    /** Globs of small paper-facing files that must be tracked in git (tables, ledger, metrics JSONs, sbuild.lock). */
+    tracked?: string[];
+    /** Globs of run outputs that must be neither tracked nor addable: git-ignored (checkpoints, logs, image dumps, data). */
+    ignored?: string[];
+    /** Size limit in MB (MiB) for every tracked file; default 100, GitHub's per-file limit. */
+    maxFileMB?: number;
+  };
 }
 
 /** Identity function that gives `tasks.config.ts` its types. */

@@ -109,7 +109,65 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
   if (config.gpus !== undefined && (!Array.isArray(config.gpus) || config.gpus.some((g) => typeof g !== 'string'))) {
     fail('The config\'s `gpus` must be an array of device ids as strings, e.g. ["0", "1"].');
   }
+  if (config.policy !== undefined) {
+    const problem = policyProblem(config.policy as unknown);
+    if (problem) {
+      throw new SbuildError('config-invalid', problem[1], { location: policyLocation(loaded, cwd, problem[0]) ?? locate()! });
+    }
+  }
   return { config, targets: checked };
+}
+
+const POLICY_KEYS = new Set(['tracked', 'ignored', 'maxFileMB']);
+
+/** What is wrong with the config's `policy` ([field, message]), if anything. */
+function policyProblem(p: unknown): [string, string] | undefined {
+  const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) {
+    return ['policy', `The config's \`policy\` must be an object { tracked?: string[], ignored?: string[], maxFileMB?: number }, e.g. \`policy: sardetPolicy\` from 'sbuild/rules'; found ${kind(p)}.`];
+  }
+  for (const k of Object.keys(p)) {
+    if (!POLICY_KEYS.has(k)) return [k, `The config's \`policy\` has an unknown field \`${k}\`.${didYouMean(k, POLICY_KEYS)} Allowed: tracked, ignored, maxFileMB.`];
+  }
+  for (const f of ['tracked', 'ignored'] as const) {
+    const v = (p as Record<string, unknown>)[f];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.some((g) => typeof g !== 'string' || g.trim() === '')) {
+      return [f, `\`policy.${f}\` must be an array of non-empty glob strings, e.g. ['artifacts/work_dirs/**']; found ${Array.isArray(v) ? 'an array holding ' + kind(v.find((g) => typeof g !== 'string' || g.trim() === '')) : kind(v)}.`];
+    }
+    const bad = (v as string[]).find((g) => g.startsWith('/') || g.startsWith('!') || /(^|\/)\.\.(\/|$)/.test(g));
+    if (bad !== undefined) return [f, `\`policy.${f}\` holds '${bad}'; globs are workspace-relative paths without '..' or a leading '/' or '!'. (A file matching both lists counts as tracked.)`];
+  }
+  const mb = (p as Record<string, unknown>).maxFileMB;
+  if (mb !== undefined && (typeof mb !== 'number' || !Number.isFinite(mb) || mb <= 0)) {
+    return ['maxFileMB', `\`policy.maxFileMB\` must be a number of megabytes > 0, e.g. 100 (GitHub's per-file limit); found ${typeof mb === 'number' ? mb : kind(mb)}.`];
+  }
+  return undefined;
+}
+
+/** file:line:col of `field:` within the config's `policy: …` (or of `policy:` itself). */
+function policyLocation(loaded: LoadedConfig, cwd: string, field: string): string | undefined {
+  const key = (k: string) => new RegExp(`(^|[^\\w$])${k}\\s*:`, 'g');
+  for (const f of loaded.sources.keys()) {
+    let text: string;
+    try {
+      text = fs.readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    const p = key('policy').exec(text);
+    if (!p) continue;
+    let m = p;
+    if (field !== 'policy') {
+      const r = key(field);
+      r.lastIndex = p.index;
+      m = r.exec(text) ?? p;
+    }
+    const at = m.index + m[1]!.length;
+    const line = text.slice(0, at).split('\n').length;
+    return `${path.relative(cwd, f) || f}:${line}:${at - text.lastIndexOf('\n', at - 1)}`;
+  }
+  return undefined;
 }
 
 function nonJson(v: unknown, where: string): string | undefined {

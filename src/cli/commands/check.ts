@@ -1,0 +1,32 @@
+// `sbuild check [--json]`: the repository's git policy. Paper-facing files (policy.tracked) are
+// tracked, run outputs (policy.ignored) are neither tracked nor addable, and no tracked file is
+// over policy.maxFileMB. Exit 0 when satisfied, 1 with one line (and fix) per violation.
+import path from 'node:path';
+import type { LoadedConfig } from '../../config/load.js';
+import { validateConfig, locator } from '../../config/validate.js';
+import { SbuildError } from '../../errors.js';
+import { evaluatePolicy } from '../../policy/evaluate.js';
+import { renderJson, renderText } from '../../policy/report.js';
+import type { Options } from '../args.js';
+
+export async function check(loaded: LoadedConfig, opts: Options, out: (s: string) => void): Promise<number> {
+  if (opts.targets.length) throw new SbuildError('usage', `\`sbuild check\` takes no targets (got ${opts.targets.map((t) => `'${t}'`).join(' ')}); it checks the whole workspace.`);
+  const cwd = process.cwd();
+  const { config } = validateConfig(loaded, cwd);
+  if (config.policy === undefined) {
+    throw new SbuildError(
+      'config-invalid',
+      `The config has no \`policy\`, so \`sbuild check\` has nothing to check. Add one to defineConfig({...}): \`policy: sardetPolicy\` (import { sardetPolicy } from 'sbuild/rules'), or \`policy: { tracked: ['results/*.tsv'], ignored: ['work_dirs/**'], maxFileMB: 100 }\`.`,
+      { location: locator(loaded, cwd)()! },
+    );
+  }
+  const report = evaluatePolicy(loaded.root, config.policy);
+  if (opts.json) {
+    out(renderJson(report));
+  } else {
+    const rel = path.relative(cwd, loaded.root);
+    if (report.violations.length && rel !== '') out(`(paths and commands are relative to the workspace root ${loaded.root})`);
+    for (const line of renderText(report)) out(line);
+  }
+  return report.violations.length ? 1 : 0;
+}
