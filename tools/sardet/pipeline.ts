@@ -40,7 +40,8 @@ export function detect(
   return findBlobs(T, img.width, img.height, alpha, params).map((blob) => ({
     blob,
     bbox: blobBox(blob, offsets),
-    score: blobScore(blob, alpha),
+    // Rounded as the predictions file writes it, so metrics recomputed from that file agree.
+    score: Math.round(blobScore(blob, alpha) * 1e4) / 1e4,
     cls: protos ? (classify(blobFeatures(blob), protos) ?? CLASSES[0]) : 'object',
   }));
 }
