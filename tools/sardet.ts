@@ -14,16 +14,16 @@ import { Flags, ToolError, UsageError } from './sardet/args.js';
 import { calibrate } from './sardet/calibrate.js';
 import { generate } from './sardet/generate.js';
 import { evaluate, saliency, vr } from './sardet/infer.js';
-import { writeJson } from './sardet/io.js';
+import { writeFileAtomic, writeJson } from './sardet/io.js';
 import { ConfigError } from './sardet/model.js';
 import { computePrior } from './sardet/prior.js';
 
 const USAGE: Record<string, string> = {
   generate: '--out DIR [--seed 0] [--train 160] [--val 60] [--test 60] [--size 256]',
   prior: '--data DIR --split SPLIT --out FILE.json',
-  calibrate: '--config CFG.py --data DIR --split SPLIT [--limit N] --out CKPT.json [--root ROOT]',
+  calibrate: '--config CFG.py --data DIR --split SPLIT [--limit N] --out CKPT.json [--log LOG.txt] [--root ROOT]',
   evaluate: '--config CFG.py --checkpoint CKPT.json --data DIR --split SPLIT [--limit N] --out METRICS.json [--predictions PRED.json] [--root ROOT]',
-  vr: '--config CFG.py --checkpoint CKPT.json --data DIR --split SPLIT --out OUTDIR [--limit N] [--root ROOT]',
+  vr: '--config CFG.py --checkpoint CKPT.json --data DIR --split SPLIT --out OUTDIR [--metrics METRICS.json] [--limit N] [--root ROOT]',
   saliency: '--config CFG.py --checkpoint CKPT.json --data DIR --split SPLIT --images LIST.txt --out OUTDIR [--root ROOT]',
 };
 
@@ -36,7 +36,10 @@ function known(command: string): string[] {
   return [...(USAGE[command] ?? '').matchAll(/--([a-z]+)/g)].map((m) => m[1]!);
 }
 
+/** Progress lines: to stdout, and kept for a --log file (which gets no timings, so it is reproducible). */
+const logged: string[] = [];
 const log = (line: string): void => {
+  logged.push(line);
   process.stdout.write(line + '\n');
 };
 
@@ -69,9 +72,12 @@ function run(argv: string[]): void {
       writeJson(out, computePrior(data, split, log));
       break;
     }
-    case 'calibrate':
+    case 'calibrate': {
+      const logFile = f.optStr('log');
       calibrate({ config: f.str('config'), data: f.str('data'), split: f.str('split'), limit, out: f.str('out'), root, log });
+      if (logFile !== undefined) writeFileAtomic(logFile, logged.join('\n') + '\n');
       break;
+    }
     case 'evaluate': {
       const common = { config: f.str('config'), checkpoint: f.str('checkpoint'), data: f.str('data'), split: f.str('split'), limit, root, log };
       evaluate({ ...common, out: f.str('out'), predictions: f.optStr('predictions') });
@@ -79,7 +85,7 @@ function run(argv: string[]): void {
     }
     case 'vr': {
       const common = { config: f.str('config'), checkpoint: f.str('checkpoint'), data: f.str('data'), split: f.str('split'), limit, root, log };
-      vr({ ...common, out: f.str('out') });
+      vr({ ...common, out: f.str('out'), metrics: f.optStr('metrics') });
       break;
     }
     case 'saliency': {

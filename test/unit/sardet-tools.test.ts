@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatMetrics, type Metrics } from '../../rules/metrics-format.js';
 import { readMmConfig } from '../../rules/mmconfig.js';
 import { cocoEvaluate, type DetBox, type GtBox } from '../../tools/sardet/coco-eval.js';
 import { readImage } from '../../tools/sardet/io.js';
@@ -125,13 +126,18 @@ test('generate -> prior -> calibrate -> evaluate / vr / saliency on a tiny datas
 
   const metrics: Record<string, Record<string, unknown>> = {};
   for (const name of ['ca', 'global', 'os']) {
-    const log = ok(dir, 'calibrate', '--config', `configs/${name}.py`, '--data', 'data', '--split', 'train', '--out', `wd/${name}/ckpt.json`, '--root', '.');
+    const log = ok(dir, 'calibrate', '--config', `configs/${name}.py`, '--data', 'data', '--split', 'train', '--out', `wd/${name}/ckpt.json`, '--log', `wd/${name}/train.log`, '--root', '.');
     assert.match(log, /chosen: window 12 pfa/);
+    // The log file holds the progress lines but no timings, so it is reproducible.
+    const logFile = fs.readFileSync(path.join(dir, `wd/${name}/train.log`), 'utf8');
+    assert.match(logFile, /chosen: window 12 pfa/);
+    assert.doesNotMatch(logFile, /done in/);
     ok(dir, 'evaluate', '--config', `configs/${name}.py`, '--checkpoint', `wd/${name}/ckpt.json`, '--data', 'data', '--split', 'val', '--out', `wd/${name}/val.json`, '--predictions', `wd/${name}/pred.json`);
     const text = fs.readFileSync(path.join(dir, `wd/${name}/val.json`), 'utf8');
     const m = JSON.parse(text) as Record<string, unknown>;
     metrics[name] = m;
     assert.deepEqual(Object.keys(m), ['detector', 'split', 'images', 'AP', 'AP50', 'AP75', 'per_class_AP']);
+    assert.equal(text, formatMetrics(m as unknown as Metrics), 'written by the shared metrics formatter');
     assert.equal(m.split, 'val');
     assert.equal(m.images, 12);
     assert.deepEqual(Object.keys(m.per_class_AP as object), CLASSES);
@@ -182,9 +188,10 @@ test('generate -> prior -> calibrate -> evaluate / vr / saliency on a tiny datas
   const vrMetrics = JSON.parse(fs.readFileSync(path.join(dir, 'wd/ca/vr/metrics.json'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(Object.keys(vrMetrics), Object.keys(metrics.ca!));
   assert.equal(vrMetrics.images, 5);
-  // A second export replaces the folder: no stale images survive.
-  ok(dir, 'vr', '--config', 'configs/ca.py', '--checkpoint', 'wd/ca/ckpt.json', '--data', 'data', '--split', 'val', '--out', 'wd/ca/vr', '--limit', '2');
-  assert.deepEqual(fs.readdirSync(path.join(dir, 'wd/ca/vr')).sort(), ['100001.png', '100002.png', 'metrics.json']);
+  // A second export replaces the folder: no stale images survive. --metrics puts the metrics elsewhere.
+  ok(dir, 'vr', '--config', 'configs/ca.py', '--checkpoint', 'wd/ca/ckpt.json', '--data', 'data', '--split', 'val', '--out', 'wd/ca/vr', '--limit', '2', '--metrics', 'wd/ca/vr_metrics.json');
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'wd/ca/vr')).sort(), ['100001.png', '100002.png']);
+  assert.equal((JSON.parse(fs.readFileSync(path.join(dir, 'wd/ca/vr_metrics.json'), 'utf8')) as { images: number }).images, 2);
 
   // saliency: one overlay per listed stem.
   fs.writeFileSync(path.join(dir, 'list.txt'), '100002\n# a comment\n100001\n\n');

@@ -6,7 +6,8 @@ import { CLASSES } from './classes.js';
 import { cocoEvaluate, type DetBox } from './coco-eval.js';
 import { statMap, type DetectorParams } from './detector.js';
 import { drawBox, heatOverlay, toRgb } from './draw.js';
-import { encodeRgbPng, readImage, readSplit, writeDirAtomic, writeJson, type Split, type SplitImage } from './io.js';
+import { formatMetrics, type Metrics } from '../../rules/metrics-format.js';
+import { encodeRgbPng, readImage, readSplit, round4, writeDirAtomic, writeFileAtomic, writeJson, type Split, type SplitImage } from './io.js';
 import { loadModelConfig, paramsFromCheckpoint, readCheckpoint, type Checkpoint } from './model.js';
 import { clutterFor, detect, splitGt, toDetBoxes, type Detected } from './pipeline.js';
 
@@ -65,6 +66,15 @@ function metricsFile(l: Loaded, dets: DetBox[]): MetricsFile {
   };
 }
 
+/**
+ * The metrics JSON's text: rounded here, serialised by the one formatter the rule library also
+ * uses to materialize metrics from the results table (so both give the same bytes).
+ */
+function formatMetricsFile(m: MetricsFile): string {
+  // The shared type has numbers; null (a split without any ground truth) passes through as JSON null.
+  return formatMetrics(round4(m) as Metrics, [...CLASSES]);
+}
+
 function logMetrics(log: (line: string) => void, m: MetricsFile): void {
   const f = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(4));
   log(`${m.detector} ${m.split} (${m.images} images): AP ${f(m.AP)} AP50 ${f(m.AP50)} AP75 ${f(m.AP75)}`);
@@ -77,7 +87,7 @@ export function evaluate(opts: RunOptions & { out: string; predictions: string |
   for (const im of l.split.images) all.push(...toDetBoxes(im.id, runImage(l, im).dets));
   const metrics = metricsFile(l, all);
   logMetrics(opts.log, metrics);
-  writeJson(opts.out, metrics);
+  writeFileAtomic(opts.out, formatMetricsFile(metrics));
   if (opts.predictions !== undefined) {
     // COCO results format, with the category ids of the split's own annotation file.
     const raw = JSON.parse(fs.readFileSync(l.split.annotationFile, 'utf8')) as { categories: { id: number; name: string }[] };
@@ -90,10 +100,12 @@ export function evaluate(opts: RunOptions & { out: string; predictions: string |
 const GREEN = [0, 255, 0] as const;
 const RED = [255, 0, 0] as const;
 
-export function vr(opts: RunOptions & { out: string }): void {
+/** Writes the images to `out`, and the metrics to `metrics` (default: `out/metrics.json`). */
+export function vr(opts: RunOptions & { out: string; metrics: string | undefined }): void {
   const l = load(opts);
   const all: DetBox[] = [];
   let drawn = 0;
+  let metrics: MetricsFile | undefined;
   writeDirAtomic(opts.out, (tmp) => {
     for (const im of l.split.images) {
       const { img, dets } = runImage(l, im);
@@ -107,10 +119,11 @@ export function vr(opts: RunOptions & { out: string }): void {
       }
       fs.writeFileSync(path.join(tmp, `${im.stem}.png`), encodeRgbPng(img.width, img.height, rgb));
     }
-    const metrics = metricsFile(l, all);
-    logMetrics(opts.log, metrics);
-    writeJson(path.join(tmp, 'metrics.json'), metrics);
+    metrics = metricsFile(l, all);
+    if (opts.metrics === undefined) fs.writeFileSync(path.join(tmp, 'metrics.json'), formatMetricsFile(metrics));
   });
+  logMetrics(opts.log, metrics!);
+  if (opts.metrics !== undefined) writeFileAtomic(opts.metrics, formatMetricsFile(metrics!));
   opts.log(`vr: ${l.split.images.length} images, ${drawn} boxes above score ${l.ckpt.score_thr} -> ${opts.out}`);
 }
 
