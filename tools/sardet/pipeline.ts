@@ -1,4 +1,4 @@
-// One image through a detector: statistic map, blobs, boxes, scores, classes.
+// One image through a calibrated detector: blobs of its statistic map, boxes, scores, classes.
 import { CLASSES } from './classes.js';
 import type { DetBox, GtBox } from './coco-eval.js';
 import {
@@ -8,7 +8,6 @@ import {
   classify,
   estimateClutter,
   findBlobs,
-  statMap,
   type Blob,
   type BoxOffsets,
   type Clutter,
