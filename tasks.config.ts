@@ -1,56 +1,92 @@
-// The demo workspace: a tiny detection study, built end to end with `npx sbuild release`.
+// The demo workspace: the SARDet artifact workflow on SARDet-mini, end to end with
+// `npx sbuild release`. Set SARDET_ROOT to a SARDet-100K folder to run it on the real data.
 import { defineConfig, type Target } from 'sbuild';
+import {
+  dataset, experiment, demoRunner, resultsTable, ledger,
+  vrExport, subset, sample500, gradcam, demoVisCommands,
+  zipFiles, metricsZip, releaseCheck, releaseBundle, sardetPolicy,
+} from 'sbuild/rules';
 
-const experiments = ['global', 'global_fine'];
-const splits = ['train', 'val'] as const;
+const TOOL = 'dist/demo/sardet.mjs';
+const VERSION = 'v0.1.0';
 
-const data: Target[] = splits.map((split, i) => ({
-  name: `data/${split}`,
-  inputs: ['tools/make-data.mjs'],
-  outputs: [`data/mini/${split}`],
-  run: ['node', 'tools/make-data.mjs', `data/mini/${split}`, String(i + 1)],
-  description: `synthetic ${split} split`,
-}));
+// The demo's programs, bundled from tools/ (TypeScript) into one module every job runs.
+const tools: Target = {
+  name: 'tools',
+  inputs: ['tools/**/*.ts', 'rules/mmconfig.ts', 'rules/metrics-format.ts', 'scripts/bundle-tools.mjs'],
+  outputs: [TOOL],
+  run: ['node', 'scripts/bundle-tools.mjs', TOOL],
+  description: 'bundle the demo programs (CFAR detectors, COCO evaluation, renderers)',
+};
 
-const exps: Target[] = experiments.flatMap((exp) => [
-  {
-    name: `exp/${exp}/train`,
-    inputs: [`configs/${exp}.json`, 'tools/train.mjs', 'data/mini/train'],
-    outputs: [`artifacts/work_dirs/${exp}/model.json`],
-    run: ['node', 'tools/train.mjs', 'data/mini/train', `configs/${exp}.json`, `artifacts/work_dirs/${exp}/model.json`],
-    tags: ['train'],
-  },
-  {
-    name: `exp/${exp}/eval-val`,
-    inputs: ['tools/eval.mjs', 'data/mini/val', `artifacts/work_dirs/${exp}/model.json`],
-    outputs: [`artifacts/work_dirs/${exp}/val_metrics.json`],
-    run: ['node', 'tools/eval.mjs', 'data/mini/val', `artifacts/work_dirs/${exp}/model.json`, `artifacts/work_dirs/${exp}/val_metrics.json`],
-    resources: { gpu: 1 },
-    cpuFallback: true,
-    tags: ['eval'],
-  },
-]);
+const data = dataset({
+  generate: { dir: 'data/SARDet-mini', command: ['node', TOOL, 'generate', '--out', 'data/SARDet-mini'], inputs: [TOOL] },
+});
+
+// The "pretrained weights" the configs name with checkpoint='…': clutter statistics of the train split.
+const prior: Target = {
+  name: 'weights/clutter-prior',
+  inputs: [TOOL, data.manifests.train!],
+  outputs: ['artifacts/weights/sardet_mini_clutter_prior.json'],
+  run: ['node', TOOL, 'prior', '--data', data.root, '--split', 'train', '--out', 'artifacts/weights/sardet_mini_clutter_prior.json'],
+  description: 'clutter statistics the detectors start from',
+};
+
+const runner = demoRunner(TOOL);
+const experiments = ['global_threshold', 'cfar_ca', 'cfar_os'].map((name) =>
+  experiment({ name, config: `configs/sardet_mini/${name}.py`, dataset: data, runner }),
+);
+
+const vis = demoVisCommands(TOOL);
+const testSubset = subset({ dataset: data, split: 'test' });
+const visTargets: Target[] = [testSubset.target];
+const gradcamZips: string[] = [];
+const sampleDirs: string[] = [];
+for (const e of experiments) {
+  for (const split of ['val', 'test']) {
+    const vr = vrExport({ experiment: e, dataset: data, split, command: vis.vr, inputs: [TOOL] });
+    visTargets.push(vr.target);
+    if (split !== 'test') continue;
+    const s = sample500({ experiment: e, vr, split, subset: testSubset });
+    sampleDirs.push(s.outputs![0]!);
+    const g = gradcam({ experiment: e, dataset: data, split, command: vis.saliency, inputs: [TOOL], subset: testSubset });
+    gradcamZips.push(g.zip);
+    visTargets.push(s, ...g.targets);
+  }
+}
+
+const table = resultsTable({ experiments });
+const book = ledger({ experiments });
+
+// Release assets: checkpoints, logs, visualisations and metrics, each one deterministic zip.
+const assets = 'artifacts/release_assets';
+const zips: Target[] = [
+  zipFiles({ name: 'release/checkpoints', inputs: experiments.flatMap((e) => e.checkpoints), output: `${assets}/sardet_mini_checkpoints.zip`, base: 'artifacts/work_dirs' }),
+  zipFiles({ name: 'release/logs', inputs: experiments.flatMap((e) => e.logs), output: `${assets}/sardet_mini_logs.zip`, base: 'artifacts/work_dirs' }),
+  zipFiles({ name: 'release/visualizations', inputs: [...sampleDirs, ...gradcamZips], output: `${assets}/sardet_mini_visualizations.zip`, base: 'artifacts/visualizations', store: true }),
+  metricsZip({ name: 'release/metrics', inputs: [...experiments.flatMap((e) => e.metrics), ...visTargets.flatMap((t) => (t.outputs ?? []).filter((o) => o.endsWith('/metrics.json')))] }),
+];
+const assetFiles = zips.map((z) => z.outputs![0]!);
+const check = releaseCheck({ name: 'release/check', assets: assetFiles });
+const bundle = releaseBundle({ name: 'release/bundle', version: VERSION, assets: assetFiles, check: check.outputs![0]! });
 
 export default defineConfig({
   default: 'release',
+  policy: sardetPolicy,
   targets: [
-    ...data,
-    ...exps,
-    {
-      name: 'results-table',
-      inputs: ['artifacts/work_dirs/**/*_metrics.json'],
-      outputs: ['artifacts/experiments/experiment_results.tsv'],
-      rule: { id: 'results-table', version: 1 },
-      run: async (ctx) => {
-        const fs = await import('node:fs');
-        const rows = ctx.inputs.map((f) => {
-          const m = JSON.parse(fs.readFileSync(ctx.path(f), 'utf8')) as Record<string, number | string>;
-          return [f.split('/')[2], m.detector, m.precision, m.recall, m.f1].join('\t');
-        });
-        await ctx.writeFile('artifacts/experiments/experiment_results.tsv', ['experiment\tdetector\tprecision\trecall\tf1', ...rows].join('\n') + '\n');
-      },
-      description: 'the paper table',
-    },
-    { name: 'release', deps: ['results-table'], description: 'everything a release needs' },
+    tools,
+    ...data.targets,
+    prior,
+    ...experiments.flatMap((e) => e.targets),
+    ...visTargets,
+    table,
+    book,
+    ...zips,
+    check,
+    bundle,
+    { name: 'smoke', deps: experiments.flatMap((e) => e.variants.smoke!.evals.map((x) => x.target.name)), description: 'every smoke evaluation' },
+    { name: 'full', deps: experiments.flatMap((e) => e.variants.full!.evals.map((x) => x.target.name)), description: 'every full evaluation' },
+    { name: 'tables', deps: [table.name, book.name], description: 'the paper table and the ledger' },
+    { name: 'release', deps: [bundle.name, table.name, book.name], description: `the release bundle artifacts/release/${VERSION}/, the table and the ledger` },
   ],
 });
