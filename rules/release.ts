@@ -180,6 +180,8 @@ export function releaseBundle(opts: ReleaseBundleOptions): Target {
     inputs: check ? [...assets, check] : [...assets],
     outputs: [outDir],
     params: { version, commit, assets, check: check ?? null },
+    // The manifest lists every upstream fingerprint: rebuild it when any changes.
+    lineage: true,
     rule: { id: 'sbuild/rules/releaseBundle', version: 1, module: import.meta.url },
     description: `release bundle ${version}: ${assets.length} asset(s), manifest.json, SHA256SUMS in ${outDir}/`,
     tags: ['release'],

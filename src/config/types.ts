@@ -102,6 +102,12 @@ export interface Target {
   /** Store outputs in the content-addressed cache (default true). */
   cache?: boolean;
   /**
+   * Fingerprint the fingerprints of every target upstream too, so this target reruns when
+   * any of them changes even if its outputs come out byte-identical. For targets that record
+   * provenance (a release manifest listing `ctx.lineage()`); others want early cutoff.
+   */
+  lineage?: boolean;
+  /**
    * Writes this target's missing outputs from results committed elsewhere (e.g. a metrics
    * JSON from its row of the paper table), without running it: `sbuild materialize`.
    */

@@ -8,7 +8,7 @@ import type { Config, Target } from './types.js';
 import type { LoadedConfig } from './load.js';
 
 const TARGET_KEYS = new Set([
-  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize',
+  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize', 'lineage',
 ]);
 
 /** A target after validation: paths normalised to posix, workspace-relative. */
@@ -94,7 +94,7 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
       }
     }
     if (t.rule !== undefined && (typeof t.rule !== 'object' || typeof t.rule.id !== 'string')) fail(`${at}: \`rule\` must be { id: string, version?: number | string }.`, name);
-    for (const f of ['cache', 'cpuFallback'] as const) {
+    for (const f of ['cache', 'cpuFallback', 'lineage'] as const) {
       if (t[f] !== undefined && typeof t[f] !== 'boolean') fail(`${at}: \`${f}\` must be true or false.`, name);
     }
     if (t.description !== undefined && typeof t.description !== 'string') fail(`${at}: \`description\` must be a string.`, name);

@@ -20,3 +20,9 @@ export type Reason =
   | { kind: 'needed-by'; dependent: string };
 
 export type Decision = { fresh: true } | { fresh: false; reasons: Reason[] };
+
+/**
+ * Keys of a `lineage` target's upstream fingerprints among its record's inputs: they diff,
+ * hash and persist like inputs, and no workspace path starts with it.
+ */
+export const LINEAGE_PREFIX = '@upstream:';

@@ -9,7 +9,8 @@ import { actionIdentity, envHashes, fingerprintOf, FINGERPRINT_FORMAT, type Fing
 import type { Sha256 } from '../hashing/sha256.js';
 import { canonicalJson } from '../hashing/sha256.js';
 import type { LockEntry, OutputRecord } from './lockfile.js';
-import type { Decision, Reason } from './reasons.js';
+import { LINEAGE_PREFIX, type Decision, type Reason } from './reasons.js';
+
 
 const NO_PARAMS: { [k: string]: never } = Object.freeze({});
 const NO_ENV: Record<string, never> = Object.freeze({});
@@ -106,6 +107,7 @@ export class Rebuilder {
     const neg = this.negation(node);
     if (neg) for (const k of Object.keys(inputs)) if (neg(k.replace(/\/$/, ''))) delete inputs[k];
     const t = node.target;
+    if (t.lineage) for (const name of this.lineageOf(node)) inputs[LINEAGE_PREFIX + name] = (this.upstreamFingerprint(name) ?? 'none') as Sha256;
     const record: FingerprintRecord = {
       format: FINGERPRINT_FORMAT,
       action: (this.actions[node.id] ??= actionIdentity(t, this.configHash)),
@@ -115,6 +117,29 @@ export class Rebuilder {
       outputs: (this.sortedOutputs[node.id] ??= [...node.outputs].sort()),
     };
     return new Current(record, missing, witness);
+  }
+
+  /** The recorded fingerprint of a target in this build (set by the workspace: the lock). */
+  upstreamFingerprint: (name: string) => string | undefined = () => undefined;
+
+  private readonly lineages = new Map<number, string[]>();
+
+  /** Names of every non-group target upstream of a node, sorted. */
+  private lineageOf(node: GraphNode): string[] {
+    let names = this.lineages.get(node.id);
+    if (!names) {
+      const seen = new Set<number>();
+      const stack = [...node.deps];
+      while (stack.length) {
+        const d = stack.pop()!;
+        if (seen.has(d)) continue;
+        seen.add(d);
+        stack.push(...this.graph.nodes[d]!.deps);
+      }
+      names = [...seen].filter((d) => !this.graph.nodes[d]!.group).map((d) => this.graph.nodes[d]!.name).sort();
+      this.lineages.set(node.id, names);
+    }
+    return names;
   }
 
   /** Disk listings of globs taken during this build, until an output lands below their base. */

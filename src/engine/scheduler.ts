@@ -12,6 +12,7 @@ import type { BuildEvent, Listener } from './events.js';
 import type { Reason } from './reasons.js';
 import type { Current } from './rebuilder.js';
 import { entryFrom } from './rebuilder.js';
+import { LINEAGE_PREFIX } from './reasons.js';
 import { complete, fetchRemote, restoreOutputs, storeOutputs, upload } from '../cache/outputs.js';
 import { CorruptEntry } from '../cache/local-store.js';
 import type { OutputRecord } from './lockfile.js';
@@ -408,7 +409,7 @@ export class Scheduler {
     const graph = this.ws.graph;
     const lock = this.ws.lock;
     const hashes: Record<string, string> = {};
-    for (const [p, h] of Object.entries(cur.record.inputs)) hashes[p.replace(/\/$/, '')] = h;
+    for (const [p, h] of Object.entries(cur.record.inputs)) if (!p.startsWith(LINEAGE_PREFIX)) hashes[p.replace(/\/$/, '')] = h;
     const of = (id: number) => {
       const name = graph.nodes[id]!.name;
       const fp = lock.entries.get(name)?.fingerprint;
@@ -529,7 +530,7 @@ export class Scheduler {
       result = await this.opts.executor.run({
         node, root, env, gpus,
         logFile: this.ws.logFile(node.name),
-        inputs: Object.keys(cur.record.inputs).map((p) => p.replace(/\/$/, '')),
+        inputs: Object.keys(cur.record.inputs).filter((p) => !p.startsWith(LINEAGE_PREFIX)).map((p) => p.replace(/\/$/, '')),
         signal: this.abort.signal,
         facts: this.factsFor(node, cur),
       });

@@ -64,6 +64,7 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
   phase('graph');
   const configHash = configHashOf(loaded);
   const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob, configHash);
+  rebuilder.upstreamFingerprint = (name) => ws.lock.entries.get(name)?.fingerprint;
   const warnings = [...lock.warnings, ...(hasher.warning ? [hasher.warning] : [])];
   const ws: Workspace = {
     root, loaded, configHash, config, store: new LocalStore(root), remote: undefined, graph, hasher, lock, rebuilder, warnings,

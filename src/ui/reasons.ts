@@ -1,5 +1,5 @@
 // Reasons → text, in one exhaustive switch.
-import type { Reason } from '../engine/reasons.js';
+import { LINEAGE_PREFIX, type Reason } from '../engine/reasons.js';
 import { short } from '../hashing/sha256.js';
 
 const json = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
@@ -12,7 +12,9 @@ export function describeReason(r: Reason): string {
     case 'action-changed': return `command changed: ${r.old} → ${r.new}`;
     case 'param-changed': return `param ${r.key} changed: ${json(r.old)} → ${json(r.new)}`;
     case 'env-changed': return `env ${r.name} changed (${r.old} → ${r.new}; values are not shown)`;
-    case 'input-changed': return `input ${r.path} changed: ${short(r.old)} → ${short(r.new)}`;
+    case 'input-changed':
+      if (r.path.startsWith(LINEAGE_PREFIX)) return `upstream ${r.path.slice(LINEAGE_PREFIX.length)} was rebuilt with another fingerprint: ${short(r.old)} → ${short(r.new)}`;
+      return `input ${r.path} changed: ${short(r.old)} → ${short(r.new)}`;
     case 'input-added': return `input ${r.path} added (${short(r.new)})`;
     case 'input-removed': return `input ${r.path} removed (was ${short(r.old)})`;
     case 'input-missing': return `input ${r.path} is missing`;

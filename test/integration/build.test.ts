@@ -341,3 +341,25 @@ test('a folder input follows linked sub-folders (a dataset linked into data/)', 
   assert.equal(r.read('m.txt'), 'x\n2\n');
   fs.rmSync(ext, { recursive: true });
 });
+
+test('lineage: a target that records provenance reruns when an upstream fingerprint changes, even with identical outputs', () => {
+  const r = rig();
+  r.write('src.txt', 'x\n');
+  const config = (flag: string) => `{
+    targets: [
+      { name: 'a', inputs: ['src.txt'], outputs: ['a.txt'], run: ${JSON.stringify(sh('a', 'cp src.txt a.txt'))}, params: { flag: '${flag}' } },
+      { name: 'plain', inputs: ['a.txt'], outputs: ['plain.txt'], run: ${JSON.stringify(sh('plain', 'cp a.txt plain.txt'))} },
+      { name: 'manifest', inputs: ['a.txt'], outputs: ['manifest.txt'], lineage: true, run: ${JSON.stringify(sh('manifest', 'cp a.txt manifest.txt'))} },
+    ],
+  }`;
+  r.config(config('1'));
+  assert.equal(r.run(['plain', 'manifest']).code, 0);
+  r.takeRuns();
+  r.config(config('2'));
+  const res = r.run(['plain', 'manifest', '-v']);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.deepEqual(r.takeRuns(), ['a', 'manifest'], 'early cutoff for plain, not for manifest');
+  assert.match(res.stdout, /manifest — upstream a was rebuilt with another fingerprint: [0-9a-f]{12} → [0-9a-f]{12}/);
+  assert.equal(r.run(['plain', 'manifest']).code, 0);
+  assert.deepEqual(r.takeRuns(), []);
+});

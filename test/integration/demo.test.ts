@@ -103,6 +103,11 @@ test('the demo release: fresh clone, no-op, one config, a base config, deleted c
   assert.deepEqual(r.ran, []);
   assert.deepEqual(r.restored, trains(EXPERIMENTS));
   for (const e of EXPERIMENTS) assert.ok(fs.existsSync(path.join(a, `artifacts/work_dirs/${e}/full/checkpoint.json`)));
+  // After all those edits the manifest's provenance is still the lock's, upstream targets included.
+  const lockNow = JSON.parse(fs.readFileSync(path.join(a, 'sbuild.lock'), 'utf8'));
+  const manifestNow = JSON.parse(fs.readFileSync(path.join(bundleDir(a), 'manifest.json'), 'utf8'));
+  assert.ok(manifestNow.lineage.some((l: { target: string }) => l.target === 'exp/cfar_os/full/train'));
+  for (const l of manifestNow.lineage) assert.equal(l.fingerprint, lockNow.targets[l.target].fingerprint, l.target);
 
   // A second clean workspace builds the same bundle, byte for byte.
   const b = freshClone();
