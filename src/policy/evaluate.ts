@@ -44,6 +44,11 @@ export interface PolicyReport {
   /** The policy's tracked globs (for fixes that must spare them). */
   tracked: string[];
   violations: Violation[];
+  /**
+   * Tracked files (run outputs, large files) that an ignore rule already covers, by path: the
+   * rule. Not in the JSON report; the text report groups the files one rule covers.
+   */
+  alreadyIgnored: Map<string, { source: string; line: number; pattern: string }>;
 }
 
 const ORDER: ViolationKind[] = ['not-tracked', 'tracked-output', 'not-ignored', 'too-large'];
@@ -52,7 +57,7 @@ export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(bytes < 1024 ** 2 ? 3 : 1)} MB`;
+export const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(bytes < 1024 ** 2 ? 3 : 1)} MB`;
 
 export function evaluatePolicy(root: string, policy: Policy): PolicyReport {
   const top = workTreeTop(root);
@@ -70,6 +75,7 @@ export function evaluatePolicy(root: string, policy: Policy): PolicyReport {
   let ignoredOutputs = 0;
   const hidden: Array<{ rel: string; glob: Glob }> = []; // paper-facing, untracked, git-ignored
   const found: Violation[] = [];
+  const alreadyIgnored: PolicyReport['alreadyIgnored'] = new Map();
   const trackedOutputs: Array<{ rel: string; glob: Glob; size: number | undefined }> = [];
   const large: Array<{ rel: string; size: number; paper: Glob | undefined }> = [];
   const sizeOf = (rel: string) => fs.lstatSync(path.join(root, rel), { throwIfNoEntry: false })?.size;
@@ -166,6 +172,7 @@ export function evaluatePolicy(root: string, policy: Policy): PolicyReport {
     const rm = `git rm --cached -- ${shellQuote(rel)}`;
     const over = size !== undefined && size > limit ? `, and at ${mb(size)} it is over the ${maxFileMB} MB per-file limit` : '';
     const rule = rules.get(rel);
+    if (rule) alreadyIgnored.set(rel, show(rule));
     const edits: GitignoreEdit[] = rule ? [] : [{ file: files.display(files.main), action: 'append', lines: files.ignoreLines(glob, rel, tracked.globs) }];
     const tail = rule ? `; ${show(rule).source}:${rule.line} \`${rule.pattern}\` already ignores it` : `, and ${describeEdit(edits[0]!)}`;
     found.push({
@@ -186,6 +193,7 @@ export function evaluatePolicy(root: string, policy: Policy): PolicyReport {
       continue;
     }
     const rule = rules.get(rel);
+    if (rule) alreadyIgnored.set(rel, show(rule));
     const edits: GitignoreEdit[] = rule ? [] : [{ file: files.display(files.main), action: 'append', lines: [files.literal(rel, root)] }];
     const tail = rule ? `; ${show(rule).source}:${rule.line} \`${rule.pattern}\` already ignores it` : `, and ${describeEdit(edits[0]!)}`;
     found.push({
@@ -195,5 +203,5 @@ export function evaluatePolicy(root: string, policy: Policy): PolicyReport {
   }
 
   found.sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { trackedPaperFacing, ignoredOutputs, maxFileMB, tracked: tracked.globs.map((g) => g.source), violations: found };
+  return { trackedPaperFacing, ignoredOutputs, maxFileMB, tracked: tracked.globs.map((g) => g.source), violations: found, alreadyIgnored };
 }

@@ -1,5 +1,6 @@
 // `sbuild check`: the git policy in a real repository (git init in a temp workspace). Every
-// violation's printed fix, applied as printed, makes the check pass.
+// violation's printed fix, applied as printed, makes the check pass; violations that share a fix
+// print it once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -93,9 +94,58 @@ function applyFixes(r: Rig, ws = '.', args: string[] = []): void {
   for (const v of report.violations) for (const c of v.fix.commands) execSync(c, { cwd: root, stdio: 'ignore' });
 }
 
+/** The .gitignore edits of a fix in words (as `describeEdit` writes them), applied in order. */
+function applyEditText(root: string, text: string): void {
+  for (const part of text.split(', then ')) {
+    const ticks = (s: string) => [...s.matchAll(/`([^`]*)`/g)].map((m) => m[1]!);
+    let m: RegExpMatchArray | null;
+    let edit: { file: string; action: string; line?: number; old?: string; lines: string[] };
+    if ((m = part.match(/^in (\S+) replace line (\d+) \(`(.*?)`\) with the lines? (.*)$/))) edit = { file: m[1]!, action: 'replace', line: +m[2]!, old: m[3]!, lines: ticks(m[4]!) };
+    else if ((m = part.match(/^add the lines? (.*) to (\S+) after line (\d+) \(`(.*?)`\)$/))) edit = { file: m[2]!, action: 'insert-after', line: +m[3]!, old: m[4]!, lines: ticks(m[1]!) };
+    else if ((m = part.match(/^add the lines? (.*) to (\S+)$/))) edit = { file: m[2]!, action: 'append', lines: ticks(m[1]!) };
+    else throw new Error(`not an edit: ${part}`);
+    const file = path.resolve(root, edit.file);
+    const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').replace(/\n$/, '').split('\n') : [];
+    if (edit.action === 'append') lines.push(...edit.lines);
+    else {
+      assert.equal(lines[edit.line! - 1], edit.old, `line ${edit.line} of ${edit.file}`);
+      lines.splice(edit.line! - (edit.action === 'replace' ? 1 : 0), edit.action === 'replace' ? 1 : 0, ...edit.lines);
+    }
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+  }
+}
+
+/**
+ * Applies the fixes of the text report as a user would, in the order printed: a one-line
+ * violation's `Fix: <edit>, then <command>`, and an entry's `Fix: <edit>, then run:` followed by
+ * its command (continued over lines with ` \`), run by the shell as printed.
+ */
+function applyPrinted(r: Rig, stdout: string): void {
+  const lines = stdout.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const one = lines[i]!.match(/^  \S.*?\. Fix: (.*)$/);
+    if (one) {
+      // `<edit>, then git …`, `git rm … (the file stays on disk), and <edit>`, or an edit alone.
+      const m = one[1]!.match(/^(?:(.*?), then )?(git .*?)(?: \(the file stays on disk[^)]*\))?(?:, and (.*)|; .*)?$/);
+      if (!m) applyEditText(r.dir, one[1]!);
+      for (const edit of [m?.[1], m?.[3]]) if (edit) applyEditText(r.dir, edit);
+      if (m) execSync(m[2]!, { cwd: r.dir, stdio: 'ignore' });
+      continue;
+    }
+    const fix = lines[i]!.match(/^    Fix(?:: (.*?))?:?$/);
+    if (!fix) continue;
+    const said = fix[1]?.replace(/(^|, then )run( \(.*\))?$/, '');
+    if (said) applyEditText(r.dir, said);
+    const cmd: string[] = [];
+    while (lines[i + 1]?.startsWith('      ')) cmd.push(lines[++i]!);
+    if (cmd.length) execSync(cmd.join('\n'), { cwd: r.dir, stdio: 'ignore' });
+  }
+}
+
 function passes(r: Rig, tracked: number, ignored: number): void {
   const res = check(r);
-  assert.equal(res.stdout, `check: ${tracked} tracked paper-facing files, ${ignored} ignored outputs, policy satisfied\n`, res.stderr);
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? '' : 's'}`;
+  assert.equal(res.stdout, `check: ${n(tracked, 'tracked paper-facing file')}, ${n(ignored, 'ignored output')}, policy satisfied\n`, res.stderr);
   assert.equal(res.code, 0);
 }
 
@@ -129,27 +179,121 @@ test('a metrics JSON hidden by an ignore rule: the rule, the ! lines after it, t
     'check: 1 policy violation (1 paper-facing file not tracked); 4 tracked paper-facing files, 5 ignored outputs',
     '',
   ].join('\n'));
-  applyFixes(r);
+  applyPrinted(r, res.stdout);
   passes(r, 5, 5);
 });
 
-test('metrics JSONs inside an ignored folder: the folder rule is rewritten so git looks inside', () => {
+test('metrics JSONs inside an ignored folder: the folder rule is rewritten once, one git add for all', () => {
   // The usual first .gitignore of a paper repo: the whole artifacts folder.
   const r = repo({ ignore: ['node_modules/', '.sbuild/', 'artifacts/', 'data/'] });
   const res = check(r);
   assert.equal(res.code, 1);
-  const lines = res.stdout.split('\n');
-  assert.equal(lines[0], 'Paper-facing files not tracked in git (policy.tracked):');
-  assert.equal(lines.filter((l) => l.startsWith('  ')).length, 4);
-  const fix = 'Fix: in .gitignore replace line 3 (`artifacts/`) with the lines `**/artifacts/**`, `!**/artifacts/**/`, `!/artifacts/experiments/experiment.md`, ' +
-    '`!/artifacts/experiments/experiment_results.tsv`, `!/artifacts/experiments/experiment_results.md`, `!/artifacts/visualizations/VR/*/*/metrics.json`, ' +
-    '`!/artifacts/work_dirs/**/smoke_metrics.json`, `!/artifacts/work_dirs/**/val_metrics.json`, `!/artifacts/work_dirs/**/test_metrics.json`, then git add -- ';
-  assert.equal(lines[4], '  artifacts/work_dirs/cfar/val_metrics.json: paper-facing (policy.tracked `artifacts/work_dirs/**/{smoke,val,test}_metrics.json`) but not tracked in git: ' +
-    'git ignores the folder artifacts/ above it by .gitignore:3 `artifacts/` and never looks inside an ignored folder. ' + fix + 'artifacts/work_dirs/cfar/val_metrics.json');
-  assert.equal(lines.at(-2), 'check: 4 policy violations (4 paper-facing files not tracked); 1 tracked paper-facing file, 5 ignored outputs');
-  applyFixes(r);
+  assert.equal(res.stdout, [
+    'Paper-facing files not tracked in git (policy.tracked):',
+    '  4 paper-facing files (policy.tracked `artifacts/experiments/experiment.md`, `artifacts/experiments/experiment_results.{tsv,md}`, ' +
+      '`artifacts/visualizations/VR/*/*/metrics.json`, `artifacts/work_dirs/**/{smoke,val,test}_metrics.json`) not tracked in git: ' +
+      'git ignores the folder artifacts/ above them by .gitignore:3 `artifacts/` and never looks inside an ignored folder.',
+    '    Fix: in .gitignore replace line 3 (`artifacts/`) with the lines `**/artifacts/**`, `!**/artifacts/**/`, `!/artifacts/experiments/experiment.md`, ' +
+      '`!/artifacts/experiments/experiment_results.tsv`, `!/artifacts/experiments/experiment_results.md`, `!/artifacts/visualizations/VR/*/*/metrics.json`, ' +
+      '`!/artifacts/work_dirs/**/smoke_metrics.json`, `!/artifacts/work_dirs/**/val_metrics.json`, `!/artifacts/work_dirs/**/test_metrics.json`, then run:',
+    '      git add -- artifacts/experiments/experiment.md artifacts/experiments/experiment_results.tsv \\',
+    '        artifacts/visualizations/VR/cfar/val/metrics.json artifacts/work_dirs/cfar/val_metrics.json',
+    '    Files:',
+    '      artifacts/experiments/experiment.md',
+    '      artifacts/experiments/experiment_results.tsv',
+    '      artifacts/visualizations/VR/cfar/val/metrics.json',
+    '      artifacts/work_dirs/cfar/val_metrics.json',
+    '',
+    'check: 4 policy violations (4 paper-facing files not tracked); 1 tracked paper-facing file, 5 ignored outputs',
+    '',
+  ].join('\n'));
+  // --json still has one record per file, each with its whole fix.
+  const json = JSON.parse(check(r, '--json').stdout);
+  assert.equal(json.violations.length, 4);
+  assert.equal(json.violations[3].fix.text.replace(/^.*, then /, ''), 'git add -- artifacts/work_dirs/cfar/val_metrics.json');
+  applyPrinted(r, res.stdout);
   passes(r, 5, 5);
   assert.ok(git(r, 'check-ignore', 'artifacts/work_dirs/cfar/epoch_12.pth'), 'checkpoints stay ignored');
+});
+
+test('the JSON fixes, applied, also make the check pass', () => {
+  const r = repo({ ignore: ['node_modules/', '.sbuild/', 'artifacts/', 'data/'] });
+  applyFixes(r);
+  passes(r, 5, 5);
+});
+
+test('many paper-facing files hidden by one rule: the edit once, one wrapped git add, the first paths listed', () => {
+  const r = rig();
+  git(r, 'init', '-q');
+  git(r, 'config', 'user.name', 'Check Test');
+  git(r, 'config', 'user.email', 'check@example.com');
+  r.config(`{ targets: [], policy: { tracked: ['artifacts/tables/*.tsv', 'notes/*.md'], ignored: ['artifacts/**'] } }`);
+  r.write('.gitignore', ['node_modules/', '.sbuild/', '*.tmp', '*.bak', '.DS_Store', 'artifacts/'].join('\n') + '\n');
+  const tables = [...Array.from({ length: 18 }, (_, i) => `artifacts/tables/table_${String(i + 1).padStart(2, '0')}.tsv`), "artifacts/tables/it's an ablation.tsv"];
+  for (const t of tables) r.write(t, 'exp\tAP\n');
+  r.write('artifacts/run/model.pth', 'weights\n');
+  for (const n of ['intro', 'method']) r.write(`notes/${n}.md`, '# notes\n');
+  const res = check(r);
+  assert.equal(res.code, 1);
+  assert.equal(res.stdout, [
+    'Paper-facing files not tracked in git (policy.tracked):',
+    '  19 paper-facing files (policy.tracked `artifacts/tables/*.tsv`) not tracked in git: git ignores the folder artifacts/ above them by ' +
+      '.gitignore:6 `artifacts/` and never looks inside an ignored folder.',
+    '    Fix: in .gitignore replace line 6 (`artifacts/`) with the lines `**/artifacts/**`, `!**/artifacts/**/`, `!/artifacts/tables/*.tsv`, then run:',
+    "      git add -- 'artifacts/tables/it'\\''s an ablation.tsv' artifacts/tables/table_01.tsv \\",
+    '        artifacts/tables/table_02.tsv artifacts/tables/table_03.tsv artifacts/tables/table_04.tsv \\',
+    '        artifacts/tables/table_05.tsv artifacts/tables/table_06.tsv artifacts/tables/table_07.tsv \\',
+    '        artifacts/tables/table_08.tsv artifacts/tables/table_09.tsv artifacts/tables/table_10.tsv \\',
+    '        artifacts/tables/table_11.tsv artifacts/tables/table_12.tsv artifacts/tables/table_13.tsv \\',
+    '        artifacts/tables/table_14.tsv artifacts/tables/table_15.tsv artifacts/tables/table_16.tsv \\',
+    '        artifacts/tables/table_17.tsv artifacts/tables/table_18.tsv',
+    '    Files:',
+    "      artifacts/tables/it's an ablation.tsv",
+    ...tables.slice(0, 9).map((t) => `      ${t}`),
+    '      … and 9 more',
+    '  2 paper-facing files (policy.tracked `notes/*.md`) not tracked in git (no ignore rule hides them).',
+    '    Fix:',
+    '      git add -- notes/intro.md notes/method.md',
+    '    Files:',
+    '      notes/intro.md',
+    '      notes/method.md',
+    '',
+    'check: 21 policy violations (21 paper-facing files not tracked); 0 tracked paper-facing files, 1 ignored output',
+    '',
+  ].join('\n'));
+  assert.equal(res.stdout.split('\n').filter((l) => l.includes('Fix:')).length, 2, 'one fix per shared edit');
+  assert.equal(res.stdout.split('\n').filter((l) => l.includes('git add')).length, 2, 'one git add per fix');
+  assert.ok(res.stdout.split('\n').filter((l) => l.endsWith(' \\')).every((l) => l.length <= 108), 'commands are wrapped');
+  // --json keeps one record (with its own fix) per file, and the one edit.
+  const json = JSON.parse(check(r, '--json').stdout);
+  assert.equal(json.violations.length, 21);
+  assert.ok(json.violations.every((v: { fix: { commands: string[] }; path: string }) => v.fix.commands.length === 1 && v.fix.commands[0]!.startsWith('git add -- ')));
+  assert.equal(json.gitignore.length, 1);
+  applyPrinted(r, res.stdout);
+  passes(r, 21, 1);
+  assert.ok(git(r, 'check-ignore', 'artifacts/run/model.pth'), 'run outputs stay ignored');
+});
+
+test('files hidden by several rules: one entry per rule, from the bottom of .gitignore up', () => {
+  const r = repo({ ignore: ['node_modules/', '.sbuild/', 'artifacts/experiments/', 'data/', 'artifacts/work_dirs/', 'artifacts/visualizations/', 'artifacts/weights/'] });
+  const res = check(r);
+  assert.equal(res.code, 1);
+  const lines = res.stdout.split('\n');
+  assert.deepEqual(lines.filter((l) => l.includes('Fix:')).map((l) => l.match(/line (\d+) \(`([^`]*)`\)/)!.slice(1).join(' ')), [
+    '6 artifacts/visualizations/', '5 artifacts/work_dirs/', '3 artifacts/experiments/',
+  ]);
+  assert.deepEqual(lines.slice(3, -3), [
+    '  2 paper-facing files (policy.tracked `artifacts/experiments/experiment.md`, `artifacts/experiments/experiment_results.{tsv,md}`) not tracked in git: ' +
+      'git ignores the folder artifacts/experiments/ above them by .gitignore:3 `artifacts/experiments/` and never looks inside an ignored folder.',
+    '    Fix: in .gitignore replace line 3 (`artifacts/experiments/`) with the lines `artifacts/experiments/**`, `!artifacts/experiments/**/`, ' +
+      '`!/artifacts/experiments/experiment.md`, `!/artifacts/experiments/experiment_results.tsv`, `!/artifacts/experiments/experiment_results.md`, then run:',
+    '      git add -- artifacts/experiments/experiment.md artifacts/experiments/experiment_results.tsv',
+    '    Files:',
+    '      artifacts/experiments/experiment.md',
+    '      artifacts/experiments/experiment_results.tsv',
+  ]);
+  applyPrinted(r, res.stdout);
+  passes(r, 5, 5);
 });
 
 test('other folder rules: the ! lines that make git look inside, after the rule', () => {
@@ -181,12 +325,12 @@ test('a tracked checkpoint: git rm --cached keeps the file', () => {
     'check: 1 policy violation (1 run output tracked); 5 tracked paper-facing files, 4 ignored outputs',
     '',
   ].join('\n'));
-  applyFixes(r);
+  applyPrinted(r, res.stdout);
   passes(r, 5, 5);
   assert.equal(r.read('artifacts/work_dirs/cfar/epoch_12.pth'), 'weights\n');
 });
 
-test('many tracked run outputs: one line, one git rm over pathspecs that spare the paper-facing files', () => {
+test('many tracked run outputs: one entry, one git rm over pathspecs that spare the paper-facing files', () => {
   const r = repo();
   for (let i = 0; i < 6; i++) r.write(`artifacts/visualizations/sample500/${i}.png`, 'png\n');
   git(r, 'add', '-f', 'artifacts/visualizations');
@@ -195,29 +339,86 @@ test('many tracked run outputs: one line, one git rm over pathspecs that spare t
   const rm = "git rm -r --cached --quiet -- ':(glob)artifacts/visualizations/**' ':(exclude,glob)artifacts/visualizations/VR/*/*/metrics.json'";
   assert.equal(res.stdout, [
     'Run outputs tracked in git (policy.ignored):',
-    `  artifacts/visualizations/VR/cfar/val/0001.png and 6 more: run outputs (policy.ignored \`artifacts/visualizations/**\`) tracked in git. Fix: ${rm} (the files stay on disk); git already ignores them`,
+    '  7 run outputs (policy.ignored `artifacts/visualizations/**`) tracked in git; .gitignore:8 `/artifacts/visualizations/**` already ignores them.',
+    '    Fix: run (the files stay on disk):',
+    `      ${rm}`,
+    '    Files:',
+    '      artifacts/visualizations/VR/cfar/val/0001.png',
+    ...[0, 1, 2, 3, 4, 5].map((i) => `      artifacts/visualizations/sample500/${i}.png`),
     '',
     'check: 7 policy violations (7 run outputs tracked); 5 tracked paper-facing files, 4 ignored outputs',
     '',
   ].join('\n'));
   assert.equal(JSON.parse(check(r, '--json').stdout).violations.length, 7);
-  execSync(rm, { cwd: r.dir });
+  applyPrinted(r, res.stdout);
   passes(r, 5, 11);
   assert.ok(git(r, 'ls-files', 'artifacts/visualizations/VR/cfar/val/metrics.json'), 'the VR metrics stay tracked');
+});
+
+test('a few tracked run outputs, and tracked files over the limit: one git rm over their paths per fix', () => {
+  const r = repo({ policy: { ...sardetPolicy, maxFileMB: 0.01 } });
+  git(r, 'add', '-f', 'artifacts/work_dirs/cfar/epoch_12.pth', 'artifacts/work_dirs/cfar/20250101.log');
+  r.write('docs/figure 1.tiff', 'x'.repeat(20_000));
+  r.write('docs/figure2.tiff', 'x'.repeat(30_000));
+  git(r, 'add', 'docs');
+  const res = check(r);
+  assert.equal(res.code, 1);
+  assert.equal(res.stdout, [
+    'Run outputs tracked in git (policy.ignored):',
+    '  2 run outputs (policy.ignored `artifacts/work_dirs/**`) tracked in git; .gitignore:3 `/artifacts/work_dirs/**` already ignores them.',
+    '    Fix: run (the files stay on disk):',
+    '      git rm --cached -- artifacts/work_dirs/cfar/20250101.log artifacts/work_dirs/cfar/epoch_12.pth',
+    '    Files:',
+    '      artifacts/work_dirs/cfar/20250101.log',
+    '      artifacts/work_dirs/cfar/epoch_12.pth',
+    '',
+    'Tracked files over 0.01 MB (policy.maxFileMB):',
+    '  2 tracked files over the 0.01 MB per-file limit (policy.maxFileMB; GitHub rejects larger files).',
+    "    Fix: add the lines `/docs/figure 1.tiff`, `/docs/figure2.tiff` to .gitignore, then run (the files stay on disk; publish them as release assets):",
+    "      git rm --cached -- 'docs/figure 1.tiff' docs/figure2.tiff",
+    '    Files:',
+    '      docs/figure 1.tiff (0.019 MB)',
+    '      docs/figure2.tiff (0.029 MB)',
+    '',
+    'check: 4 policy violations (2 run outputs tracked, 2 files over 0.01 MB); 5 tracked paper-facing files, 3 ignored outputs',
+    '',
+  ].join('\n'));
+  applyPrinted(r, res.stdout);
+  passes(r, 5, 5);
+  assert.ok(r.exists('docs/figure 1.tiff') && r.exists('artifacts/work_dirs/cfar/epoch_12.pth'), 'the files stay on disk');
 });
 
 test('a checkpoint git does not ignore: the folder-level .gitignore lines, paper-facing files kept', () => {
   const r = repo({ ignore: GOOD_IGNORE.filter((l) => !l.includes('work_dirs')), commit: false });
   const res = check(r);
   assert.equal(res.code, 1);
-  const fix = 'Fix: add the lines `/artifacts/work_dirs/**`, `!/artifacts/work_dirs/**/`, `!/artifacts/work_dirs/**/smoke_metrics.json`, ' +
-    '`!/artifacts/work_dirs/**/val_metrics.json`, `!/artifacts/work_dirs/**/test_metrics.json` to .gitignore';
-  assert.match(res.stdout, /^Paper-facing files not tracked in git \(policy\.tracked\):\n/);
-  assert.ok(res.stdout.includes('\nRun outputs git does not ignore (policy.ignored):\n' +
-    '  artifacts/work_dirs/cfar/20250101.log: a run output (policy.ignored `artifacts/work_dirs/**`) that git does not ignore, so `git add -A` would commit it. ' + fix + '\n' +
-    '  artifacts/work_dirs/cfar/epoch_12.pth: a run output (policy.ignored `artifacts/work_dirs/**`) that git does not ignore, so `git add -A` would commit it. ' + fix + '\n'), res.stdout);
-  assert.match(res.stdout, /\ncheck: 7 policy violations \(5 paper-facing files not tracked, 2 run outputs not ignored\); 0 tracked paper-facing files, 3 ignored outputs\n$/);
-  applyFixes(r);
+  assert.equal(res.stdout, [
+    'Paper-facing files not tracked in git (policy.tracked):',
+    '  5 paper-facing files (policy.tracked `artifacts/experiments/experiment.md`, `artifacts/experiments/experiment_results.{tsv,md}`, ' +
+      '`artifacts/visualizations/VR/*/*/metrics.json`, `artifacts/work_dirs/**/{smoke,val,test}_metrics.json`, `sbuild.lock`) not tracked in git (no ignore rule hides them).',
+    '    Fix:',
+    '      git add -- artifacts/experiments/experiment.md artifacts/experiments/experiment_results.tsv \\',
+    '        artifacts/visualizations/VR/cfar/val/metrics.json artifacts/work_dirs/cfar/val_metrics.json \\',
+    '        sbuild.lock',
+    '    Files:',
+    '      artifacts/experiments/experiment.md',
+    '      artifacts/experiments/experiment_results.tsv',
+    '      artifacts/visualizations/VR/cfar/val/metrics.json',
+    '      artifacts/work_dirs/cfar/val_metrics.json',
+    '      sbuild.lock',
+    '',
+    'Run outputs git does not ignore (policy.ignored):',
+    '  2 run outputs (policy.ignored `artifacts/work_dirs/**`) that git does not ignore, so `git add -A` would commit them.',
+    '    Fix: add the lines `/artifacts/work_dirs/**`, `!/artifacts/work_dirs/**/`, `!/artifacts/work_dirs/**/smoke_metrics.json`, ' +
+      '`!/artifacts/work_dirs/**/val_metrics.json`, `!/artifacts/work_dirs/**/test_metrics.json` to .gitignore',
+    '    Files:',
+    '      artifacts/work_dirs/cfar/20250101.log',
+    '      artifacts/work_dirs/cfar/epoch_12.pth',
+    '',
+    'check: 7 policy violations (5 paper-facing files not tracked, 2 run outputs not ignored); 0 tracked paper-facing files, 3 ignored outputs',
+    '',
+  ].join('\n'));
+  applyPrinted(r, res.stdout);
   passes(r, 5, 5);
   git(r, 'add', '-A');
   passes(r, 5, 5);
@@ -241,7 +442,7 @@ test('a tracked file over maxFileMB: git rm --cached and a .gitignore line', () 
   assert.equal(json.ok, false);
   assert.deepEqual(json.violations.map((v: { kind: string; path: string; sizeBytes: number }) => [v.kind, v.path, v.sizeBytes]), [['too-large', 'docs/figure.tiff', 20_000]]);
   assert.deepEqual(json.gitignore, [{ file: '.gitignore', action: 'append', lines: ['/docs/figure.tiff'] }]);
-  applyFixes(r);
+  applyPrinted(r, res.stdout);
   passes(r, 5, 5);
   assert.ok(r.exists('docs/figure.tiff'));
 });

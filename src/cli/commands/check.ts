@@ -1,6 +1,7 @@
 // `sbuild check [--json]`: the repository's git policy. Paper-facing files (policy.tracked) are
 // tracked, run outputs (policy.ignored) are neither tracked nor addable, and no tracked file is
-// over policy.maxFileMB. Exit 0 when satisfied, 1 with one line (and fix) per violation.
+// over policy.maxFileMB. Exit 0 when satisfied, 1 with the violations and their fixes (in the
+// text report, violations that share a fix are one entry: the fix once, one command for all).
 import path from 'node:path';
 import type { LoadedConfig } from '../../config/load.js';
 import { validateConfig, locator } from '../../config/validate.js';
