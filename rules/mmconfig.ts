@@ -451,7 +451,8 @@ function tokenize(src: string, file: string): Tok[] {
         }
         if (ch === '\\') {
           const e = src[i + 1];
-          if (e === undefined) continue;
+          // A backslash as the file's last character: the string never ends (looping here would hang).
+          if (e === undefined) throw new MmConfigError(`${file}:${startLine}:${startCol}: unsupported syntax: unterminated string`);
           if (raw) {
             out += ch + e;
             i += 2;
