@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BadInputError, type ActionContext, type Target } from '../src/index.js';
+import { workspaceRoot } from './workspace.js';
 
 export interface DatasetOptions {
   /** Name of the manifest target (default `dataset`); the link or generator is `<name>/source`. */
@@ -23,6 +24,8 @@ export interface DatasetOptions {
   splits?: string[];
   /** The environment to read `envVar` from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
+  /** Workspace root `link` is relative to (default: the folder holding tasks.config.ts, found from the current one upwards). */
+  root?: string;
 }
 
 export interface Dataset {
@@ -51,6 +54,16 @@ export function dataset(opts: DatasetOptions = {}): Dataset {
   if (external) {
     root = opts.link ?? 'data/SARDet-100K';
     const link = root;
+    // A build removes its outputs before it runs: a real folder where the link goes (a copied
+    // dataset, the old setup script's output) would be deleted. Refused before anything runs.
+    const linkAbs = path.resolve(opts.root ?? workspaceRoot(), link);
+    const st = fs.lstatSync(linkAbs, { throwIfNoEntry: false });
+    if (st && !st.isSymbolicLink()) {
+      throw new BadInputError(
+        `dataset(): ${link} already exists and is not a link, so linking $${envVar} there would delete what it holds. ` +
+          `Move it out of the way (e.g. \`mv ${link} ${link}.orig\`) and point ${envVar} at it, or pass another \`link\` path.`,
+      );
+    }
     source = {
       name: `${name}/source`,
       outputs: [link],
@@ -72,7 +85,7 @@ export function dataset(opts: DatasetOptions = {}): Dataset {
       description: `generate ${root} (no $${envVar} given)`,
     };
   } else {
-    throw new Error(`dataset(): $${envVar} is not set and no \`generate\` command was given. Set ${envVar} to the folder holding Annotations/ and JPEGImages/, or pass \`generate\`.`);
+    throw new BadInputError(`dataset(): $${envVar} is not set and no \`generate\` command was given. Set ${envVar} to the folder holding Annotations/ and JPEGImages/, or pass \`generate\`.`);
   }
   const manifestDir = `${root}.manifest`;
   const manifests = Object.fromEntries(splits.map((s) => [s, `${manifestDir}/${s}.json`]));
@@ -130,14 +143,15 @@ function inspectLayout(rootAbs: string, splits: string[], hashes: Record<string,
       problems.push(e.code === 'ENOENT' ? `missing Annotations/${split}.json` : `Annotations/${split}.json is not readable JSON (${e.message})`);
       continue;
     }
-    if (!Array.isArray(coco.images) || !Array.isArray(coco.annotations) || !Array.isArray(coco.categories)) {
+    if (!Array.isArray(coco?.images) || !Array.isArray(coco.annotations) || !Array.isArray(coco.categories)) {
       problems.push(`Annotations/${split}.json lacks the COCO arrays images, annotations and categories`);
       continue;
     }
     const ids = new Set<unknown>();
     for (const im of coco.images) {
-      if (typeof im.file_name !== 'string' || im.file_name.includes('..') || path.isAbsolute(im.file_name)) {
-        problems.push(`${split}: image ${String(im.id)} has a bad file_name ${JSON.stringify(im.file_name)}`);
+      // A null or non-object entry is a problem to list, not a crash.
+      if (typeof im !== 'object' || im === null || typeof im.file_name !== 'string' || im.file_name.includes('..') || path.isAbsolute(im.file_name)) {
+        problems.push(`${split}: image ${String(im?.id)} has a bad file_name ${JSON.stringify(im?.file_name)}`);
         continue;
       }
       ids.add(im.id);
@@ -147,14 +161,15 @@ function inspectLayout(rootAbs: string, splits: string[], hashes: Record<string,
       }
     }
     for (const a of coco.annotations) {
-      if (!ids.has(a.image_id)) problems.push(`${split}: an annotation refers to image_id ${String(a.image_id)}, which is not in images`);
+      if (typeof a !== 'object' || a === null) problems.push(`${split}: an annotation is ${JSON.stringify(a)}, not an object`);
+      else if (!ids.has(a.image_id)) problems.push(`${split}: an annotation refers to image_id ${String(a.image_id)}, which is not in images`);
       else if (!Array.isArray(a.bbox) || a.bbox.length !== 4) problems.push(`${split}: an annotation of image ${String(a.image_id)} has no [x, y, w, h] bbox`);
     }
     described.push([split, {
       split,
       images: coco.images.length,
       annotations: coco.annotations.length,
-      categories: coco.categories.map((c) => c.name),
+      categories: coco.categories.map((c) => c?.name ?? null),
       annotations_sha256: hashes[`${rootRel}/Annotations/${split}.json`] ?? null,
       images_tree_sha256: hashes[`${rootRel}/JPEGImages/${split}`] ?? null,
     }]);

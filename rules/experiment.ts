@@ -3,8 +3,9 @@
 // (`artifacts/work_dirs/<exp>/<variant>/`). The config's `_base_` chain and the weights it
 // names are read when the config loads and become inputs, so editing a base config stales
 // exactly the experiments that inherit it.
-import type { Target, MaterializeContext } from '../src/index.js';
+import { BadInputError, type Target, type MaterializeContext } from '../src/index.js';
 import { readMmConfig } from './mmconfig.js';
+import { workspaceRoot } from './workspace.js';
 import type { Dataset } from './dataset.js';
 import { metricsFromTable } from './results.js';
 
@@ -81,7 +82,7 @@ export interface ExperimentOptions {
   trainGpus?: number;
   /** The results table that `sbuild materialize` reads metrics back from. */
   table?: string;
-  /** Workspace root the config paths are relative to (default: the current folder). */
+  /** Workspace root the config paths are relative to (default: the folder holding tasks.config.ts, found from the current one upwards). */
   root?: string;
   description?: string;
 }
@@ -108,12 +109,31 @@ export interface Experiment {
 }
 
 const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export function experiment(opts: ExperimentOptions): Experiment {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(opts.name)) {
-    throw new Error(`experiment(): name '${opts.name}' must be one path segment of letters, digits, '.', '_' or '-' (it names artifacts/work_dirs/<name>/).`);
+  if (typeof opts.name !== 'string' || !SEGMENT.test(opts.name)) {
+    throw new BadInputError(`experiment(): name ${JSON.stringify(opts.name)} must be one path segment of letters, digits, '.', '_' or '-', starting with a letter or digit (it names artifacts/work_dirs/<name>/ and the exp/<name>/… targets); e.g. 'cfar_ca'.`);
   }
-  const cfg = readMmConfig(opts.config, opts.root ?? process.cwd());
+  const what = `experiment(${opts.name})`;
+  // Paths in names and file names: a '/' or '..' would put outputs in another experiment's folder.
+  for (const [variant, spec] of Object.entries(opts.variants ?? {})) {
+    if (!SEGMENT.test(variant)) throw new BadInputError(`${what}: the variant name ${JSON.stringify(variant)} must be one path segment of letters, digits, '.', '_' or '-' (it names artifacts/work_dirs/${opts.name}/<variant>/); e.g. 'smoke' or 'full'.`);
+    if (!Array.isArray(spec?.evals)) throw new BadInputError(`${what}: variant '${variant}' needs \`evals\`, a list of { name, split, metrics } (an empty list for none).`);
+    for (const e of spec.evals) {
+      if (!SEGMENT.test(String(e?.name)) || !SEGMENT.test(String(e?.metrics))) {
+        throw new BadInputError(`${what}: an evaluation of variant '${variant}' has name ${JSON.stringify(e?.name)} and metrics ${JSON.stringify(e?.metrics)}; each must be one path segment of letters, digits, '.', '_' or '-' (e.g. name 'eval-val', metrics 'val_metrics.json').`);
+      }
+    }
+  }
+  // Every job reads a split: without its manifest as an input, changed images would leave it fresh.
+  const splitsOf = Object.keys(opts.dataset.manifests);
+  const needSplit = (split: string, job: string): string => {
+    const m = opts.dataset.manifests[split];
+    if (!m) throw new BadInputError(`${what}: ${job} reads the split '${split}', which the dataset does not have (it has ${splitsOf.map((k) => `'${k}'`).join(', ')}). Use one of those, or add '${split}' to the dataset's \`splits\`.`);
+    return m;
+  };
+  const cfg = readMmConfig(opts.config, opts.root ?? workspaceRoot());
   const localWeights = cfg.weights.filter((w) => !isUrl(w));
   const urlWeights = cfg.weights.filter(isUrl);
   const workDirs = opts.workDirs ?? 'artifacts/work_dirs';
@@ -128,10 +148,10 @@ export function experiment(opts: ExperimentOptions): Experiment {
     const workDir = `${workDirs}/${opts.name}/${variant}`;
     const checkpoint = `${workDir}/${r.checkpoint}`;
     const log = r.log ? `${workDir}/${r.log}` : undefined;
-    const trainManifest = opts.dataset.manifests.train;
+    const trainManifest = needSplit('train', `${variant} training`);
     const train: Target = {
       name: `exp/${opts.name}/${variant}/train`,
-      inputs: [...common, ...(trainManifest ? [trainManifest] : [])],
+      inputs: [...common, trainManifest],
       outputs: [checkpoint, ...(log ? [log] : [])],
       run: r.train({ ...base, workDir, checkpoint, log, variant, limit: spec.limit, args: spec.trainArgs ?? [] }),
       tags: [variant, 'train'],
@@ -141,10 +161,10 @@ export function experiment(opts: ExperimentOptions): Experiment {
     };
     const evals = spec.evals.map((e) => {
       const metrics = `${workDir}/${e.metrics}`;
-      const manifest = opts.dataset.manifests[e.split];
+      const manifest = needSplit(e.split, `the ${variant} evaluation '${e.name}'`);
       const target: Target = {
         name: `exp/${opts.name}/${variant}/${e.name}`,
-        inputs: [...common, checkpoint, ...(manifest ? [manifest] : [])],
+        inputs: [...common, checkpoint, manifest],
         outputs: [metrics],
         run: r.test({ ...base, workDir, checkpoint, variant, limit: spec.limit, args: spec.testArgs ?? [], split: e.split, metrics }),
         resources: { gpu: opts.evalGpus ?? 1 },

@@ -74,8 +74,8 @@ async function writeTable(ctx: ActionContext, layout: TableLayout, tsv: string, 
     const mdCells = [row.experiment, row.variant, ''];
     for (const split of layout.splits) {
       const file = row.files[split];
-      const m = file ? readMetrics(ctx.path(file), file) : undefined;
-      if (m) cells[2] = mdCells[2] = m.detector;
+      const m = file ? readMetrics(ctx.path(file), file, layout.classes) : undefined;
+      if (m) cells[2] = mdCells[2] = m.detector ?? '';
       cells.push(...(m ? [String(m.images), num(m.AP), num(m.AP50), num(m.AP75), ...layout.classes.map((c) => num(m.per_class_AP[c]))] : splitColumns(split, layout.classes).map(() => '')));
       mdCells.push(pct(m?.AP), pct(m?.AP50), pct(m?.AP75));
     }
@@ -99,15 +99,27 @@ async function writeTable(ctx: ActionContext, layout: TableLayout, tsv: string, 
 
 const num = (x: number | null | undefined) => (typeof x === 'number' ? String(x) : '');
 
-function readMetrics(abs: string, rel: string): Metrics {
+function readMetrics(abs: string, rel: string, classes: string[]): Metrics {
+  const fix = `Fix the evaluation that wrote it (a metrics JSON holds detector, split, images, AP, AP50, AP75 and per_class_AP), then rebuild it with \`sbuild -B\` on that evaluation.`;
   let m: Metrics;
   try {
     m = JSON.parse(fs.readFileSync(abs, 'utf8')) as Metrics;
   } catch (err) {
-    throw new BadInputError(`${rel} is not a readable metrics JSON (${(err as Error).message}). Rebuild it (\`sbuild -B\` on its evaluation) or delete it.`);
+    throw new BadInputError(`${rel} is not a readable metrics JSON (${(err as Error).message}). ${fix}`);
   }
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new BadInputError(`${rel} holds ${m === null ? 'null' : Array.isArray(m) ? 'an array' : `a ${typeof m}`}, not a metrics object. ${fix}`);
   for (const k of ['AP', 'AP50', 'AP75', 'images'] as const) {
-    if (typeof m[k] !== 'number') throw new BadInputError(`${rel} has no numeric "${k}"; it is not a metrics JSON written by an evaluation.`);
+    if (typeof m[k] !== 'number') throw new BadInputError(`${rel} has no numeric "${k}". ${fix}`);
+  }
+  // The detector lands in a TSV cell: a tab or a line break would shift every column after it.
+  if (m.detector !== undefined && (typeof m.detector !== 'string' || /[\t\r\n]/.test(m.detector))) {
+    throw new BadInputError(`${rel} has a "detector" that is not a one-line string without tabs (${JSON.stringify(m.detector)}). ${fix}`);
+  }
+  const perClass = m.per_class_AP as unknown;
+  if (typeof perClass !== 'object' || perClass === null || Array.isArray(perClass)) throw new BadInputError(`${rel} has no "per_class_AP" object. ${fix}`);
+  for (const c of classes) {
+    const v = (perClass as Record<string, unknown>)[c];
+    if (v !== undefined && v !== null && typeof v !== 'number') throw new BadInputError(`${rel}: per_class_AP.${c} is ${JSON.stringify(v)}, not a number or null. ${fix}`);
   }
   return m;
 }
@@ -119,12 +131,13 @@ export async function metricsFromTable(ctx: MaterializeContext, o: { table: stri
   try {
     text = fs.readFileSync(ctx.path(o.table), 'utf8');
   } catch {
-    throw new BadInputError(`the results table ${o.table} does not exist, so there is nothing to materialize ${o.metrics} from.`);
+    throw new BadInputError(`the results table ${o.table} does not exist, so there is nothing to materialize ${o.metrics} from. Restore the committed table (\`git checkout -- ${o.table}\`), or build the evaluation instead: \`sbuild ${ctx.name}\`.`);
   }
-  const [head, ...rows] = text.trimEnd().split('\n').map((l) => l.split('\t'));
+  // A checkout with CRLF line endings (git's autocrlf) must read the same cells.
+  const [head, ...rows] = text.trimEnd().split(/\r?\n/).map((l) => l.split('\t'));
   const col = (name: string) => head!.indexOf(name);
   const row = rows.find((r) => r[col('experiment')] === o.experiment && r[col('variant')] === o.variant);
-  if (!row) throw new BadInputError(`${o.table} has no row for experiment '${o.experiment}', variant '${o.variant}'.`);
+  if (!row) throw new BadInputError(`${o.table} has no row for experiment '${o.experiment}', variant '${o.variant}'. Restore the table from git, or build the evaluation instead: \`sbuild ${ctx.name}\`.`);
   const cell = (name: string): string | undefined => {
     const i = col(name);
     return i < 0 ? undefined : row[i];
@@ -133,12 +146,12 @@ export async function metricsFromTable(ctx: MaterializeContext, o: { table: stri
     const c = cell(name);
     if (c === undefined || c === '') return null;
     const n = Number(c);
-    if (!Number.isFinite(n)) throw new BadInputError(`${o.table}: the ${name} of ${o.experiment}/${o.variant} is '${c}', not a number.`);
+    if (!Number.isFinite(n)) throw new BadInputError(`${o.table}: the ${name} of ${o.experiment}/${o.variant} is '${c}', not a number. Fix that cell (numbers as the table writes them, or empty), or restore the table from git.`);
     return n;
   };
   const images = value(`${o.split}_images`);
   const ap = value(`${o.split}_AP`);
-  if (images === null || ap === null) throw new BadInputError(`${o.table} has no ${o.split} results for ${o.experiment}/${o.variant}.`);
+  if (images === null || ap === null) throw new BadInputError(`${o.table} has no ${o.split} results for ${o.experiment}/${o.variant} (its ${o.split}_images or ${o.split}_AP cell is empty). Build the evaluation instead: \`sbuild ${ctx.name}\`.`);
   const m: Metrics = {
     detector: cell('detector') ?? '',
     split: o.split,

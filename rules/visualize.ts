@@ -48,10 +48,20 @@ interface ExpVisOptions {
   inputs?: string[];
 }
 
-function checkpointOf(e: Experiment, variant: string): string {
+function checkpointOf(e: Experiment, variant: string, what: string): string {
   const v = e.variants[variant];
-  if (!v) throw new Error(`experiment '${e.name}' has no variant '${variant}' (it has ${Object.keys(e.variants).join(', ')}).`);
+  if (!v) {
+    const have = Object.keys(e.variants);
+    throw new BadInputError(`${what}: experiment '${e.name}' has no variant '${variant}' (it has ${have.map((h) => `'${h}'`).join(', ') || 'none'}). Pass one of those as \`variant\`, or add '${variant}' to the experiment's \`variants\`.`);
+  }
   return v.train.outputs![0]!;
+}
+
+/** The split's manifest: without it the export would not depend on the split's images, and would stay fresh when they change. */
+function manifestOf(d: Dataset, split: string, what: string): string {
+  const m = d.manifests[split];
+  if (!m) throw new BadInputError(`${what}: the dataset has no split '${split}' (it has ${Object.keys(d.manifests).map((k) => `'${k}'`).join(', ')}). Pass one of those as \`split\`, or add '${split}' to the dataset's \`splits\`.`);
+  return m;
 }
 
 export interface VrExport {
@@ -66,14 +76,15 @@ export function vrExport(o: ExpVisOptions): VrExport {
   const dir = `${VIS}/VR/${o.experiment.name}/${o.split}`;
   const images = `${dir}/images`;
   const metrics = `${dir}/metrics.json`;
-  const checkpoint = checkpointOf(o.experiment, variant);
-  const manifest = o.dataset.manifests[o.split];
+  const what = `vrExport(${o.experiment.name}, ${o.split})`;
+  const checkpoint = checkpointOf(o.experiment, variant, what);
+  const manifest = manifestOf(o.dataset, o.split, what);
   return {
     images,
     metrics,
     target: {
       name: `vis/${o.experiment.name}/vr-${o.split}`,
-      inputs: [...o.experiment.chain, checkpoint, ...(manifest ? [manifest] : []), ...(o.inputs ?? [])],
+      inputs: [...o.experiment.chain, checkpoint, manifest, ...(o.inputs ?? [])],
       outputs: [images, metrics],
       run: o.command({ config: o.experiment.config, checkpoint, dataRoot: o.dataset.root, split: o.split, outDir: images, metrics }),
       resources: { gpu: 1 },
@@ -88,9 +99,11 @@ export function vrExport(o: ExpVisOptions): VrExport {
 export function subset(o: { dataset: Dataset; split: string; count?: number; seed?: number; name?: string }): { target: Target; list: string } {
   const count = o.count ?? 500;
   const seed = o.seed ?? 0;
+  if (!Number.isSafeInteger(count) || count < 1) throw new BadInputError(`subset(${o.split}): \`count\` must be a whole number ≥ 1 (got ${JSON.stringify(o.count)}); it is how many images the subset holds.`);
+  if (!Number.isSafeInteger(seed)) throw new BadInputError(`subset(${o.split}): \`seed\` must be a whole number (got ${JSON.stringify(o.seed)}).`);
   const list = `${VIS}/sample${count}/subsets/${o.split}.txt`;
   const annotations = o.dataset.annotations[o.split];
-  if (!annotations) throw new Error(`subset(): the dataset has no split '${o.split}'.`);
+  if (!annotations) throw new BadInputError(`subset(): the dataset has no split '${o.split}' (it has ${Object.keys(o.dataset.annotations).map((k) => `'${k}'`).join(', ')}). Pass one of those as \`split\`, or add '${o.split}' to the dataset's \`splits\`.`);
   return {
     list,
     target: {
@@ -102,13 +115,19 @@ export function subset(o: { dataset: Dataset; split: string; count?: number; see
       description: `the fixed sample${count} subset of ${o.split}`,
       tags: ['vis'],
       run: async (ctx) => {
-        let coco: { images?: Array<{ file_name?: unknown }> };
+        const fix = `Fix the annotations (COCO format: an "images" array whose entries have a "file_name"), or rebuild the dataset that wrote them.`;
+        let coco: { images?: unknown };
         try {
           coco = JSON.parse(fs.readFileSync(ctx.path(annotations), 'utf8')) as typeof coco;
         } catch (err) {
-          throw new BadInputError(`${annotations} is not readable JSON (${(err as Error).message}).`);
+          throw new BadInputError(`${annotations} is not readable JSON (${(err as Error).message}). ${fix}`);
         }
-        const stems = (coco.images ?? []).map((im) => String(im.file_name)).map((f) => path.basename(f, path.extname(f)));
+        // An empty or missing list would silently give every experiment an empty sample.
+        const images = typeof coco === 'object' && coco !== null ? coco.images : undefined;
+        if (!Array.isArray(images) || images.length === 0) throw new BadInputError(`${annotations} has no images to choose a subset from (no non-empty "images" array). ${fix}`);
+        const bad = images.findIndex((im) => typeof (im as { file_name?: unknown })?.file_name !== 'string' || (im as { file_name: string }).file_name === '');
+        if (bad >= 0) throw new BadInputError(`${annotations}: images[${bad}] has no "file_name" string. ${fix}`);
+        const stems = images.map((im) => (im as { file_name: string }).file_name).map((f) => path.basename(f, path.extname(f)));
         const key = (s: string) => crypto.createHash('sha256').update(`${seed}:${s}`).digest('hex');
         const chosen = stems.map((s) => [key(s), s] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1)).slice(0, count).map((x) => x[1]).sort();
         await ctx.writeFile(list, chosen.join('\n') + '\n');
@@ -136,7 +155,7 @@ async function repack(ctx: ActionContext, list: string, from: string, to: string
   const stems = fs.readFileSync(ctx.path(list), 'utf8').split('\n').filter(Boolean);
   const missing = stems.filter((s) => !fs.existsSync(ctx.path(`${from}/${s}.png`)));
   if (missing.length) {
-    throw new BadInputError(`${from} lacks ${missing.length} image(s) of the subset ${list} (first: ${missing.slice(0, 3).map((s) => `${s}.png`).join(', ')}); the VR export and the subset disagree about the split.`);
+    throw new BadInputError(`${from} lacks ${missing.length} image(s) of the subset ${list} (first: ${missing.slice(0, 3).map((s) => `${s}.png`).join(', ')}); the VR export and the subset disagree about the split. Make the VR export draw every image of the split (then rebuild it), or build the subset from the same split.`);
   }
   // Built in a temp folder and renamed: an interrupted repack leaves no half folder.
   const tmp = path.join(ctx.tmpDir, 'out');
@@ -153,11 +172,12 @@ export function gradcam(o: ExpVisOptions & { subset: { list: string }; count?: n
   const root = `${VIS}/gradcam_sample${o.count ?? 500}`;
   const dir = `${root}/${o.experiment.name}/${o.split}`;
   const zip = `${root}/${o.experiment.name}_${o.split}.zip`;
-  const checkpoint = checkpointOf(o.experiment, variant);
-  const manifest = o.dataset.manifests[o.split];
+  const what = `gradcam(${o.experiment.name}, ${o.split})`;
+  const checkpoint = checkpointOf(o.experiment, variant, what);
+  const manifest = manifestOf(o.dataset, o.split, what);
   const maps: Target = {
     name: `vis/${o.experiment.name}/gradcam-${o.split}`,
-    inputs: [...o.experiment.chain, checkpoint, o.subset.list, ...(manifest ? [manifest] : []), ...(o.inputs ?? [])],
+    inputs: [...o.experiment.chain, checkpoint, o.subset.list, manifest, ...(o.inputs ?? [])],
     outputs: [dir],
     run: o.command({ config: o.experiment.config, checkpoint, dataRoot: o.dataset.root, split: o.split, outDir: dir, images: o.subset.list }),
     resources: { gpu: 1 },
