@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BadInputError, type ActionContext, type Target } from '../src/index.js';
-import { workspaceRoot } from './workspace.js';
+import { workspaceRoot } from '../src/index.js';
 
 export interface DatasetOptions {
   /** Name of the manifest target (default `dataset`); the link or generator is `<name>/source`. */

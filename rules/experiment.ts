@@ -4,8 +4,8 @@
 // names are read when the config loads and become inputs, so editing a base config stales
 // exactly the experiments that inherit it.
 import { BadInputError, type Target, type MaterializeContext } from '../src/index.js';
+import { workspaceRoot } from '../src/index.js';
 import { readMmConfig } from './mmconfig.js';
-import { workspaceRoot } from './workspace.js';
 import type { Dataset } from './dataset.js';
 import { metricsFromTable } from './results.js';
 

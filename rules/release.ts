@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { BadInputError, type ActionContext, type Target } from '../src/index.js';
+import { BadInputError, workspaceRoot, type ActionContext, type Target } from '../src/index.js';
 import { inspectZip, workspacePath, ZipFormatError } from './zip.js';
 import { gitCommit } from './git.js';
 
@@ -298,16 +298,3 @@ export async function sha256File(file: string, signal?: AbortSignal): Promise<st
   return h.digest('hex');
 }
 
-/** The folder holding the config, found as sbuild finds it (walking up from the cwd); the cwd when none. */
-function workspaceRoot(): string {
-  const cwd = process.cwd();
-  let dir = cwd;
-  for (;;) {
-    for (const n of ['tasks.config.ts', 'tasks.config.mts', 'tasks.config.js', 'tasks.config.mjs']) {
-      if (fs.existsSync(path.join(dir, n))) return dir;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return cwd;
-    dir = parent;
-  }
-}

@@ -10,7 +10,8 @@ import { SbuildError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Config } from './types.js';
 
-export const CONFIG_NAMES = ['tasks.config.ts', 'tasks.config.mts', 'tasks.config.js', 'tasks.config.mjs'];
+export { CONFIG_NAMES } from './root.js';
+import { CONFIG_NAMES } from './root.js';
 const BUNDLE_FORMAT = 2;
 
 export interface LoadedConfig {
@@ -74,16 +75,22 @@ export async function loadConfig(cwd: string, explicit?: string): Promise<Loaded
   }
 
   let mod: { default?: unknown };
+  // Rules that read files while the config loads resolve them against this (`workspaceRoot()`).
+  process.env.SBUILD_ROOT = root;
   try {
     process.setSourceMapsEnabled(true);
     mod = (await import(pathToFileURL(bundleFile).href)) as { default?: unknown };
   } catch (err) {
-    const e = err as Error;
+    const e = err as Error & { badInput?: boolean };
     const stack = (e.stack ?? String(e)).split('\n').filter((l) => !l.includes('node:internal')).slice(0, 6).join('\n');
-    const loc = /\(?((?:\/|[A-Za-z]:)[^():]+):(\d+):(\d+)\)?/.exec(stack.split('\n').find((l) => /^\s+at /.test(l)) ?? '');
-    throw new SbuildError('config-load', `${path.basename(file)} threw while loading: ${e.message}. Fix the error at the location shown.`, {
-      location: loc ? `${path.relative(cwd, loc[1]!)}:${loc[2]}:${loc[3]}` : path.relative(cwd, file),
-      detail: stack,
+    // Frames as absolute paths (file:// URLs included); the config's own line is the one to point at.
+    const frames = [...stack.matchAll(/^\s+at .*?\(?(?:file:\/\/)?((?:\/|[A-Za-z]:)[^():]+):(\d+):(\d+)\)?$/gm)].map((m) => ({ file: m[1]!, line: m[2]!, col: m[3]! }));
+    const own = frames.find((f) => sources!.has(f.file)) ?? frames[0];
+    const message = e.message.replace(/\.\s*$/, '');
+    // A rule reporting bad input said what to fix: no stack. Anything else: the stack helps.
+    throw new SbuildError('config-load', e.badInput ? `${message}.` : `${path.basename(file)} threw while loading: ${message}. Fix the error at the location shown.`, {
+      location: own ? `${path.relative(cwd, own.file)}:${own.line}:${own.col}` : path.relative(cwd, file),
+      ...(e.badInput ? {} : { detail: stack }),
     });
   }
   const config = mod.default;

@@ -148,3 +148,4 @@ export interface Config {
 export function defineConfig(config: Config): Config {
   return config;
 }
+

@@ -368,7 +368,7 @@ test('vrExport and gradcam naming a variant or split the experiment or dataset l
 test('experiment(): a bad name, a bad variant or evaluation name, a split the dataset lacks', () => {
   badConfig(
     workspace({ exps: [['bad/name', 'configs/a.py']] }),
-    /tasks\.config\.ts threw while loading: experiment\(\): name "bad\/name" must be one path segment of letters, digits, '\.', '_' or '-', starting with a letter or digit \(it names artifacts\/work_dirs\/<name>\/ and the exp\/<name>\/… targets\); e\.g\. 'cfar_ca'\./,
+    /tasks\.config\.ts:\d+:\d+: error: experiment\(\): name "bad\/name" must be one path segment of letters, digits, '\.', '_' or '-', starting with a letter or digit \(it names artifacts\/work_dirs\/<name>\/ and the exp\/<name>\/… targets\); e\.g\. 'cfar_ca'\./,
   );
   badConfig(workspace({ exps: [['.hidden', 'configs/a.py']] }), /experiment\(\): name "\.hidden" must be one path segment/);
   badConfig(
@@ -428,7 +428,7 @@ test('dataset: annotations that are null, or hold null entries, are listed as la
 test('dataset(): neither SARDET_ROOT nor `generate` is a config error saying which to set', () => {
   badConfig(
     workspace({ data: 'dataset()' }),
-    /tasks\.config\.ts threw while loading: dataset\(\): \$SARDET_ROOT is not set and no `generate` command was given\. Set SARDET_ROOT to the folder holding Annotations\/ and JPEGImages\/, or pass `generate`\./,
+    /tasks\.config\.ts:\d+:\d+: error: dataset\(\): \$SARDET_ROOT is not set and no `generate` command was given\. Set SARDET_ROOT to the folder holding Annotations\/ and JPEGImages\/, or pass `generate`\./,
   );
   badConfig(workspace({ data: "dataset({ envVar: 'MY_DATA' })" }), /dataset\(\): \$MY_DATA is not set and no `generate` command was given\. Set MY_DATA to the folder/);
 });
