@@ -16,8 +16,14 @@ hyperfine --style basic --runs 3 --prepare 'rm -rf .sbuild artifacts/work_dirs/*
   "$sb release" --export-json "$work/cold.json"
 $sb release
 hyperfine --style basic --warmup 2 --runs "$runs" "$sb release" 'node -e 0' --export-json "$work/noop.json"
-hyperfine --style basic --runs "$runs" \
-  --prepare "sed -i \"s/^model = dict(.*/model = dict(type='OSCFAR', rank=0.\$((RANDOM % 40 + 50)))/\" configs/sardet_mini/cfar_os.py" \
+# Each edit picks a rank never used before, so the experiment really retrains.
+cat > "$work/edit.mjs" <<'JS'
+import fs from 'node:fs';
+const f = 'configs/sardet_mini/cfar_os.py';
+const rank = (0.5 + (Date.now() % 40000) / 100000).toFixed(5);
+fs.writeFileSync(f, fs.readFileSync(f, 'utf8').replace(/^model = dict\(.*$/m, `model = dict(type='OSCFAR', rank=${rank})`));
+JS
+hyperfine --style basic --runs "$runs" --prepare "node $work/edit.mjs" \
   "$sb release" --export-json "$work/edit.json"
 for f in cold noop edit; do
   node -e "const r=require('$work/$f.json').results; for (const x of r) console.log('$f', x.command, 'median', x.median.toFixed(3), 's')"

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { readMmConfig, type MmConfig, type PyValue } from '../../rules/mmconfig.js';
 import { ToolError, UsageError } from './args.js';
 import { DETECTOR_TYPES, FEATURES, type BoxOffsets, type DetectorParams, type DetectorType, type Prototype } from './detector.js';
-import { readJson } from './io.js';
+import { readJson, round4 } from './io.js';
 
 /** A config problem: exit 2, like a usage error. */
 export class ConfigError extends UsageError {
@@ -61,7 +61,8 @@ export function loadModelConfig(file: string, root: string | undefined): ModelCo
       throw new ConfigError(`${where}: unknown model key '${k}' (known: type, ${Object.keys(DEFAULTS).join(', ')})`);
     }
     const key = k as keyof typeof DEFAULTS;
-    params[key] = checkNumber(where, `model.${k}`, v, key);
+    // Quantised as checkpoints store them, so a checkpoint always matches the config it came from.
+    params[key] = key === 'pfa' ? checkNumber(where, `model.${k}`, v, key) : round4(checkNumber(where, `model.${k}`, v, key));
   }
   if (params.test_cell % 2 !== 1) throw new ConfigError(`${where}: model.test_cell must be odd (found ${params.test_cell})`);
   if (params.guard < (params.test_cell - 1) / 2) {
