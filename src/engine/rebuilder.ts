@@ -3,7 +3,7 @@
 // recorded hash; otherwise the lock entry and the current record are diffed into reasons.
 import picomatch from 'picomatch';
 import type { Graph, GraphNode } from '../graph/graph.js';
-import { ownerAbove } from '../graph/graph.js';
+import { closure, ownerAbove } from '../graph/graph.js';
 import type { FileHasher } from '../hashing/file-hasher.js';
 import { actionIdentity, envHashes, fingerprintOf, FINGERPRINT_FORMAT, type FingerprintRecord } from '../hashing/fingerprint.js';
 import type { Sha256 } from '../hashing/sha256.js';
@@ -128,15 +128,7 @@ export class Rebuilder {
   private lineageOf(node: GraphNode): string[] {
     let names = this.lineages.get(node.id);
     if (!names) {
-      const seen = new Set<number>();
-      const stack = [...node.deps];
-      while (stack.length) {
-        const d = stack.pop()!;
-        if (seen.has(d)) continue;
-        seen.add(d);
-        stack.push(...this.graph.nodes[d]!.deps);
-      }
-      names = [...seen].filter((d) => !this.graph.nodes[d]!.group).map((d) => this.graph.nodes[d]!.name).sort();
+      names = [...closure(this.graph, node.deps)].filter((d) => !this.graph.nodes[d]!.group).map((d) => this.graph.nodes[d]!.name).sort();
       this.lineages.set(node.id, names);
     }
     return names;

@@ -423,15 +423,7 @@ export class Scheduler {
         return owner === undefined ? undefined : of(owner);
       },
       lineage: () => {
-        const seen = new Set<number>();
-        const stack = [...node.deps];
-        while (stack.length) {
-          const d = stack.pop()!;
-          if (seen.has(d)) continue;
-          seen.add(d);
-          stack.push(...graph.nodes[d]!.deps);
-        }
-        return [...seen].filter((d) => !graph.nodes[d]!.group).map(of).filter((x) => x !== undefined).sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
+        return [...closure(graph, node.deps)].filter((d) => !graph.nodes[d]!.group).map(of).filter((x) => x !== undefined).sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
       },
     };
   }

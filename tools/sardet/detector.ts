@@ -76,20 +76,9 @@ function spans(n: number, r: number): [Int32Array, Int32Array] {
 
 /** The mean over the (2r+1)² box around every pixel, clipped to the image. */
 function boxMeans(sums: Float64Array, width: number, height: number, r: number): Float32Array {
+  const { sum, count } = boxSums(sums, width, height, r);
   const out = new Float32Array(width * height);
-  const s = width + 1;
-  const [xa, xb] = spans(width, r);
-  const [ya, yb] = spans(height, r);
-  for (let y = 0; y < height; y++) {
-    const a = ya[y]! * s;
-    const b = yb[y]! * s;
-    const h = yb[y]! - ya[y]!;
-    for (let x = 0; x < width; x++) {
-      const l = xa[x]!;
-      const rr = xb[x]!;
-      out[y * width + x] = (sums[b + rr]! - sums[a + rr]! - sums[b + l]! + sums[a + l]!) / ((rr - l) * h);
-    }
-  }
+  for (let i = 0; i < out.length; i++) out[i] = sum[i]! / count[i]!;
   return out;
 }
 
