@@ -25,6 +25,12 @@ export interface Options {
   maxSize: number;
   remoteCache: string | undefined;
   remoteUpload: boolean;
+  /** --executor: run every command target here or on Slurm, whatever the config says. */
+  executor: 'local' | 'slurm' | undefined;
+  /** --slurm SELECTORS: run these targets (names, globs, tag:NAME) on Slurm too. */
+  slurm: string[];
+  /** --max-jobs N: at most N Slurm jobs submitted at once. */
+  maxJobs: number | undefined;
 }
 
 const FLAGS = {
@@ -45,6 +51,9 @@ const FLAGS = {
   'max-size': { type: 'string' },
   'remote-cache': { type: 'string' },
   'remote-upload': { type: 'boolean' },
+  executor: { type: 'string' },
+  slurm: { type: 'string', multiple: true },
+  'max-jobs': { type: 'string' },
 } as const;
 
 export function parseCli(argv: string[]): Options {
@@ -84,7 +93,18 @@ export function parseCli(argv: string[]): Options {
   if (v['remote-cache'] !== undefined && !/^https?:\/\/[^\s/]+/.test(v['remote-cache'])) {
     throw new SbuildError('usage', `--remote-cache takes an http:// or https:// URL, got '${v['remote-cache']}'.`);
   }
+  if (v.executor !== undefined && v.executor !== 'local' && v.executor !== 'slurm') {
+    throw new SbuildError('usage', `--executor takes 'local' or 'slurm', got '${v.executor}'.`);
+  }
+  let maxJobs: number | undefined;
+  if (v['max-jobs'] !== undefined) {
+    maxJobs = Number(v['max-jobs']);
+    if (!Number.isInteger(maxJobs) || maxJobs < 1) throw new SbuildError('usage', `--max-jobs takes a whole number ≥ 1 (Slurm jobs submitted at once), got '${v['max-jobs']}'.`);
+  }
   return {
+    executor: v.executor as Options['executor'],
+    slurm: (v.slurm ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean),
+    maxJobs,
     remoteCache: v['remote-cache'],
     remoteUpload: v['remote-upload'] ?? false,
     maxSize,
@@ -138,5 +158,8 @@ Flags:
       --no-wait       exit 2 instead of waiting when another sbuild is building here
       --remote-cache URL  Bazel HTTP cache (nginx WebDAV, bazel-remote); read-only unless
       --remote-upload     upload what this build produces (CI)
+      --executor local|slurm  run every command target here, or submit them all to Slurm
+      --slurm SELECTORS   also run these on Slurm, e.g. --slurm tag:gpu (names, globs, tag:NAME)
+      --max-jobs N        at most N Slurm jobs submitted at once (the cluster queues the rest)
 
 Exit codes: 0 ok, 1 build failed, 2 usage or config error, 130 interrupted.`;

@@ -68,6 +68,32 @@ export interface Resources {
   [pool: string]: number | undefined;
 }
 
+/** Slurm options of a job; a target's own override the config's `slurm` defaults. */
+export interface SlurmOptions {
+  partition?: string;
+  account?: string;
+  qos?: string;
+  /** Wall-time limit as Slurm writes it, e.g. `2:00:00` or `1-00:00:00`. */
+  time?: string;
+  /** Memory per node as Slurm writes it, e.g. `16G`. */
+  mem?: string;
+  cpusPerTask?: number;
+  /** Further `sbatch` options, e.g. `['--constraint=a100', '--exclusive']`. */
+  extra?: string[];
+}
+
+/** How sbuild submits to Slurm (the config's `slurm`). */
+export interface SlurmConfig extends SlurmOptions {
+  /** Targets that run on Slurm without `executor: 'slurm'`: names, globs or `tag:NAME` (e.g. `['tag:gpu']`). */
+  select?: string[];
+  /** At most this many jobs submitted at once (default: no limit; the cluster queues them). */
+  maxJobs?: number;
+  /** `sbatch --wait` (default) or `poll`: submit, then follow the job with `scontrol`/`sacct`. */
+  wait?: 'sbatch' | 'poll';
+  /** Seconds to wait for a finished job's outputs to appear on a shared file system (NFS attribute caching; default 10). */
+  settleSeconds?: number;
+}
+
 export interface Target {
   /** Unique, `/`-separated name, e.g. `exp/cfar_ca/full/eval-test`. */
   name: string;
@@ -95,6 +121,10 @@ export interface Target {
   };
   /** Resource needs, e.g. `{ gpu: 1 }`. */
   resources?: Resources;
+  /** Where the command runs: this machine (default) or a Slurm cluster (`sbatch`). */
+  executor?: 'local' | 'slurm';
+  /** Slurm options of this target (over the config's `slurm`). */
+  slurm?: SlurmOptions;
   /** When the machine has no GPU, run anyway without one (instead of failing). */
   cpuFallback?: boolean;
   tags?: string[];
@@ -120,6 +150,8 @@ export interface Config {
   targets: Target[];
   /** Capacities of named resource pools other than `gpu`, e.g. `{ mem: 64 }`. */
   pools?: { [pool: string]: number };
+  /** Slurm defaults and which targets run there (see docs/CLUSTER.md). */
+  slurm?: SlurmConfig;
   /** GPU ids to use when neither `--gpus` nor `CUDA_VISIBLE_DEVICES` says. */
   gpus?: string[];
   /** A remote cache speaking Bazel's HTTP cache protocol (`--remote-cache` overrides the URL). */

@@ -8,7 +8,7 @@ import type { Config, Target } from './types.js';
 import type { LoadedConfig } from './load.js';
 
 const TARGET_KEYS = new Set([
-  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize', 'lineage',
+  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize', 'lineage', 'executor', 'slurm',
 ]);
 
 /** A target after validation: paths normalised to posix, workspace-relative. */
@@ -98,6 +98,12 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
       if (t[f] !== undefined && typeof t[f] !== 'boolean') fail(`${at}: \`${f}\` must be true or false.`, name);
     }
     if (t.description !== undefined && typeof t.description !== 'string') fail(`${at}: \`description\` must be a string.`, name);
+    if (t.executor !== undefined && t.executor !== 'local' && t.executor !== 'slurm') fail(`${at}: \`executor\` must be 'local' or 'slurm'.`, name);
+    if (t.executor === 'slurm' && typeof run === 'function') fail(`${at} asks for \`executor: 'slurm'\` but its \`run\` is an in-process function, which runs inside sbuild. Give it a command (array or string), or drop \`executor\`.`, name);
+    if (t.slurm !== undefined) {
+      const bad = slurmProblem(t.slurm, false);
+      if (bad) fail(`${at}: ${bad}`, name);
+    }
     checked.push({ target: t, name, inputs, outputs, deps });
   });
   if (config.default !== undefined && !seen.has(config.default)) {
@@ -109,6 +115,10 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
   if (config.gpus !== undefined && (!Array.isArray(config.gpus) || config.gpus.some((g) => typeof g !== 'string'))) {
     fail('The config\'s `gpus` must be an array of device ids as strings, e.g. ["0", "1"].');
   }
+  if (config.slurm !== undefined) {
+    const bad = slurmProblem(config.slurm, true);
+    if (bad) fail(`The config's ${bad}`);
+  }
   if (config.policy !== undefined) {
     const problem = policyProblem(config.policy as unknown);
     if (problem) {
@@ -116,6 +126,30 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
     }
   }
   return { config, targets: checked };
+}
+
+const SLURM_KEYS = ['partition', 'account', 'qos', 'time', 'mem', 'cpusPerTask', 'extra'];
+const SLURM_CONFIG_KEYS = [...SLURM_KEYS, 'select', 'maxJobs', 'wait', 'settleSeconds'];
+
+/** What is wrong with a `slurm` block (the config's when `top`), or undefined. */
+function slurmProblem(s: unknown, top: boolean): string | undefined {
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) return '`slurm` must be an object such as { partition: \'gpu\', time: \'2:00:00\' }.';
+  const keys = top ? SLURM_CONFIG_KEYS : SLURM_KEYS;
+  const o = s as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!keys.includes(k)) return `\`slurm\` has an unknown field \`${k}\`.${didYouMean(k, keys)} Allowed: ${keys.join(', ')}.`;
+  }
+  for (const k of ['partition', 'account', 'qos', 'time', 'mem']) {
+    if (o[k] !== undefined && (typeof o[k] !== 'string' || o[k] === '')) return `slurm.${k} must be a non-empty string (as sbatch takes it, e.g. ${k === 'time' ? "'2:00:00'" : k === 'mem' ? "'16G'" : "'gpu'"}).`;
+  }
+  if (o.cpusPerTask !== undefined && (typeof o.cpusPerTask !== 'number' || !Number.isInteger(o.cpusPerTask) || o.cpusPerTask < 1)) return 'slurm.cpusPerTask must be a whole number ≥ 1.';
+  for (const k of ['extra', 'select']) {
+    if (o[k] !== undefined && (!Array.isArray(o[k]) || (o[k] as unknown[]).some((x) => typeof x !== 'string' || x === ''))) return `slurm.${k} must be an array of non-empty strings.`;
+  }
+  if (o.maxJobs !== undefined && (typeof o.maxJobs !== 'number' || !Number.isInteger(o.maxJobs) || o.maxJobs < 1)) return 'slurm.maxJobs must be a whole number ≥ 1.';
+  if (o.wait !== undefined && o.wait !== 'sbatch' && o.wait !== 'poll') return "slurm.wait must be 'sbatch' (sbatch --wait) or 'poll'.";
+  if (o.settleSeconds !== undefined && (typeof o.settleSeconds !== 'number' || !(o.settleSeconds >= 0))) return 'slurm.settleSeconds must be a number of seconds ≥ 0.';
+  return undefined;
 }
 
 const POLICY_KEYS = new Set(['tracked', 'ignored', 'maxFileMB']);

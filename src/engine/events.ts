@@ -5,7 +5,7 @@ export type BuildEvent =
   | { type: 'plan'; selected: number; toRun: number }
   | { type: 'fresh'; name: string }
   | { type: 'would-run'; name: string; reasons: Reason[]; restore: boolean }
-  | { type: 'start'; name: string; reasons: Reason[]; gpus: string[] }
+  | { type: 'start'; name: string; reasons: Reason[]; gpus: string[]; executor?: 'slurm' }
   | { type: 'done'; name: string; ms: number }
   | { type: 'restored'; name: string; fingerprint: string; reasons: Reason[] }
   | { type: 'failed'; name: string; ms: number; message: string; command?: string; logFile?: string; logTail?: string }

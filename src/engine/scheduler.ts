@@ -33,6 +33,8 @@ export interface BuildOptions {
   gpuFlag: string | undefined;
   executor: Executor;
   listener: Listener;
+  /** Targets that run on Slurm, its executor, and how many jobs may be submitted at once. */
+  slurm?: { executor: Executor; onSlurm: (node: GraphNode) => boolean; maxJobs: number };
 }
 
 export interface BuildResult {
@@ -81,6 +83,8 @@ export class Scheduler {
   private readonly queue: Queued[] = [];
   private readonly toEvaluate: number[] = [];
   private readonly abort = new AbortController();
+  /** Jobs submitted to Slurm and not yet ended (they take no -j slot). */
+  private submitted = 0;
   private readonly journal: Journal;
   private readonly result: BuildResult = { ran: [], restored: [], fresh: [], failed: [], blocked: [], wouldRun: [], interrupted: false };
   private pools: Pools | undefined;
@@ -167,6 +171,7 @@ export class Scheduler {
   interrupt(signal: NodeJS.Signals): void {
     if (this.result.interrupted) {
       this.opts.executor.signalAll('SIGKILL');
+      this.opts.slurm?.executor.signalAll('SIGKILL');
       return;
     }
     this.result.interrupted = true;
@@ -174,6 +179,7 @@ export class Scheduler {
     this.abort.abort();
     this.ws.remote?.cancel();
     this.opts.executor.signalAll(signal);
+    this.opts.slurm?.executor.signalAll(signal);
     this.pump();
   }
 
@@ -183,7 +189,7 @@ export class Scheduler {
     for (let i = 0; i < this.toEvaluate.length; i++) this.evaluate(this.toEvaluate[i]!);
     this.toEvaluate.length = 0;
     if (!this.stopping) this.dispatch();
-    if (this.running === 0 && this.inflight === 0 && (this.stopping || this.queue.length === 0) && this.toEvaluate.length === 0) {
+    if (this.running === 0 && this.submitted === 0 && this.inflight === 0 && (this.stopping || this.queue.length === 0) && this.toEvaluate.length === 0) {
       this.finish?.();
       this.finish = undefined;
     }
@@ -444,9 +450,14 @@ export class Scheduler {
     this.ws.rebuilder.outputsWritten(node.outputs);
   }
 
+  private onSlurm(node: GraphNode): boolean {
+    return this.opts.slurm?.onSlurm(node) ?? false;
+  }
+
   private enqueue(node: GraphNode, cur: Current, reasons: Reason[]): void {
     const res = node.target.resources;
-    if (res && Object.values(res).some((v) => v)) {
+    // On Slurm the cluster owns the resources: it queues the job or rejects it at submission.
+    if (res && Object.values(res).some((v) => v) && !this.onSlurm(node)) {
       this.pools ??= new Pools(detectGpus(this.opts.gpuFlag, this.ws.config.gpus, process.env), this.ws.config.pools ?? {});
       const why = this.pools.impossible(res);
       if (why && !(node.target.cpuFallback && (res.gpu ?? 0) > 0 && this.pools.gpus.length === 0 && !this.pools.impossible({ ...res, gpu: 0 }))) {
@@ -481,8 +492,22 @@ export class Scheduler {
   }
 
   private dispatch(): void {
-    for (let i = 0; i < this.queue.length && this.running < this.opts.jobs; ) {
+    for (let i = 0; i < this.queue.length; ) {
       const item = this.queue[i]!;
+      if (this.onSlurm(item.node)) {
+        // The cluster, not -j, limits these; --max-jobs caps what is submitted at once.
+        if (this.submitted >= this.opts.slurm!.maxJobs) {
+          i++;
+          continue;
+        }
+        this.queue.splice(i, 1);
+        void this.start(item, [], true);
+        continue;
+      }
+      if (this.running >= this.opts.jobs) {
+        i++;
+        continue;
+      }
       const res = item.node.target.resources;
       const noGpu = (res?.gpu ?? 0) > 0 && this.pools!.gpus.length === 0;
       const gpus = res ? this.pools!.tryAcquire(noGpu ? { ...res, gpu: 0 } : res) : [];
@@ -491,17 +516,18 @@ export class Scheduler {
         continue;
       }
       this.queue.splice(i, 1);
-      void this.start(item, gpus);
+      void this.start(item, gpus, false);
     }
   }
 
-  private async start(item: Queued, gpus: string[]): Promise<void> {
+  private async start(item: Queued, gpus: string[], slurm: boolean): Promise<void> {
     const { node, cur, reasons } = item;
     const root = this.ws.root;
-    this.running++;
+    if (slurm) this.submitted++;
+    else this.running++;
     this.state.set(node.id, 'running');
     this.changed.add(node.id);
-    this.emit({ type: 'start', name: node.name, reasons, gpus });
+    this.emit({ type: 'start', name: node.name, reasons, gpus, ...(slurm ? { executor: 'slurm' as const } : {}) });
     const t0 = performance.now();
     let result: JobResult;
     try {
@@ -519,7 +545,7 @@ export class Scheduler {
         SBUILD_TARGET: node.name,
         SBUILD_ROOT: root,
       };
-      result = await this.opts.executor.run({
+      result = await (slurm ? this.opts.slurm!.executor : this.opts.executor).run({
         node, root, env, gpus,
         logFile: this.ws.logFile(node.name),
         inputs: Object.keys(cur.record.inputs).filter((p) => !p.startsWith(LINEAGE_PREFIX)).map((p) => p.replace(/\/$/, '')),
@@ -530,8 +556,11 @@ export class Scheduler {
       result = { ok: false, reason: 'threw', message: (err as Error).message, command: node.name };
     }
     const ms = performance.now() - t0;
-    this.running--;
-    this.pools?.release(node.target.resources, gpus);
+    if (slurm) this.submitted--;
+    else {
+      this.running--;
+      this.pools?.release(node.target.resources, gpus);
+    }
     if (!result.ok) {
       const msg =
         result.reason === 'exit' ? `command failed with exit code ${result.exitCode}` :

@@ -33,7 +33,7 @@ export function plainRenderer(write: (s: string) => void, opts: { quiet: boolean
         write(e.restore ? `would restore ${e.name} from cache` : `would run ${e.name}`);
         for (const r of e.reasons) write(`    ${describeReason(r)}`);
         return;
-      case 'start': if (!opts.quiet) write(`▶ ${e.name}${e.gpus.length ? ` [gpu ${e.gpus.join(',')}]` : ''} — ${summarizeReasons(e.reasons)}`); return;
+      case 'start': if (!opts.quiet) write(`▶ ${e.name}${e.executor ? ` [${e.executor}]` : ''}${e.gpus.length ? ` [gpu ${e.gpus.join(',')}]` : ''} — ${summarizeReasons(e.reasons)}`); return;
       case 'done': if (!opts.quiet) write(`✔ ${e.name} (${fmtMs(e.ms)})`); return;
       case 'restored': if (!opts.quiet) write(`↺ ${e.name} restored from cache (fingerprint ${e.fingerprint.slice(0, 12)}) — ${summarizeReasons(e.reasons)}`); return;
       case 'failed': write(failureText(e)); return;

@@ -1,6 +1,7 @@
 // `sbuild [targets…]`: build the selection, or with -n print what would run and why.
 import { SbuildError } from '../../errors.js';
 import { select } from '../../graph/select.js';
+import { closure, type GraphNode } from '../../graph/graph.js';
 import { Scheduler } from '../../engine/scheduler.js';
 import type { Workspace } from '../../engine/workspace.js';
 import type { Listener } from '../../engine/events.js';
@@ -41,6 +42,28 @@ export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s:
   return 0;
 }
 
+/** Which targets run on Slurm: --executor, else the target's own `executor`, else the selectors. */
+async function slurmOptions(ws: Workspace, opts: Options): Promise<Pick<import('../../engine/scheduler.js').BuildOptions, 'slurm'>> {
+  const cfg = ws.config.slurm;
+  const selectors = [...(cfg?.select ?? []), ...opts.slurm];
+  const chosen = new Set<number>();
+  for (const id of selectors.length ? select(ws.graph, selectors) : []) {
+    const n = ws.graph.nodes[id]!;
+    // A group selects what it names.
+    if (n.group) for (const d of closure(ws.graph, [id])) chosen.add(d);
+    else chosen.add(id);
+  }
+  const onSlurm = (node: GraphNode): boolean => {
+    if (node.group || typeof node.target.run === 'function') return false;
+    if (opts.executor) return opts.executor === 'slurm';
+    if (node.target.executor) return node.target.executor === 'slurm';
+    return chosen.has(node.id);
+  };
+  if (!ws.graph.nodes.some(onSlurm)) return {};
+  const { SlurmExecutor } = await import('../../executors/slurm.js');
+  return { slurm: { executor: new SlurmExecutor(cfg), onSlurm, maxJobs: opts.maxJobs ?? cfg?.maxJobs ?? Infinity } };
+}
+
 export async function build(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
   const ids = roots(ws, opts.targets, false);
   const jobs = opts.jobs ?? defaultJobs();
@@ -60,6 +83,7 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
   const scheduler = new Scheduler(ws, ids, {
     jobs, keepGoing: opts.keepGoing, force: opts.force, dryRun: opts.dryRun, gpuFlag: opts.gpus,
     executor: new LocalExecutor(), listener,
+    ...(await slurmOptions(ws, opts)),
   });
   const onSignal = (sig: NodeJS.Signals) => scheduler.interrupt(sig);
   process.on('SIGINT', onSignal);

@@ -1,0 +1,180 @@
+// Runs commands as Slurm batch jobs. Each job is a small script under `.sbuild/slurm/` that
+// `sbatch` submits with the target's resources mapped to Slurm options; the job's output
+// file is the target's log and its exit code the target's result. By default `sbatch --wait`
+// blocks until the job ends (one waiting process per job, no polling); `wait: 'poll'`
+// submits and follows the job with `scontrol`/`sacct` instead. Ctrl-C cancels every job
+// submitted (`scancel`). The cluster, not `-j`, decides how many run at once.
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile, execFileSync } from 'node:child_process';
+import type { SlurmConfig, SlurmOptions, Target } from '../config/types.js';
+import { quoteArg } from '../hashing/fingerprint.js';
+import { writeFileAtomic } from '../util/fs.js';
+import type { Executor, Job, JobResult } from './executor.js';
+
+/** The `sbatch` options of a target: its own `slurm` over the config's, GPUs as GRES. */
+export function sbatchOptions(t: Target, defaults: SlurmOptions = {}): string[] {
+  const o: SlurmOptions = { ...defaults, ...t.slurm };
+  const args: string[] = [];
+  const gpu = t.resources?.gpu ?? 0;
+  if (gpu > 0) args.push(`--gres=gpu:${gpu}`);
+  const cpus = o.cpusPerTask ?? t.resources?.cpus;
+  if (cpus) args.push(`--cpus-per-task=${cpus}`);
+  if (o.mem) args.push(`--mem=${o.mem}`);
+  if (o.time) args.push(`--time=${o.time}`);
+  if (o.partition) args.push(`--partition=${o.partition}`);
+  if (o.account) args.push(`--account=${o.account}`);
+  if (o.qos) args.push(`--qos=${o.qos}`);
+  // Defaults' extra options first, the target's after them (sbatch lets the later win).
+  args.push(...(defaults.extra ?? []), ...(t.slurm?.extra ?? []));
+  return args;
+}
+
+/** A Slurm job name from a target name: `sbuild:` and the name, safe for squeue's columns. */
+export function jobName(target: string): string {
+  return `sbuild:${target.replace(/[^A-Za-z0-9._:/-]/g, '_')}`.slice(0, 128);
+}
+
+/** The batch script: the command as the local executor would run it, in the workspace. */
+export function batchScript(t: Target, root: string): { script: string; command: string } {
+  const command = typeof t.run === 'string' ? t.run : (t.run as string[]).map(quoteArg).join(' ');
+  const line = typeof t.run === 'string' ? t.run : command;
+  const script = [
+    '#!/bin/sh',
+    `cd ${quoteArg(root)} || exit 97`,
+    // What the local executor hands a job: its GPU ids under sbuild's own name too.
+    'SBUILD_GPU_IDS="${CUDA_VISIBLE_DEVICES:-}"; export SBUILD_GPU_IDS',
+    `printf '%s\\n' ${quoteArg(`$ ${command}`)} "# slurm job \${SLURM_JOB_ID:-?} on $(hostname), CUDA_VISIBLE_DEVICES=\${CUDA_VISIBLE_DEVICES:-}"`,
+    line,
+    '',
+  ].join('\n');
+  return { script, command };
+}
+
+interface Running {
+  child: ReturnType<typeof execFile>;
+  jobId: string | undefined;
+}
+
+export class SlurmExecutor implements Executor {
+  private readonly running = new Set<Running>();
+  private readonly cancelled = new Set<string>();
+
+  constructor(private readonly config: SlurmConfig = {}, private readonly bin = { sbatch: 'sbatch', scancel: 'scancel', scontrol: 'scontrol', sacct: 'sacct' }) {}
+
+  async run(job: Job): Promise<JobResult> {
+    const t = job.node.target;
+    const { script, command } = batchScript(t, job.root);
+    const scriptFile = path.join(job.root, '.sbuild', 'slurm', `${job.node.name.replace(/\//g, '__')}.sh`);
+    writeFileAtomic(scriptFile, script);
+    fs.mkdirSync(path.dirname(job.logFile), { recursive: true });
+    // An old log must not pass for this job's: Slurm truncates it only once the job starts.
+    fs.rmSync(job.logFile, { force: true });
+    const poll = this.config.wait === 'poll';
+    const args = [
+      '--parsable', ...(poll ? [] : ['--wait']),
+      `--job-name=${jobName(job.node.name)}`, `--output=${job.logFile}`, `--chdir=${job.root}`,
+      ...sbatchOptions(t, this.config), scriptFile,
+    ];
+    // Slurm gives the job its GPUs: the submitting environment must not name any.
+    const env = { ...job.env };
+    delete env.CUDA_VISIBLE_DEVICES;
+    delete env.SBUILD_GPU_IDS;
+    const where = `sbatch ${args.slice(0, -1).join(' ')}`;
+    const r = await this.sbatch(args, env);
+    if (r.error) {
+      const e = r.error as NodeJS.ErrnoException;
+      const message = e.code === 'ENOENT'
+        ? `'${this.bin.sbatch}' was not found on PATH, so '${job.node.name}' cannot be submitted to Slurm. Install Slurm's client commands (Debian: slurm-client) and point SLURM_CONF at the cluster's slurm.conf, or run the target locally (\`--executor local\`).`
+        : `${this.bin.sbatch} could not start: ${e.message}`;
+      return { ok: false, reason: 'spawn', message, command: where };
+    }
+    if (r.jobId === undefined) {
+      const why = r.stderr.trim().split('\n').filter(Boolean).slice(-3).join(' ') || `exit code ${r.code}`;
+      return { ok: false, reason: 'spawn', message: `Slurm did not accept the job of '${job.node.name}': ${why}`, command: where };
+    }
+    const label = `slurm job ${r.jobId}: ${command}`;
+    let code = r.code;
+    if (poll && !this.cancelled.has(r.jobId)) code = await this.follow(r.jobId, job.signal);
+    if (this.cancelled.has(r.jobId) || job.signal.aborted) return { ok: false, reason: 'signal', signal: 'SIGINT', command: label };
+    if (code !== 0) return { ok: false, reason: 'exit', exitCode: code ?? 1, command: label };
+    await settle(job.root, job.node.outputs, (this.config.settleSeconds ?? 10) * 1000);
+    return { ok: true };
+  }
+
+  /** Runs sbatch, noting the job id as soon as it is printed (so Ctrl-C can cancel it). */
+  private sbatch(args: string[], env: NodeJS.ProcessEnv): Promise<{ jobId: string | undefined; code: number | null; stderr: string; error?: Error }> {
+    return new Promise((resolve) => {
+      const child = execFile(this.bin.sbatch, args, { env, maxBuffer: 16 * 1024 * 1024 });
+      const entry: Running = { child, jobId: undefined };
+      this.running.add(entry);
+      let out = '';
+      let err = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /^(\d+)/.exec(out);
+        if (m && entry.jobId === undefined) entry.jobId = m[1];
+      });
+      child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', (error) => {
+        this.running.delete(entry);
+        resolve({ jobId: undefined, code: null, stderr: err, error });
+      });
+      child.on('close', (code) => {
+        this.running.delete(entry);
+        resolve({ jobId: entry.jobId, code, stderr: err });
+      });
+    });
+  }
+
+  /** Polls a submitted job until it ends; its exit code. */
+  private async follow(jobId: string, signal: AbortSignal): Promise<number> {
+    for (;;) {
+      if (signal.aborted || this.cancelled.has(jobId)) return 130;
+      const state = await jobState(this.bin, jobId);
+      if (state && state.done) return state.exitCode;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  signalAll(_signal: NodeJS.Signals): void {
+    const ids = [...this.running].map((r) => r.jobId).filter((x): x is string => x !== undefined);
+    for (const id of ids) this.cancelled.add(id);
+    if (ids.length) {
+      // Synchronous on purpose: sbuild may exit right after the interrupt.
+      try {
+        execFileSync(this.bin.scancel, ids, { stdio: 'ignore', timeout: 15_000 });
+      } catch {
+        /* the jobs may have ended already */
+      }
+    }
+    for (const r of this.running) if (r.jobId === undefined) r.child.kill('SIGTERM');
+  }
+}
+
+/** A job's state from `scontrol` (while Slurm remembers it), else from `sacct`. */
+async function jobState(bin: { scontrol: string; sacct: string }, jobId: string): Promise<{ done: boolean; exitCode: number } | undefined> {
+  const run = (cmd: string, args: string[]) =>
+    new Promise<string | undefined>((resolve) => execFile(cmd, args, { timeout: 30_000 }, (e, out) => resolve(e ? undefined : String(out))));
+  const sc = await run(bin.scontrol, ['show', 'job', '-o', jobId]);
+  const st = sc && /JobState=(\S+)/.exec(sc)?.[1];
+  if (sc && st) {
+    const done = !/^(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|RESIZING)$/.test(st);
+    const code = Number(/ExitCode=(\d+):/.exec(sc)?.[1] ?? (st === 'COMPLETED' ? 0 : 1));
+    return { done, exitCode: st === 'COMPLETED' ? 0 : code || 1 };
+  }
+  const sa = await run(bin.sacct, ['-n', '-X', '-P', '-j', jobId, '-o', 'State,ExitCode']);
+  const line = sa?.trim().split('\n')[0];
+  if (!line) return undefined;
+  const [state, exit] = line.split('|');
+  const done = !/^(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|RESIZING)/.test(state ?? '');
+  return { done, exitCode: state?.startsWith('COMPLETED') ? 0 : Number(exit?.split(':')[0] ?? 1) || 1 };
+}
+
+/** Waits (up to `ms`) for outputs written on another node to show on this one. */
+async function settle(root: string, outputs: string[], ms: number): Promise<void> {
+  const t0 = Date.now();
+  while (outputs.some((o) => !fs.existsSync(path.join(root, o))) && Date.now() - t0 < ms) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
