@@ -91,7 +91,7 @@ export class SlurmExecutor implements Executor {
     }
     if (r.jobId === undefined) {
       const why = r.stderr.trim().split('\n').filter(Boolean).slice(-3).join(' ') || `exit code ${r.code}`;
-      return { ok: false, reason: 'spawn', message: `Slurm did not accept the job of '${job.node.name}': ${why}`, command: where };
+      return { ok: false, reason: 'spawn', message: `sbatch could not submit '${job.node.name}' to Slurm: ${why}`, command: where };
     }
     const label = `slurm job ${r.jobId}: ${command}`;
     let code = r.code;

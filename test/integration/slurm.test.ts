@@ -113,7 +113,67 @@ test('a job the cluster cannot run is rejected at submission, naming the target'
   ] }`);
   const res = r.run(['huge'], cluster.env);
   assert.equal(res.code, 1);
-  assert.match(res.stdout + res.stderr, /Slurm did not accept the job of 'huge': sbatch: error: /);
+  assert.match(res.stdout + res.stderr, /sbatch could not submit 'huge' to Slurm: sbatch: error: Batch job submission failed: /);
+});
+
+test('an unreachable controller: a clear error naming the target', { skip }, () => {
+  const r = rig();
+  r.write('dead.conf', fs.readFileSync(cluster.conf, 'utf8').replace(/SlurmctldPort=\d+/, 'SlurmctldPort=1'));
+  r.config(`{ targets: [
+    { name: 'eval', executor: 'slurm', outputs: ['out/e.txt'], run: ['true'] },
+  ] }`);
+  const res = r.run(['eval'], { ...cluster.env, SLURM_CONF: r.path('dead.conf') });
+  assert.equal(res.code, 1);
+  assert.match(res.stdout + res.stderr, /sbatch could not submit 'eval' to Slurm: sbatch: error: Batch job submission failed: Unable to contact slurm controller/);
+});
+
+test('on Slurm, incremental rebuilds run exactly what they run locally, and record the same lock', { skip }, () => {
+  const local = rig();
+  const remote = rig();
+  const setup = (r: Rig, flag: string) => {
+    r.config(`{
+      default: 'report',
+      targets: [
+        { name: 'prep', inputs: ['raw.txt'], outputs: ['work/prep.txt'], params: { flag: '${flag}' }, run: ${JSON.stringify(sh('prep', 'tr a-z A-Z < raw.txt > work/prep.txt'))} },
+        { name: 'train', inputs: ['work/prep.txt', 'cfg.txt'], outputs: ['work/model.txt'], resources: { gpu: 1 }, cpuFallback: true, tags: ['gpu'],
+          run: ${JSON.stringify(sh('train', 'cat work/prep.txt cfg.txt > work/model.txt'))} },
+        { name: 'eval', inputs: ['work/model.txt'], outputs: ['work/metrics.txt'], resources: { gpu: 1 }, cpuFallback: true, tags: ['gpu'],
+          run: ${JSON.stringify(sh('eval', 'wc -c < work/model.txt > work/metrics.txt'))} },
+        { name: 'report', inputs: ['work/metrics.txt'], outputs: ['report.txt'], run: ${JSON.stringify(sh('report', 'cp work/metrics.txt report.txt'))} },
+      ],
+    }`);
+  };
+  for (const r of [local, remote]) {
+    r.write('raw.txt', 'abc\n');
+    r.write('cfg.txt', 'lr=1\n');
+    setup(r, 'x');
+  }
+  const edits: Array<[string, (r: Rig) => void]> = [
+    ['first build', () => {}],
+    ['no-op', () => {}],
+    ['content edit', (r) => r.write('cfg.txt', 'lr=2\n')],
+    ['touch', (r) => fs.utimesSync(r.path('raw.txt'), new Date(), new Date())],
+    ['same bytes upstream (early cutoff)', (r) => r.write('raw.txt', 'ABC\n')],
+    ['param change', (r) => setup(r, 'y')],
+    ['revert (restored from the cache)', (r) => r.write('cfg.txt', 'lr=1\n')],
+    ['deleted output', (r) => fs.rmSync(r.path('work/metrics.txt'))],
+  ];
+  for (const [what, edit] of edits) {
+    const outcome = (r: Rig, args: string[]) => {
+      edit(r);
+      const res = r.run(['--json', ...args], cluster.env);
+      assert.equal(res.code, 0, `${what}: ${res.stdout}${res.stderr}`);
+      const events = res.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { type: string; name?: string; executor?: string });
+      return { runs: r.takeRuns(), restored: events.filter((e) => e.type === 'restored').map((e) => e.name).sort(), onSlurm: events.filter((e) => e.type === 'start' && e.executor === 'slurm').map((e) => e.name).sort() };
+    };
+    const a = outcome(local, ['--gpus', 'none']);
+    const b = outcome(remote, ['--slurm', 'tag:gpu']);
+    assert.deepEqual({ runs: b.runs, restored: b.restored }, { runs: a.runs, restored: a.restored }, what);
+    assert.deepEqual(b.onSlurm, b.runs.filter((n) => n === 'train' || n === 'eval'), `${what}: GPU targets ran on Slurm`);
+    assert.deepEqual(a.onSlurm, []);
+  }
+  assert.equal(remote.read('sbuild.lock'), local.read('sbuild.lock'));
+  assert.equal(remote.read('report.txt'), local.read('report.txt'));
 });
 
 test('without sbatch on PATH: a clear error naming the target', () => {
