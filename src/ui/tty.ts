@@ -61,7 +61,7 @@ export async function ttyRenderer(jobs: number, write: (s: string) => void) {
       case 'start': {
         const lane = lanes.find((l) => l.name === undefined) ?? lanes[0]!;
         lane.name = e.name;
-        lane.detail = summarizeReasons(e.reasons);
+        lane.detail = `${e.executor ? `on ${e.executor}: ` : ''}${summarizeReasons(e.reasons)}`;
         lane.since = performance.now();
         break;
       }
