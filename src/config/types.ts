@@ -121,6 +121,11 @@ export interface Target {
   };
   /** Resource needs, e.g. `{ gpu: 1 }`. */
   resources?: Resources;
+  /**
+   * Outputs that hold metrics (JSON objects of numbers) for `sbuild metrics diff` and the
+   * report. Outputs named `metrics.json` or `*_metrics.json` count without being listed.
+   */
+  metrics?: string[];
   /** Where the command runs: this machine (default) or a Slurm cluster (`sbatch`). */
   executor?: 'local' | 'slurm';
   /** Slurm options of this target (over the config's `slurm`). */

@@ -8,7 +8,7 @@ import type { Config, Target } from './types.js';
 import type { LoadedConfig } from './load.js';
 
 const TARGET_KEYS = new Set([
-  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize', 'lineage', 'executor', 'slurm',
+  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize', 'lineage', 'executor', 'slurm', 'metrics',
 ]);
 
 /** A target after validation: paths normalised to posix, workspace-relative. */
@@ -98,6 +98,11 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
       if (t[f] !== undefined && typeof t[f] !== 'boolean') fail(`${at}: \`${f}\` must be true or false.`, name);
     }
     if (t.description !== undefined && typeof t.description !== 'string') fail(`${at}: \`description\` must be a string.`, name);
+    if (t.metrics !== undefined) {
+      if (!Array.isArray(t.metrics) || t.metrics.some((m) => typeof m !== 'string')) fail(`${at}: \`metrics\` must be an array of output paths.`, name);
+      const notOut = t.metrics.find((m) => !outputs.includes(normalizeRel(root, m) ?? m));
+      if (notOut !== undefined) fail(`${at}: \`metrics\` names '${notOut}', which is not one of its outputs. List only declared outputs.`, name);
+    }
     if (t.executor !== undefined && t.executor !== 'local' && t.executor !== 'slurm') fail(`${at}: \`executor\` must be 'local' or 'slurm'.`, name);
     if (t.executor === 'slurm' && typeof run === 'function') fail(`${at} asks for \`executor: 'slurm'\` but its \`run\` is an in-process function, which runs inside sbuild. Give it a command (array or string), or drop \`executor\`.`, name);
     if (t.slurm !== undefined) {

@@ -19,6 +19,7 @@ import type { OutputRecord } from './lockfile.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import { Journal } from './lockfile.js';
 import { History } from './history.js';
+import { Timeline } from './timeline.js';
 import { Pools, detectGpus } from './pools.js';
 import type { Workspace } from './workspace.js';
 import { phase } from '../util/timing.js';
@@ -83,6 +84,7 @@ export class Scheduler {
   private readonly queue: Queued[] = [];
   private readonly toEvaluate: number[] = [];
   private readonly abort = new AbortController();
+  private readonly timeline = new Timeline();
   /** Jobs submitted to Slurm and not yet ended (they take no -j slot). */
   private submitted = 0;
   private readonly journal: Journal;
@@ -156,6 +158,7 @@ export class Scheduler {
     } else {
       this.ws.save();
       this.history?.save();
+      this.timeline.save(this.ws.root);
       this.journal.close(true);
     }
     phase('save state');
@@ -405,6 +408,8 @@ export class Scheduler {
     const { outputs, notProduced } = this.ws.rebuilder.hashOutputs(node);
     if (notProduced.length) return false;
     this.record(node, cur, outputs);
+    this.timeline.begin(node.name, 'local', []);
+    this.timeline.end(node.name, 'restored');
     this.emit({ type: 'restored', name: node.name, fingerprint: cur.fingerprint, reasons });
     this.finished(node.id, 'restored');
     return true;
@@ -528,6 +533,7 @@ export class Scheduler {
     this.state.set(node.id, 'running');
     this.changed.add(node.id);
     this.emit({ type: 'start', name: node.name, reasons, gpus, ...(slurm ? { executor: 'slurm' as const } : {}) });
+    this.timeline.begin(node.name, slurm ? 'slurm' : 'local', gpus);
     const t0 = performance.now();
     let result: JobResult;
     try {
@@ -585,6 +591,7 @@ export class Scheduler {
           }
         }
         this.history!.record(node.name, ms);
+        this.timeline.end(node.name, 'ran');
         this.emit({ type: 'done', name: node.name, ms });
         this.finished(node.id, 'ran');
       }
@@ -593,6 +600,7 @@ export class Scheduler {
   }
 
   private fail(node: GraphNode, ms: number, message: string, command?: string): void {
+    this.timeline.end(node.name, 'failed');
     // The failed target keeps whatever record it had: its outputs were removed before it ran,
     // so the record cannot vouch for anything on disk (a requested target reruns), and it still
     // describes a real earlier build, which absent-output dependents may stand on.
