@@ -573,8 +573,10 @@ export class Scheduler {
         result.reason === 'signal' ? `command was killed by ${result.signal}` :
         result.reason === 'spawn' ? `command could not start: ${result.message}` :
         result.badInput ? result.message : `action threw: ${result.message}`;
-      if (result.reason === 'threw' && result.badInput) this.result.badInput = true;
-      this.fail(node, ms, msg, result.command);
+      const badInput = result.reason === 'threw' && result.badInput === true;
+      if (badInput) this.result.badInput = true;
+      // Bad input is said in full by the message; the log would only repeat it.
+      this.fail(node, ms, msg, badInput ? undefined : result.command);
     } else {
       const { outputs, notProduced } = this.ws.rebuilder.hashOutputs(node);
       if (notProduced.length) {
