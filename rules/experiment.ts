@@ -17,11 +17,13 @@ export interface TrainJob {
   log: string | undefined;
   dataRoot: string;
   variant: string;
+  /** The split training reads (default `train`; e.g. `trainval` for a final model). */
+  split: string;
   limit: number | undefined;
   args: string[];
 }
 
-export interface TestJob extends Omit<TrainJob, 'log'> {
+export interface TestJob extends Omit<TrainJob, 'log' | 'split'> {
   split: string;
   metrics: string;
 }
@@ -82,6 +84,10 @@ export interface ExperimentOptions {
   trainGpus?: number;
   /** The results table that `sbuild materialize` reads metrics back from. */
   table?: string;
+  /** Classes of the table's per-class columns (default SARDet's six), for `materialize`. */
+  classes?: string[];
+  /** The split training reads (default `train`). */
+  trainSplit?: string;
   /** Workspace root the config paths are relative to (default: the folder holding tasks.config.ts, found from the current one upwards). */
   root?: string;
   description?: string;
@@ -148,12 +154,13 @@ export function experiment(opts: ExperimentOptions): Experiment {
     const workDir = `${workDirs}/${opts.name}/${variant}`;
     const checkpoint = `${workDir}/${r.checkpoint}`;
     const log = r.log ? `${workDir}/${r.log}` : undefined;
-    const trainManifest = needSplit('train', `${variant} training`);
+    const trainSplit = opts.trainSplit ?? 'train';
+    const trainManifest = needSplit(trainSplit, `${variant} training`);
     const train: Target = {
       name: `exp/${opts.name}/${variant}/train`,
       inputs: [...common, trainManifest],
       outputs: [checkpoint, ...(log ? [log] : [])],
-      run: r.train({ ...base, workDir, checkpoint, log, variant, limit: spec.limit, args: spec.trainArgs ?? [] }),
+      run: r.train({ ...base, workDir, checkpoint, log, variant, split: trainSplit, limit: spec.limit, args: spec.trainArgs ?? [] }),
       tags: [variant, 'train'],
       description: `${opts.description ?? opts.name}: ${variant} training`,
       ...(params ? { params } : {}),
@@ -172,7 +179,7 @@ export function experiment(opts: ExperimentOptions): Experiment {
         tags: [variant, 'eval', 'gpu'],
         description: `${opts.description ?? opts.name}: ${variant} evaluation on ${e.split}`,
         ...(params ? { params } : {}),
-        materialize: (ctx: MaterializeContext) => metricsFromTable(ctx, { table, experiment: opts.name, variant, split: e.split, metrics }),
+        materialize: (ctx: MaterializeContext) => metricsFromTable(ctx, { table, experiment: opts.name, variant, split: e.split, metrics, ...(opts.classes ? { classes: opts.classes } : {}) }),
       };
       out.metrics.push(metrics);
       return { target, split: e.split, metrics };
@@ -193,7 +200,7 @@ export function demoRunner(tool = 'dist/demo/sardet.mjs'): Runner {
     inputs: [tool],
     checkpoint: 'checkpoint.json',
     log: 'train.log',
-    train: (j) => ['node', tool, 'calibrate', '--config', j.config, '--data', j.dataRoot, '--split', 'train', ...limit(j.limit), '--out', j.checkpoint, ...(j.log ? ['--log', j.log] : []), ...j.args],
+    train: (j) => ['node', tool, 'calibrate', '--config', j.config, '--data', j.dataRoot, '--split', j.split, ...limit(j.limit), '--out', j.checkpoint, ...(j.log ? ['--log', j.log] : []), ...j.args],
     test: (j) => ['node', tool, 'evaluate', '--config', j.config, '--checkpoint', j.checkpoint, '--data', j.dataRoot, '--split', j.split, ...limit(j.limit), '--out', j.metrics, ...j.args],
   };
 }
