@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { SbuildError, didYouMean } from '../errors.js';
 import { parseSize } from '../cache/gc.js';
 
-export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'help'] as const;
+export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'metrics', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Options {
@@ -31,6 +31,8 @@ export interface Options {
   slurm: string[];
   /** --max-jobs N: at most N Slurm jobs submitted at once. */
   maxJobs: number | undefined;
+  /** --md: (metrics diff) a Markdown table. */
+  md: boolean;
 }
 
 const FLAGS = {
@@ -54,6 +56,7 @@ const FLAGS = {
   executor: { type: 'string' },
   slurm: { type: 'string', multiple: true },
   'max-jobs': { type: 'string' },
+  md: { type: 'boolean' },
 } as const;
 
 export function parseCli(argv: string[]): Options {
@@ -105,6 +108,7 @@ export function parseCli(argv: string[]): Options {
     executor: v.executor as Options['executor'],
     slurm: (v.slurm ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean),
     maxJobs,
+    md: v.md ?? false,
     remoteCache: v['remote-cache'],
     remoteUpload: v['remote-upload'] ?? false,
     maxSize,
@@ -141,6 +145,7 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild pull [targets…]           download recorded outputs from the remote cache
        sbuild adopt <targets…>          record existing results as fresh without running (migration)
        sbuild materialize [targets…]    write missing outputs from committed results (e.g. the table)
+       sbuild metrics diff [REV] [REV2] metrics JSONs vs a revision (default HEAD), or REV vs REV2
 
 Targets: exact names, globs over names ('exp/*/full/**'), or tags (tag:smoke).
 
@@ -151,8 +156,9 @@ Flags:
   -B, --force         rerun the selected targets even when fresh
       --gpus IDS      GPU ids to hand out (e.g. 0,1), or 'none'
       --json          one JSON event per line
+      --md            (metrics diff) a Markdown table for a pull request
   -q, --quiet         only failures and the summary
-  -v, --verbose       also list fresh targets
+  -v, --verbose       also list fresh targets (metrics diff: unchanged values too)
   -c, --config FILE   use this config instead of searching upwards
       --exit-code     (status) exit 1 when anything selected is not fresh
       --no-wait       exit 2 instead of waiting when another sbuild is building here
