@@ -6,6 +6,10 @@ import { loadConfig } from '../config/load.js';
 import { phase } from '../util/timing.js';
 
 export async function main(argv: string[]): Promise<number> {
+  // `sbuild … | head`: the reader left, so there is nobody to tell anything more.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
   const out = (s: string) => process.stdout.write(s + '\n');
   try {
     const opts = parseCli(argv);
