@@ -15,3 +15,5 @@ export type { VisJob, VisCommand, VrExport } from './visualize.js';
 export { readMmConfig, MmConfigError } from './mmconfig.js';
 export type { MmConfig, PyValue } from './mmconfig.js';
 export { sardetPolicy } from './policy.js';
+export { htmlReport, RESULTS_TABLE } from './report.js';
+export type { HtmlReportOptions } from './report.js';

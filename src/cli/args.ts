@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { SbuildError, didYouMean } from '../errors.js';
 import { parseSize } from '../cache/gc.js';
 
-export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'metrics', 'help'] as const;
+export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'metrics', 'report', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Options {
@@ -33,6 +33,8 @@ export interface Options {
   maxJobs: number | undefined;
   /** --md: (metrics diff) a Markdown table. */
   md: boolean;
+  /** --out DIR: (report) where index.html goes. */
+  out: string | undefined;
 }
 
 const FLAGS = {
@@ -57,6 +59,7 @@ const FLAGS = {
   slurm: { type: 'string', multiple: true },
   'max-jobs': { type: 'string' },
   md: { type: 'boolean' },
+  out: { type: 'string' },
 } as const;
 
 export function parseCli(argv: string[]): Options {
@@ -109,6 +112,7 @@ export function parseCli(argv: string[]): Options {
     slurm: (v.slurm ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean),
     maxJobs,
     md: v.md ?? false,
+    out: v.out,
     remoteCache: v['remote-cache'],
     remoteUpload: v['remote-upload'] ?? false,
     maxSize,
@@ -146,6 +150,7 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild adopt <targets…>          record existing results as fresh without running (migration)
        sbuild materialize [targets…]    write missing outputs from committed results (e.g. the table)
        sbuild metrics diff [REV] [REV2] metrics JSONs vs a revision (default HEAD), or REV vs REV2
+       sbuild report [--out DIR]        one HTML page: graph by state, results, last build, metrics vs HEAD
 
 Targets: exact names, globs over names ('exp/*/full/**'), or tags (tag:smoke).
 
@@ -157,6 +162,7 @@ Flags:
       --gpus IDS      GPU ids to hand out (e.g. 0,1), or 'none'
       --json          one JSON event per line
       --md            (metrics diff) a Markdown table for a pull request
+      --out DIR       (report) write DIR/index.html (default artifacts/report/)
   -q, --quiet         only failures and the summary
   -v, --verbose       also list fresh targets (metrics diff: unchanged values too)
   -c, --config FILE   use this config instead of searching upwards

@@ -57,6 +57,7 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
     case 'adopt': return (await import('./commands/adopt.js')).adopt(ws, opts, out);
     case 'materialize': return (await import('./commands/materialize.js')).materialize(ws, opts, out);
     case 'metrics': return (await import('./commands/metrics.js')).metrics(ws, opts, out);
+    case 'report': return (await import('./commands/report.js')).report(ws, opts, out);
     case 'gc': {
       const r = (await import('../cache/gc.js')).gc(ws.store, opts.maxSize);
       const mb = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MB`;
