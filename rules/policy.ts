@@ -27,6 +27,7 @@ export const sardetPolicy: Policy = {
     // release bundles and their assets (GitHub Releases, not git)
     'artifacts/release/**',
     'artifacts/release_assets/**',
+    'artifacts/report/**',
     // the linked dataset
     'data/**',
     // sbuild's cache, logs and stat cache
