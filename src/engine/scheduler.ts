@@ -497,11 +497,14 @@ export class Scheduler {
   }
 
   private dispatch(): void {
+    const slurm = this.opts.slurm;
     for (let i = 0; i < this.queue.length; ) {
+      // Nothing more can start: stop here rather than walk a long queue on every pump.
+      if (this.running >= this.opts.jobs && (!slurm || this.submitted >= slurm.maxJobs)) break;
       const item = this.queue[i]!;
       if (this.onSlurm(item.node)) {
         // The cluster, not -j, limits these; --max-jobs caps what is submitted at once.
-        if (this.submitted >= this.opts.slurm!.maxJobs) {
+        if (this.submitted >= slurm!.maxJobs) {
           i++;
           continue;
         }
