@@ -15,6 +15,7 @@ import { entryFrom } from './rebuilder.js';
 import { LINEAGE_PREFIX } from './reasons.js';
 import { complete, fetchRemote, restoreOutputs, storeOutputs, upload } from '../cache/outputs.js';
 import { CorruptEntry } from '../cache/local-store.js';
+import type { ActionResult } from '../cache/cache.js';
 import type { OutputRecord } from './lockfile.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import { Journal } from './lockfile.js';
@@ -244,7 +245,7 @@ export class Scheduler {
     if (entry && !this.requested.has(id) && decision.reasons.every((r) => r.kind === 'output-missing')) {
       // Deleted outputs that the local cache holds come back (a copy, no compute), so the
       // workspace is whole again; without them (a fresh clone) the target stays absent.
-      if (this.cachedOutputs(node, cur) && this.tryRestore(node, cur, decision.reasons)) return;
+      if (this.cachedAction(node, cur) && this.tryRestore(node, cur, decision.reasons)) return;
       this.outputs.set(id, entry.outputs);
       this.absent.set(id, cur);
       return this.complete(id, 'fresh');
@@ -282,21 +283,27 @@ export class Scheduler {
     return true;
   }
 
-  /** The output records the local cache would restore for this fingerprint (dry runs). */
-  private cachedOutputs(node: GraphNode, cur: Current): Record<string, OutputRecord> | undefined {
+  /** The local cache's complete entry for this fingerprint, if any (a look, nothing restored). */
+  private cachedAction(node: GraphNode, cur: Current): ActionResult | undefined {
     if (node.target.cache === false) return undefined;
     try {
       const r = this.ws.store.getAction(cur.fingerprint);
-      if (!r || !complete(this.ws.store, r, node)) return undefined;
-      const out: Record<string, OutputRecord> = {};
-      for (const [p, o] of Object.entries(r.outputs)) {
-        out[p] = o.kind === 'file' ? { hash: o.hash, size: o.size } : { hash: o.hash, size: o.size, files: Object.keys(o.files).length };
-        if (o.kind === 'dir') for (const [f, c] of Object.entries(o.files)) this.overlay.set(`${p}/${f}`, c.hash);
-      }
-      return out;
+      return r && complete(this.ws.store, r, node) ? r : undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /** The output records the local cache would restore for this fingerprint (dry runs). */
+  private cachedOutputs(node: GraphNode, cur: Current): Record<string, OutputRecord> | undefined {
+    const r = this.cachedAction(node, cur);
+    if (!r) return undefined;
+    const out: Record<string, OutputRecord> = {};
+    for (const [p, o] of Object.entries(r.outputs)) {
+      out[p] = o.kind === 'file' ? { hash: o.hash, size: o.size } : { hash: o.hash, size: o.size, files: Object.keys(o.files).length };
+      if (o.kind === 'dir') for (const [f, c] of Object.entries(o.files)) this.overlay.set(`${p}/${f}`, c.hash);
+    }
+    return out;
   }
 
   /** Absent upstream targets whose files this target reads (through groups). */
