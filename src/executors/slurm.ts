@@ -58,6 +58,8 @@ interface Running {
 
 export class SlurmExecutor implements Executor {
   private readonly running = new Set<Running>();
+  /** Jobs submitted without --wait and being followed (`wait: 'poll'`). */
+  private readonly polled = new Set<string>();
   private readonly cancelled = new Set<string>();
 
   constructor(private readonly config: SlurmConfig = {}, private readonly bin = { sbatch: 'sbatch', scancel: 'scancel', scontrol: 'scontrol', sacct: 'sacct' }) {}
@@ -95,7 +97,15 @@ export class SlurmExecutor implements Executor {
     }
     const label = `slurm job ${r.jobId}: ${command}`;
     let code = r.code;
-    if (poll && !this.cancelled.has(r.jobId)) code = await this.follow(r.jobId, job.signal);
+    if (poll && !this.cancelled.has(r.jobId)) {
+      // sbatch has exited: the job id stays known here so that Ctrl-C can still cancel it.
+      this.polled.add(r.jobId);
+      try {
+        code = await this.follow(r.jobId, job.signal);
+      } finally {
+        this.polled.delete(r.jobId);
+      }
+    }
     if (this.cancelled.has(r.jobId) || job.signal.aborted) return { ok: false, reason: 'signal', signal: 'SIGINT', command: label };
     if (code !== 0) return { ok: false, reason: 'exit', exitCode: code ?? 1, command: label };
     await settle(job.root, job.node.outputs, (this.config.settleSeconds ?? 10) * 1000);
@@ -112,7 +122,8 @@ export class SlurmExecutor implements Executor {
       let err = '';
       child.stdout?.on('data', (d: Buffer) => {
         out += d.toString();
-        const m = /^(\d+)/.exec(out);
+        // The id is whole once a separator follows it (`--parsable` prints `ID[;cluster]`).
+        const m = /^(\d+)[;\s]/.exec(out);
         if (m && entry.jobId === undefined) entry.jobId = m[1];
       });
       child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
@@ -122,7 +133,7 @@ export class SlurmExecutor implements Executor {
       });
       child.on('close', (code) => {
         this.running.delete(entry);
-        resolve({ jobId: entry.jobId, code, stderr: err });
+        resolve({ jobId: entry.jobId ?? /^(\d+)/.exec(out)?.[1], code, stderr: err });
       });
     });
   }
@@ -138,7 +149,7 @@ export class SlurmExecutor implements Executor {
   }
 
   signalAll(_signal: NodeJS.Signals): void {
-    const ids = [...this.running].map((r) => r.jobId).filter((x): x is string => x !== undefined);
+    const ids = [...[...this.running].map((r) => r.jobId).filter((x): x is string => x !== undefined), ...this.polled];
     for (const id of ids) this.cancelled.add(id);
     if (ids.length) {
       // Synchronous on purpose: sbuild may exit right after the interrupt.
