@@ -125,7 +125,7 @@ export class Rebuilder {
   private readonly lineages = new Map<number, string[]>();
 
   /** Names of every non-group target upstream of a node, sorted. */
-  private lineageOf(node: GraphNode): string[] {
+  lineageOf(node: GraphNode): string[] {
     let names = this.lineages.get(node.id);
     if (!names) {
       names = [...closure(this.graph, node.deps)].filter((d) => !this.graph.nodes[d]!.group).map((d) => this.graph.nodes[d]!.name).sort();

@@ -428,8 +428,7 @@ export class Scheduler {
     const lock = this.ws.lock;
     const hashes: Record<string, string> = {};
     for (const [p, h] of Object.entries(cur.record.inputs)) if (!p.startsWith(LINEAGE_PREFIX)) hashes[p.replace(/\/$/, '')] = h;
-    const of = (id: number) => {
-      const name = graph.nodes[id]!.name;
+    const of = (name: string) => {
       const fp = lock.entries.get(name)?.fingerprint;
       return fp === undefined ? undefined : { target: name, fingerprint: fp };
     };
@@ -438,11 +437,9 @@ export class Scheduler {
       fingerprint: cur.fingerprint,
       provenance: (rel) => {
         const owner = ownerAbove(graph.outputOwner, normalizeRel(this.ws.root, rel) ?? rel);
-        return owner === undefined ? undefined : of(owner);
+        return owner === undefined ? undefined : of(graph.nodes[owner]!.name);
       },
-      lineage: () => {
-        return [...closure(graph, node.deps)].filter((d) => !graph.nodes[d]!.group).map(of).filter((x) => x !== undefined).sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
-      },
+      lineage: () => this.ws.rebuilder.lineageOf(node).map(of).filter((x) => x !== undefined),
     };
   }
 
