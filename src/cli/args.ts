@@ -75,7 +75,9 @@ export function parseCli(argv: string[]): Options {
   const v = parsed.values;
   let positionals = parsed.positionals;
   let command: Command = 'build';
-  if (positionals.length && (COMMANDS as readonly string[]).includes(positionals[0]!)) {
+  // `metrics` is a command only as `metrics diff`: a target may well be named `metrics`.
+  const isCommand = (w: string, next: string | undefined) => (COMMANDS as readonly string[]).includes(w) && (w !== 'metrics' || next === 'diff');
+  if (positionals.length && isCommand(positionals[0]!, positionals[1])) {
     command = positionals[0] as Command;
     positionals = positionals.slice(1);
   }

@@ -45,6 +45,10 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
   }
   const { openWorkspace } = await import('../engine/workspace.js');
   const ws = await openWorkspace(process.cwd(), opts.config, loaded);
+  // `sbuild metrics …` without `diff`: a target named metrics, or else the command's usage.
+  if (opts.command === 'build' && opts.targets[0] === 'metrics' && !ws.graph.byName.has('metrics')) {
+    return (await import('./commands/metrics.js')).metrics(ws, { ...opts, command: 'metrics', targets: opts.targets.slice(1) }, out);
+  }
   switch (opts.command) {
     case 'build': return (await import('./commands/build.js')).build(ws, opts, out);
     case 'status': return (await import('./commands/status.js')).status(ws, opts, out);
