@@ -575,12 +575,12 @@ export class Scheduler {
       this.pools?.release(node.target.resources, gpus);
     }
     if (!result.ok) {
+      const badInput = result.reason === 'threw' && result.badInput === true;
       const msg =
         result.reason === 'exit' ? `command failed with exit code ${result.exitCode}` :
         result.reason === 'signal' ? `command was killed by ${result.signal}` :
         result.reason === 'spawn' ? `command could not start: ${result.message}` :
-        result.badInput ? result.message : `action threw: ${result.message}`;
-      const badInput = result.reason === 'threw' && result.badInput === true;
+        badInput ? result.message : `action threw: ${result.message}`;
       if (badInput) this.result.badInput = true;
       // Bad input is said in full by the message; the log would only repeat it.
       this.fail(node, ms, msg, badInput ? undefined : result.command);
