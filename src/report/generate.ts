@@ -36,6 +36,8 @@ export interface ReportResult {
 export async function writeReport(ws: Workspace, outDir: string, opts: { gpus?: string; now?: Date } = {}): Promise<ReportResult> {
   const t0 = performance.now();
   const script = clientScript(); // bundled while the rest is gathered
+  // Awaited at the end: a failure meanwhile must not end the process as an unhandled rejection.
+  script.catch(() => undefined);
   const timeline = readTimeline(ws.root);
   const states = await targetStates(ws, timeline, opts.gpus);
   const topo = topology(ws.graph);
