@@ -67,7 +67,8 @@ export class SlurmExecutor implements Executor {
   async run(job: Job): Promise<JobResult> {
     const t = job.node.target;
     const { script, command } = batchScript(t, job.root);
-    const scriptFile = path.join(job.root, '.sbuild', 'slurm', `${job.node.name.replace(/\//g, '__')}.sh`);
+    // Laid out like the logs: one path per target name, so two targets never share a script.
+    const scriptFile = path.join(job.root, '.sbuild', 'slurm', `${job.node.name}.sh`);
     writeFileAtomic(scriptFile, script);
     fs.mkdirSync(path.dirname(job.logFile), { recursive: true });
     // An old log must not pass for this job's: Slurm truncates it only once the job starts.
