@@ -38,14 +38,13 @@ export function jobName(target: string): string {
 /** The batch script: the command as the local executor would run it, in the workspace. */
 export function batchScript(t: Target, root: string): { script: string; command: string } {
   const command = typeof t.run === 'string' ? t.run : (t.run as string[]).map(quoteArg).join(' ');
-  const line = typeof t.run === 'string' ? t.run : command;
   const script = [
     '#!/bin/sh',
     `cd ${quoteArg(root)} || exit 97`,
     // What the local executor hands a job: its GPU ids under sbuild's own name too.
     'SBUILD_GPU_IDS="${CUDA_VISIBLE_DEVICES:-}"; export SBUILD_GPU_IDS',
     `printf '%s\\n' ${quoteArg(`$ ${command}`)} "# slurm job \${SLURM_JOB_ID:-?} on $(hostname), CUDA_VISIBLE_DEVICES=\${CUDA_VISIBLE_DEVICES:-}"`,
-    line,
+    command,
     '',
   ].join('\n');
   return { script, command };
