@@ -21,9 +21,10 @@ function git(cwd: string, args: string[], input?: string): { code: number | null
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function must(cwd: string, args: string[], input?: string): string {
+/** git's output; a usage error (exit 2) when it exits with a code not in `ok`. */
+function must(cwd: string, args: string[], input?: string, ok: number[] = [0]): string {
   const r = git(cwd, args, input);
-  if (r.code !== 0) throw new Error(`git ${args.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  if (!ok.includes(r.code ?? -1)) throw new SbuildError('usage', `\`sbuild check\` could not ask git: \`git ${args.join(' ')}\` failed (exit ${r.code}): ${r.stderr.trim()}. Fix what git reports, then run it again.`);
   return r.stdout;
 }
 
@@ -88,10 +89,8 @@ export function checkIgnore(dir: string, paths: Iterable<string>): Map<string, I
   if (list.length === 0) return found;
   // check-ignore reads pathspecs: './' keeps a name starting with ':' from reading as magic.
   const asked = (p: string) => (p.startsWith(':') ? `./${p}` : p);
-  const r = git(dir, ['check-ignore', '-v', '-z', '--stdin', '--no-index', '--non-matching'], list.map(asked).join('\0') + '\0');
   // Exit 1 means "nothing ignored"; anything else but 0 is a failure.
-  if (r.code !== 0 && r.code !== 1) throw new Error(`git check-ignore failed (exit ${r.code}): ${r.stderr.trim()}`);
-  const f = r.stdout.split('\0');
+  const f = must(dir, ['check-ignore', '-v', '-z', '--stdin', '--no-index', '--non-matching'], list.map(asked).join('\0') + '\0', [0, 1]).split('\0');
   for (let i = 0; i + 3 < f.length; i += 4) {
     const [source, line, pattern, p] = [f[i]!, f[i + 1]!, f[i + 2]!, f[i + 3]!];
     if (source === '' || pattern.startsWith('!')) continue;
