@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SbuildError } from '../errors.js';
 
 /** Chart.js (MIT) and its colour helper (MIT) are inlined: their notices go with them. */
 const NOTICE = '/* Includes Chart.js (c) 2014-2024 Chart.js Contributors, MIT License; @kurkle/color (c) 2018-2024 Jukka Kurkela, MIT License. */';
@@ -17,7 +18,7 @@ export function clientScript(): Promise<string> {
 
 async function bundle(): Promise<string> {
   const entry = path.join(packageRoot(), 'dist', 'src', 'report', 'client.js');
-  if (!fs.existsSync(entry)) throw new Error(`the report's page script ${entry} is missing; build sbuild first (npm run build)`);
+  if (!fs.existsSync(entry)) throw new SbuildError('usage', `the report's page script ${entry} is missing; build sbuild first (npm run build)`);
   const { build } = await import('esbuild');
   const r = await build({
     entryPoints: [entry],
