@@ -6,11 +6,16 @@ import { loadConfig } from '../config/load.js';
 import { phase } from '../util/timing.js';
 
 export async function main(argv: string[]): Promise<number> {
-  // `sbuild … | head`: the reader left, so there is nobody to tell anything more.
+  // `sbuild … | head`: the reader left. Stop writing, but let a build finish and save its
+  // state (and its jobs end normally) rather than dying mid-way.
+  let readerGone = false;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    if (err.code === 'EPIPE') readerGone = true;
+    else throw err;
   });
-  const out = (s: string) => process.stdout.write(s + '\n');
+  const out = (s: string) => {
+    if (!readerGone) process.stdout.write(s + '\n');
+  };
   try {
     const opts = parseCli(argv);
     if (opts.version) {

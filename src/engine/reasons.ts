@@ -26,3 +26,8 @@ export type Decision = { fresh: true } | { fresh: false; reasons: Reason[] };
  * hash and persist like inputs, and no workspace path starts with it.
  */
 export const LINEAGE_PREFIX = '@upstream:';
+
+/** missing: nothing changed but outputs are absent (or never built); stale: something changed. */
+export function category(reasons: Reason[]): 'stale' | 'missing' {
+  return reasons.every((r) => r.kind === 'output-missing' || r.kind === 'never-built') ? 'missing' : 'stale';
+}

@@ -5,7 +5,7 @@ import type { Workspace } from '../engine/workspace.js';
 import type { TimelineFile } from '../engine/timeline.js';
 import { LocalExecutor } from '../executors/local.js';
 import { describeReason } from '../ui/reasons.js';
-import { category } from '../cli/commands/status.js';
+import { category } from '../engine/reasons.js';
 import type { State } from './group.js';
 
 export interface TargetState {

@@ -15,8 +15,12 @@ export function describeReason(r: Reason): string {
     case 'input-changed':
       if (r.path.startsWith(LINEAGE_PREFIX)) return `upstream ${r.path.slice(LINEAGE_PREFIX.length)} was rebuilt with another fingerprint: ${short(r.old)} → ${short(r.new)}`;
       return `input ${r.path} changed: ${short(r.old)} → ${short(r.new)}`;
-    case 'input-added': return `input ${r.path} added (${short(r.new)})`;
-    case 'input-removed': return `input ${r.path} removed (was ${short(r.old)})`;
+    case 'input-added':
+      if (r.path.startsWith(LINEAGE_PREFIX)) return `new upstream ${r.path.slice(LINEAGE_PREFIX.length)} (${short(r.new)})`;
+      return `input ${r.path} added (${short(r.new)})`;
+    case 'input-removed':
+      if (r.path.startsWith(LINEAGE_PREFIX)) return `upstream ${r.path.slice(LINEAGE_PREFIX.length)} no longer upstream (was ${short(r.old)})`;
+      return `input ${r.path} removed (was ${short(r.old)})`;
     case 'input-missing': return `input ${r.path} is missing`;
     case 'outputs-changed': return `declared outputs changed: [${r.old.join(', ')}] → [${r.new.join(', ')}]`;
     case 'output-missing': return `output ${r.path} is missing`;

@@ -1,7 +1,7 @@
 // `sbuild [targets…]`: build the selection, or with -n print what would run and why.
 import { SbuildError } from '../../errors.js';
 import { select } from '../../graph/select.js';
-import { closure, type GraphNode } from '../../graph/graph.js';
+import type { GraphNode } from '../../graph/graph.js';
 import { Scheduler } from '../../engine/scheduler.js';
 import type { Workspace } from '../../engine/workspace.js';
 import type { Listener } from '../../engine/events.js';
@@ -49,9 +49,13 @@ async function slurmOptions(ws: Workspace, opts: Options): Promise<Pick<import('
   const chosen = new Set<number>();
   for (const id of selectors.length ? select(ws.graph, selectors) : []) {
     const n = ws.graph.nodes[id]!;
-    // A group selects what it names.
-    if (n.group) for (const d of closure(ws.graph, [id])) chosen.add(d);
-    else chosen.add(id);
+    // A group selects what it names (through nested groups), not what those depend on.
+    const stack = [n];
+    while (stack.length) {
+      const m = stack.pop()!;
+      if (!m.group) chosen.add(m.id);
+      else for (const d of m.deps) stack.push(ws.graph.nodes[d]!);
+    }
   }
   const onSlurm = (node: GraphNode): boolean => {
     if (node.group || typeof node.target.run === 'function') return false;

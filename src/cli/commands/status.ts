@@ -3,7 +3,7 @@ import { SbuildError } from '../../errors.js';
 import { select } from '../../graph/select.js';
 import { Scheduler, type BuildResult } from '../../engine/scheduler.js';
 import type { Workspace } from '../../engine/workspace.js';
-import type { Reason } from '../../engine/reasons.js';
+import { category } from '../../engine/reasons.js';
 import { LocalExecutor } from '../../executors/local.js';
 import { describeReason } from '../../ui/reasons.js';
 import { short } from '../../hashing/sha256.js';
@@ -17,10 +17,6 @@ async function dryRun(ws: Workspace, ids: number[], opts: Options): Promise<Buil
   return s.run();
 }
 
-/** missing: nothing changed but outputs are absent (or never built); stale: something changed. */
-export function category(reasons: Reason[]): 'stale' | 'missing' {
-  return reasons.every((r) => r.kind === 'output-missing' || r.kind === 'never-built') ? 'missing' : 'stale';
-}
 
 export async function status(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
   const ids = roots(ws, opts.targets, true);
