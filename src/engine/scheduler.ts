@@ -25,6 +25,9 @@ import { Pools, detectGpus } from './pools.js';
 import type { Workspace } from './workspace.js';
 import { phase } from '../util/timing.js';
 
+/** The facts a command job carries: none (it cannot read them). */
+const NO_FACTS: Job['facts'] = Object.freeze({ hashes: {}, fingerprint: '', provenance: () => undefined, lineage: () => [] });
+
 export interface BuildOptions {
   jobs: number;
   keepGoing: boolean;
@@ -563,7 +566,8 @@ export class Scheduler {
         logFile: this.ws.logFile(node.name),
         inputs: Object.keys(cur.record.inputs).filter((p) => !p.startsWith(LINEAGE_PREFIX)).map((p) => p.replace(/\/$/, '')),
         signal: this.abort.signal,
-        facts: this.factsFor(node, cur),
+        // Only in-process actions read these; commands do not pay for them.
+        facts: typeof node.target.run === 'function' ? this.factsFor(node, cur) : NO_FACTS,
       });
     } catch (err) {
       result = { ok: false, reason: 'threw', message: (err as Error).message, command: node.name };

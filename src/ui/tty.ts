@@ -20,7 +20,9 @@ export async function ttyRenderer(jobs: number, write: (s: string) => void) {
   let failed = 0;
   let end: ((summary: string) => void) | undefined;
   const ended = new Promise<string>((r) => (end = r));
-  const counts = () => `${finished}/${selected} checked · ${ran} ran${failed ? ` · ${failed} failed` : ''}`;
+  // Slurm jobs take no job slot, so more may run than there are lanes: those are counted.
+  const unlaned = new Set<string>();
+  const counts = () => `${finished}/${selected} checked · ${ran} ran${failed ? ` · ${failed} failed` : ''}${unlaned.size ? ` · ${unlaned.size} more running` : ''}`;
   let parentTitle: ((t: string) => void) | undefined;
   let finalTitle: string | undefined;
   const laneTitle: Array<((t: string) => void) | undefined> = [];
@@ -59,7 +61,11 @@ export async function ttyRenderer(jobs: number, write: (s: string) => void) {
       case 'fresh': finished++; break;
       case 'would-run': finished++; break;
       case 'start': {
-        const lane = lanes.find((l) => l.name === undefined) ?? lanes[0]!;
+        const lane = lanes.find((l) => l.name === undefined);
+        if (!lane) {
+          unlaned.add(e.name);
+          break;
+        }
         lane.name = e.name;
         lane.detail = `${e.executor ? `on ${e.executor}: ` : ''}${summarizeReasons(e.reasons)}`;
         lane.since = performance.now();
@@ -69,6 +75,7 @@ export async function ttyRenderer(jobs: number, write: (s: string) => void) {
       case 'failed': {
         const lane = lanes.find((l) => l.name === e.name);
         if (lane) lane.name = undefined;
+        unlaned.delete(e.name);
         finished++;
         if (e.type === 'done') ran++;
         else {
