@@ -3,32 +3,15 @@
 // editing one experiment's config reruns only that experiment's chain and what collects it;
 // editing a base config reruns every heir; deleted checkpoints come back from the cache
 // without training; two clean workspaces give byte-identical bundles.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { REPO } from '../helpers/rig.js';
+import { useClones } from '../helpers/clone.js';
 
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-
-/** The tracked files of this repository plus what `npm install` provides (node_modules, the built package). */
-function freshClone(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-demo-'));
-  dirs.push(dir);
-  const files = execFileSync('git', ['ls-files', '-z'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter(Boolean);
-  for (const f of files) {
-    const src = path.join(REPO, f);
-    if (!fs.existsSync(src)) continue;
-    fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
-    fs.copyFileSync(src, path.join(dir, f));
-  }
-  fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  for (const d of ['src', 'cli', 'rules']) fs.cpSync(path.join(REPO, 'dist', d), path.join(dir, 'dist', d), { recursive: true });
-  return dir;
-}
+const freshClone = useClones();
 
 interface Outcome {
   code: number | null;
