@@ -66,7 +66,9 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
     case 'adopt': return (await import('./commands/adopt.js')).adopt(ws, opts, out);
     case 'materialize': return (await import('./commands/materialize.js')).materialize(ws, opts, out);
     case 'metrics': return (await import('./commands/metrics.js')).metrics(ws, opts, out);
-    case 'report': return (await import('./commands/report.js')).report(ws, opts, out);
+    case 'report':
+      if (ws.graph.byName.has('report')) process.stderr.write("note: this writes the HTML report; to build the target named 'report', run `sbuild build report`.\n");
+      return (await import('./commands/report.js')).report(ws, opts, out);
     case 'gc': {
       const r = (await import('../cache/gc.js')).gc(ws.store, opts.maxSize);
       const mb = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MB`;
