@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeSources, write } from './lib/generate.mjs';
-import { fmtS, median } from './lib/util.mjs';
+import { fmtS, median, printHeaderAndExit } from './lib/util.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
@@ -39,11 +39,7 @@ const { values: a } = parseArgs({
     help: { type: 'boolean', short: 'h' },
   },
 });
-if (a.help) {
-  const lines = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
-  process.stdout.write(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
-  process.exit(0);
-}
+if (a.help) printHeaderAndExit(import.meta.url);
 const N = Number(a.n);
 const RUNS = Number(a.runs);
 const J = Number(a.jobs);
@@ -71,29 +67,7 @@ const note = (s) => process.stderr.write(`[bench] ${s}\n`);
 
 const CLASSES = ['ship', 'aircraft', 'car', 'tank', 'bridge', 'harbor'];
 
-const TABLE = `// The paper table (experiment_results.tsv columns) from the metrics JSONs.
-import fs from 'node:fs';
-import path from 'node:path';
-const [out, ...files] = process.argv.slice(2);
-const CLASSES = ${JSON.stringify(CLASSES)};
-const splits = ['val', 'test'];
-const rows = new Map();
-for (const f of files.sort()) {
-  const m = JSON.parse(fs.readFileSync(f, 'utf8'));
-  const exp = path.basename(path.dirname(f));
-  const row = rows.get(exp) ?? { experiment: exp, variant: 'full', detector: m.detector };
-  row[m.split] = m;
-  rows.set(exp, row);
-}
-const head = ['experiment', 'variant', 'detector', ...splits.flatMap((s) => [s + '_images', s + '_AP', s + '_AP50', s + '_AP75', ...CLASSES.map((c) => s + '_AP_' + c)])];
-const cell = (m, k) => (m ? String(k(m) ?? '') : '');
-const lines = [head.join('\\t')];
-for (const r of rows.values()) {
-  lines.push([r.experiment, r.variant, r.detector, ...splits.flatMap((s) => [cell(r[s], (m) => m.images), cell(r[s], (m) => m.AP), cell(r[s], (m) => m.AP50), cell(r[s], (m) => m.AP75), ...CLASSES.map((c) => cell(r[s], (m) => m.per_class_AP[c]))])].join('\\t'));
-}
-fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, lines.join('\\n') + '\\n');
-`;
+const TABLE = fs.readFileSync(path.join(REPO, 'test/fixtures/metrics-table.mjs'), 'utf8');
 
 function writeWorkspace(dir) {
   writeSources(dir, N);

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { TOOLS, actions, allOutputs, configText, expName, skeletonDirs, writeBuildFile, writeSources } from './lib/generate.mjs';
-import { checkTools, snapshotPackage, digests, fmtRatio, fmtS, hyperfine, machine, median, readLines, runTimed, toolVersion } from './lib/util.mjs';
+import { checkTools, snapshotPackage, digests, fmtRatio, fmtS, hyperfine, machine, median, printHeaderAndExit, readLines, runTimed, toolVersion } from './lib/util.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -46,11 +46,7 @@ const { values: a } = parseArgs({
     help: { type: 'boolean', short: 'h' },
   },
 });
-if (a.help) {
-  const lines = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
-  process.stdout.write(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
-  process.exit(0);
-}
+if (a.help) printHeaderAndExit(import.meta.url);
 
 const N = Number(a.n);
 const J = Number(a.jobs);

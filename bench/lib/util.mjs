@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 
 /** Which external programs each tool needs; `apt` is the Debian package that provides it. */
 export const REQUIREMENTS = {
@@ -174,4 +175,11 @@ export function snapshotPackage(repo, dest) {
   // the run would otherwise break the snapshot's imports.
   fs.cpSync(path.join(repo, 'node_modules'), path.join(dest, 'node_modules'), { recursive: true, verbatimSymlinks: true });
   return dest;
+}
+
+/** `--help`: prints the script's opening comment (its usage) and exits. */
+export function printHeaderAndExit(moduleUrl) {
+  const lines = fs.readFileSync(fileURLToPath(moduleUrl), 'utf8').split('\n').slice(1);
+  process.stdout.write(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.exit(0);
 }

@@ -19,11 +19,15 @@ export interface RunResult {
 
 export class Rig {
   readonly dir: string;
+  private readonly top: string;
 
-  constructor() {
-    this.dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-test-')));
-    fs.mkdirSync(path.join(this.dir, 'node_modules'));
-    fs.symlinkSync(REPO, path.join(this.dir, 'node_modules', 'sbuild'), 'dir');
+  /** `name`: the workspace is a folder of that name (some outputs show it) below the temp dir. */
+  constructor(name?: string) {
+    this.top = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-test-')));
+    fs.mkdirSync(path.join(this.top, 'node_modules'));
+    fs.symlinkSync(REPO, path.join(this.top, 'node_modules', 'sbuild'), 'dir');
+    this.dir = name ? path.join(this.top, name) : this.top;
+    fs.mkdirSync(this.dir, { recursive: true });
   }
 
   path(rel: string): string {
@@ -78,7 +82,7 @@ export class Rig {
   }
 
   cleanup(): void {
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    fs.rmSync(this.top, { recursive: true, force: true });
   }
 }
 
@@ -88,11 +92,11 @@ export function sh(name: string, body: string): string {
 }
 
 /** A maker of rigs that are all removed when the test file ends. */
-export function useRigs(): () => Rig {
+export function useRigs(): (name?: string) => Rig {
   const rigs: Rig[] = [];
   after(() => rigs.forEach((r) => r.cleanup()));
-  return () => {
-    const r = new Rig();
+  return (name?: string) => {
+    const r = new Rig(name);
     rigs.push(r);
     return r;
   };

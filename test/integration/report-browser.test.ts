@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CLI, REPO, useRigs, type RunResult } from '../helpers/rig.js';
+import { REPO, useRigs, type Rig } from '../helpers/rig.js';
 import { browserAvailable, screenshot, testLogDir, useBrowser, type OpenedPage } from '../helpers/browser.js';
 
 const skip = browserAvailable();
@@ -36,27 +36,7 @@ interface Exp {
 
 // The paper table: one row per experiment from the metrics JSONs (the only node job; the
 // experiments' jobs are shell one-liners so a few hundred of them build quickly).
-const TABLE = `import fs from 'node:fs';
-import path from 'node:path';
-const [out, ...files] = process.argv.slice(2);
-const CLASSES = ${JSON.stringify(CLASSES)};
-const splits = ['val', 'test'];
-const rows = new Map();
-for (const f of files) {
-  const m = JSON.parse(fs.readFileSync(f, 'utf8'));
-  const exp = path.basename(path.dirname(f));
-  const row = rows.get(exp) ?? { experiment: exp, variant: 'full', detector: m.detector };
-  row[m.split] = m;
-  rows.set(exp, row);
-}
-const head = ['experiment', 'variant', 'detector', ...splits.flatMap((s) => [s + '_images', s + '_AP', s + '_AP50', s + '_AP75', ...CLASSES.map((c) => s + '_AP_' + c)])];
-const lines = [head.join('\\t')];
-for (const r of rows.values()) {
-  lines.push([r.experiment, r.variant, r.detector, ...splits.flatMap((s) => [r[s].images, r[s].AP, r[s].AP50, r[s].AP75, ...CLASSES.map((c) => r[s].per_class_AP[c])])].join('\\t'));
-}
-fs.mkdirSync(path.dirname(out), { recursive: true });
-fs.writeFileSync(out, lines.join('\\n') + '\\n');
-`;
+const TABLE = fs.readFileSync(path.join(REPO, 'test/fixtures/metrics-table.mjs'), 'utf8');
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -74,36 +54,8 @@ function metricsOf(e: Exp, k: number, split: 'val' | 'test'): string {
   return JSON.stringify({ detector: e.detector, split, images: 64, ...splitMetrics(split === 'test' ? e.ap : e.ap + 0.011, k) }, null, 2) + '\n';
 }
 
-/**
- * A workspace in a named folder inside a rig, since the report is titled with the folder's
- * name; `sbuild` resolves from the rig's node_modules.
- */
-class Folder {
-  constructor(readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true });
-  }
-
-  path(rel: string): string {
-    return path.join(this.dir, rel);
-  }
-
-  write(rel: string, content: string): void {
-    fs.mkdirSync(path.dirname(this.path(rel)), { recursive: true });
-    fs.writeFileSync(this.path(rel), content);
-  }
-
-  read(rel: string): string {
-    return fs.readFileSync(this.path(rel), 'utf8');
-  }
-
-  run(args: string[]): RunResult {
-    const r = spawnSync(process.execPath, [CLI, ...args], { cwd: this.dir, encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 120_000 });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  }
-}
-
 interface Workspace {
-  rig: Folder;
+  rig: Rig;
   exps: Exp[];
   targets: string[];
 }
@@ -114,7 +66,7 @@ interface Workspace {
  * JSON. `sleep` (seconds) slows the jobs down so the timeline has lengths and overlaps.
  */
 function workspace(name: string, exps: Exp[], sleep: { train: number; eval: number; other: number }): Workspace {
-  const r = new Folder(path.join(rig().dir, name));
+  const r = rig(name);
   r.write('tools/table.mjs', TABLE);
   r.write('raw/data.txt', Array.from({ length: 32 }, (_, i) => `img_${String(i).padStart(5, '0')} ship`).join('\n') + '\n');
   r.write('.gitignore', 'node_modules/\n.sbuild/\nreport/\n');
@@ -148,19 +100,19 @@ function workspace(name: string, exps: Exp[], sleep: { train: number; eval: numb
   return { rig: r, exps, targets: targets.map((t) => (t as { name: string }).name) };
 }
 
-function git(r: Folder, args: string[]): string {
+function git(r: Rig, args: string[]): string {
   const res = spawnSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd: r.dir, encoding: 'utf8' });
   assert.equal(res.status, 0, `git ${args.join(' ')}: ${res.stdout}${res.stderr}`);
   return res.stdout;
 }
 
-function build(r: Folder, args: string[] = []): void {
+function build(r: Rig, args: string[] = []): void {
   const res = r.run(['-j', '4', ...args]);
   assert.equal(res.code, 0, res.stdout + res.stderr);
 }
 
 /** Runs `sbuild report --out <dir>` and returns the HTML file it wrote. */
-function report(r: Folder): string {
+function report(r: Rig): string {
   const out = r.path('report');
   const res = r.run(['report', '--out', out]);
   assert.equal(res.code, 0, `sbuild report: ${res.stdout}${res.stderr}`);
