@@ -1,13 +1,19 @@
 // The `experiment` rule: one MMDetection-style config → a smoke and a full variant, each a
-// training job and its evaluations, with the work dir layout of the paper repo
-// (`artifacts/work_dirs/<exp>/<variant>/`). The config's `_base_` chain and the weights it
-// names are read when the config loads and become inputs, so editing a base config stales
-// exactly the experiments that inherit it.
-import { BadInputError, type Target, type MaterializeContext } from '../src/index.js';
+// training job and its evaluations. The config is evaluated by Python (rules/mmconfig.ts) and
+// its targets fingerprint the merged config's values, not the bytes of its files: a comment,
+// a blank line or a value moved between files reruns nothing, a changed value reruns exactly
+// the experiments that see it, and `explain` names the keys. Pretrained weights the config
+// names are inputs (files outside the workspace too); a weight another experiment trains
+// (pretrain → fine-tune) is an edge to that experiment.
+import os from 'node:os';
+import path from 'node:path';
+import { BadInputError, valuesParam, type Json, type Target, type MaterializeContext } from '../src/index.js';
 import { workspaceRoot } from '../src/index.js';
-import { readMmConfig } from './mmconfig.js';
+import { requestMmConfig, configValue, defaultPython, MmConfigError, type MmConfig, type PyValue } from './mmconfig.js';
 import type { Dataset } from './dataset.js';
 import { metricsFromTable } from './results.js';
+import { lazyFields } from './lazy.js';
+import { customImportInputs } from './custom-imports.js';
 
 /** What a runner is told to do; paths are workspace-relative. */
 export interface TrainJob {
@@ -21,6 +27,10 @@ export interface TrainJob {
   split: string;
   limit: number | undefined;
   args: string[];
+  /** MMEngine `--cfg-options` for this job (a smoke run's smaller schedule and data), dotted keys. */
+  cfgOptions: Record<string, PyValue>;
+  /** The merged config, as evaluated. */
+  values: Record<string, PyValue>;
 }
 
 export interface TestJob extends Omit<TrainJob, 'log' | 'split'> {
@@ -31,12 +41,24 @@ export interface TestJob extends Omit<TrainJob, 'log' | 'split'> {
 /** How jobs become commands: the demo's CFAR tools, or MMDetection's tools/train.py and tools/test.py. */
 export interface Runner {
   id: string;
-  /** Files every job reads besides the config chain (the program itself). */
+  /** Files every job reads besides the config (the program itself). */
   inputs: string[];
-  /** File name of the checkpoint a training job leaves in its work dir. */
+  /** Files training jobs read (default: `inputs`). */
+  trainInputs?: string[];
+  /** Files evaluation jobs read (default: `inputs`). */
+  testInputs?: string[];
+  /**
+   * File name of the checkpoint a training job leaves in its work dir. `{a.b}` is a value of
+   * the merged config (after the job's cfg-options), `{final}` MMEngine's name for the last
+   * checkpoint: `epoch_{train_cfg.max_epochs}` or `iter_{train_cfg.max_iters}`.
+   */
   checkpoint: string;
   /** File name of the training log in the work dir, when the program writes one. */
   log?: string;
+  /** The interpreter that evaluates configs (Python runners: the one that runs the jobs). */
+  python?: string;
+  /** `--cfg-options` that make a job of `limit` images a small one (smoke), from the merged config. */
+  limitOptions?(values: Record<string, PyValue>, limit: number, job: 'train' | 'test'): Record<string, PyValue>;
   train(job: TrainJob): string[];
   test(job: TestJob): string[];
 }
@@ -54,6 +76,8 @@ export interface VariantSpec {
   limit?: number;
   trainArgs?: string[];
   testArgs?: string[];
+  /** MMEngine `--cfg-options` of this variant's jobs, over those the runner derives from `limit`. */
+  cfgOptions?: Record<string, PyValue>;
   evals: EvalSpec[];
 }
 
@@ -69,14 +93,20 @@ export const DEFAULT_VARIANTS: Record<string, VariantSpec> = {
 };
 
 export interface ExperimentOptions {
-  /** Experiment name: `exp/<name>/…` targets and `artifacts/work_dirs/<name>/`. */
+  /** Experiment name: `exp/<name>/…` targets and its work dirs. */
   name: string;
   /** The config file, workspace-relative (MMEngine-style Python). */
   config: string;
-  dataset: Dataset;
+  /** The dataset rule whose split manifests jobs read; without one, changed images are not seen (the config's paths still are). */
+  dataset?: Dataset;
   runner: Runner;
-  /** Work dir root (default `artifacts/work_dirs`). */
+  /** Work dir root (default `artifacts/work_dirs`): `<workDirs>/<name>/<variant>/`. */
   workDirs?: string;
+  /**
+   * The repository's own layout instead: a template with `{name}` and `{variant}`
+   * (`work_dirs/{name}/{variant}`), or one per variant (`{ full: 'work_dirs/{name}', smoke: 'work_dirs/smoke/{name}' }`).
+   */
+  workDir?: string | Record<string, string>;
   variants?: Record<string, VariantSpec>;
   /** GPUs per evaluation (default 1; they fall back to the CPU on a machine without one). */
   evalGpus?: number;
@@ -96,15 +126,22 @@ export interface ExperimentOptions {
 export interface ExperimentVariant {
   train: Target;
   evals: Array<{ target: Target; split: string; metrics: string }>;
+  workDir: string;
 }
 
 export interface Experiment {
   name: string;
   config: string;
-  /** The config and every base it inherits from, in reading order. */
+  /** Every file the config's evaluation read (the config, its bases, …), in reading order. */
   chain: string[];
-  /** Pretrained weights the chain names (local files are inputs; URLs are params). */
+  /** Pretrained weights the config names (local files and absolute paths are inputs; URLs are params). */
   weights: string[];
+  /** The merged config (empty when the config could not be evaluated because a file is missing). */
+  values: Record<string, PyValue>;
+  /** Files the config's `custom_imports` load from the repository (inputs of every job). */
+  configInputs: string[];
+  /** `{ config: 'values:<sha256>' }`: the merged config as a param (for rules that run the config's model). */
+  configParams: { [k: string]: Json };
   runner: Runner;
   variants: Record<string, ExperimentVariant>;
   targets: Target[];
@@ -116,6 +153,49 @@ export interface Experiment {
 
 const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** A checkpoint path as the training program will see it: `~` expanded, relative paths from the workspace root. */
+function weightPath(w: string): string {
+  if (w === '~' || w.startsWith('~/')) return path.join(os.homedir(), w.slice(1));
+  return w;
+}
+
+/** Merged config with dotted `--cfg-options` applied, as MMEngine applies them. */
+export function withOptions(values: Record<string, PyValue>, options: Record<string, PyValue>): Record<string, PyValue> {
+  if (Object.keys(options).length === 0) return values;
+  const out = structuredClone(values);
+  for (const [dotted, v] of Object.entries(options)) {
+    const keys = dotted.split('.');
+    let cur: Record<string, PyValue> = out;
+    for (const k of keys.slice(0, -1)) {
+      const next = cur[k];
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[k] = {};
+      cur = cur[k] as Record<string, PyValue>;
+    }
+    cur[keys[keys.length - 1]!] = v;
+  }
+  return out;
+}
+
+/** `epoch_12.pth`-style names: `{a.b}` from the config, `{final}` MMEngine's last checkpoint. */
+export function checkpointName(template: string, values: Record<string, PyValue>, what: string): string {
+  return template.replace(/\{([A-Za-z0-9_.]+)\}/g, (_, key: string) => {
+    if (key === 'final') {
+      const loop = values.train_cfg as Record<string, PyValue> | undefined;
+      const iters = loop && typeof loop === 'object' ? loop.max_iters : undefined;
+      const epochs = loop && typeof loop === 'object' ? loop.max_epochs : undefined;
+      const byIter = typeof iters === 'number' || (loop && typeof loop === 'object' && typeof loop.type === 'string' && /Iter/.test(loop.type));
+      if (byIter && typeof iters === 'number') return `iter_${iters}`;
+      if (!byIter && typeof epochs === 'number') return `epoch_${epochs}`;
+      throw new BadInputError(`${what}: the checkpoint name '${template}' uses {final}, but the merged config has neither train_cfg.max_epochs nor train_cfg.max_iters. Name the checkpoint file instead (the runner's \`checkpoint\` option).`);
+    }
+    const v = configValue(values, key);
+    if (typeof v !== 'string' && typeof v !== 'number') {
+      throw new BadInputError(`${what}: the checkpoint name '${template}' uses {${key}}, which the merged config ${v === undefined ? 'does not have' : 'holds as a ' + (Array.isArray(v) ? 'list' : v === null ? 'None' : typeof v)}. Use a key holding a number or string, or name the file.`);
+    }
+    return String(v);
+  });
+}
 
 export function experiment(opts: ExperimentOptions): Experiment {
   if (typeof opts.name !== 'string' || !SEGMENT.test(opts.name)) {
@@ -132,64 +212,142 @@ export function experiment(opts: ExperimentOptions): Experiment {
       }
     }
   }
+  if (typeof opts.config !== 'string' || opts.config === '') throw new BadInputError(`${what}: \`config\` must be the path of its config file, e.g. 'configs/sardet/${opts.name}.py'.`);
   // Every job reads a split: without its manifest as an input, changed images would leave it fresh.
-  const splitsOf = Object.keys(opts.dataset.manifests);
-  const needSplit = (split: string, job: string): string => {
-    const m = opts.dataset.manifests[split];
+  const ds = opts.dataset;
+  const splitsOf = Object.keys(ds?.manifests ?? {});
+  const needSplit = (split: string, job: string): string[] => {
+    if (!ds) return [];
+    const m = ds.manifests[split];
     if (!m) throw new BadInputError(`${what}: ${job} reads the split '${split}', which the dataset does not have (it has ${splitsOf.map((k) => `'${k}'`).join(', ')}). Use one of those, or add '${split}' to the dataset's \`splits\`.`);
-    return m;
+    return [m];
   };
-  const cfg = readMmConfig(opts.config, opts.root ?? workspaceRoot());
-  const localWeights = cfg.weights.filter((w) => !isUrl(w));
-  const urlWeights = cfg.weights.filter(isUrl);
-  const workDirs = opts.workDirs ?? 'artifacts/work_dirs';
-  const variants = opts.variants ?? DEFAULT_VARIANTS;
-  const table = opts.table ?? 'artifacts/experiments/experiment_results.tsv';
+  const root = opts.root ?? workspaceRoot();
   const r = opts.runner;
-  const base = { dataRoot: opts.dataset.root, config: opts.config };
-  const common = [...cfg.chain, ...localWeights, ...r.inputs];
-  const params = urlWeights.length ? { weights: urlWeights } : undefined;
-  const out: Experiment = { name: opts.name, config: opts.config, chain: cfg.chain, weights: cfg.weights, runner: r, variants: {}, targets: [], metrics: [], checkpoints: [], logs: [] };
+  const python = r.python ?? defaultPython();
+  const loadConfig = requestMmConfig(opts.config, { root, python });
+  const variants = opts.variants ?? DEFAULT_VARIANTS;
+  const workDirOf = workDirs(opts, Object.keys(variants));
+  const table = opts.table ?? 'artifacts/experiments/experiment_results.tsv';
+  const trainSplit = opts.trainSplit ?? 'train';
+
+  // The evaluated config, once: what every lazy field below is computed from.
+  let cfgMemo: { cfg: MmConfig | undefined; missing: string | undefined } | undefined;
+  const cfgOf = () => {
+    if (cfgMemo) return cfgMemo;
+    const c = loadConfig();
+    if (c instanceof MmConfigError) {
+      // A missing base blocks this experiment's jobs only; any other error is the user's to fix now.
+      if (c.missing === undefined) {
+        throw new MmConfigError(`${c.message.replace(/\.\s*$/, '')} (the config of experiment '${opts.name}', evaluated by ${python}). Fix the config at the location shown.`, c.location);
+      }
+      cfgMemo = { cfg: undefined, missing: c.missing };
+    } else cfgMemo = { cfg: c, missing: undefined };
+    return cfgMemo;
+  };
+  const shared = () => {
+    const { cfg, missing } = cfgOf();
+    if (!cfg) return { values: {}, weights: [], chain: [opts.config], local: [], params: {}, configInputs: [missing!] };
+    const local = cfg.weights.filter((w) => !isUrl(w)).map(weightPath);
+    const urls = cfg.weights.filter(isUrl);
+    const params: { [k: string]: Json } = { config: valuesParam(cfg.values as Json, root), ...(urls.length ? { weights: urls } : {}) };
+    return { values: cfg.values, weights: cfg.weights, chain: cfg.chain, local, params, configInputs: customImportInputs(root, cfg.customImports) };
+  };
+  let sharedMemo: ReturnType<typeof shared> | undefined;
+  const common = () => (sharedMemo ??= shared());
+
+  const out = { name: opts.name, config: opts.config, runner: r, variants: {}, targets: [], metrics: [], logs: [] } as unknown as Experiment;
+  lazyFields(out, ['chain', 'weights', 'values', 'configInputs', 'configParams'] as const, () => {
+    const c = common();
+    return { chain: c.chain, weights: c.weights, values: c.values, configInputs: c.configInputs, configParams: c.params };
+  });
+  const checkpoints: Array<() => string> = [];
   for (const [variant, spec] of Object.entries(variants)) {
-    const workDir = `${workDirs}/${opts.name}/${variant}`;
-    const checkpoint = `${workDir}/${r.checkpoint}`;
+    const workDir = workDirOf(variant);
     const log = r.log ? `${workDir}/${r.log}` : undefined;
-    const trainSplit = opts.trainSplit ?? 'train';
     const trainManifest = needSplit(trainSplit, `${variant} training`);
-    const train: Target = {
-      name: `exp/${opts.name}/${variant}/train`,
-      inputs: [...common, trainManifest],
-      outputs: [checkpoint, ...(log ? [log] : [])],
-      run: r.train({ ...base, workDir, checkpoint, log, variant, split: trainSplit, limit: spec.limit, args: spec.trainArgs ?? [] }),
-      tags: [variant, 'train'],
-      description: `${opts.description ?? opts.name}: ${variant} training`,
-      ...(params ? { params } : {}),
-      ...(opts.trainGpus ? { resources: { gpu: opts.trainGpus }, cpuFallback: true } : {}),
+    const options = (job: 'train' | 'test'): Record<string, PyValue> => {
+      const derived = spec.limit !== undefined && r.limitOptions ? r.limitOptions(common().values, spec.limit, job) : {};
+      return { ...derived, ...(spec.cfgOptions ?? {}) };
     };
+    let ckptMemo: string | undefined;
+    const checkpoint = () => (ckptMemo ??= `${workDir}/${cfgOf().cfg ? checkpointName(r.checkpoint, withOptions(common().values, options('train')), `${what} ${variant}`) : r.checkpoint.replace(/\{[^}]*\}/g, 'unknown')}`);
+    checkpoints.push(checkpoint);
+    const base = { dataRoot: ds?.root ?? '', config: opts.config, workDir, variant, limit: spec.limit };
+    const train = lazyFields(
+      {
+        name: `exp/${opts.name}/${variant}/train`,
+        tags: [variant, 'train'],
+        description: `${opts.description ?? opts.name}: ${variant} training`,
+        ...(opts.trainGpus ? { resources: { gpu: opts.trainGpus }, cpuFallback: true } : {}),
+      } as Target,
+      ['inputs', 'outputs', 'run', 'params'] as const,
+      () => {
+        const c = common();
+        const ckpt = checkpoint();
+        return {
+          inputs: [...(r.trainInputs ?? r.inputs), ...c.configInputs, ...c.local, ...trainManifest],
+          outputs: [ckpt, ...(log ? [log] : [])],
+          run: r.train({ ...base, checkpoint: ckpt, log, split: trainSplit, args: spec.trainArgs ?? [], cfgOptions: options('train'), values: c.values }),
+          params: c.params,
+        };
+      },
+    );
     const evals = spec.evals.map((e) => {
       const metrics = `${workDir}/${e.metrics}`;
       const manifest = needSplit(e.split, `the ${variant} evaluation '${e.name}'`);
-      const target: Target = {
-        name: `exp/${opts.name}/${variant}/${e.name}`,
-        inputs: [...common, checkpoint, manifest],
-        outputs: [metrics],
-        run: r.test({ ...base, workDir, checkpoint, variant, limit: spec.limit, args: spec.testArgs ?? [], split: e.split, metrics }),
-        resources: { gpu: opts.evalGpus ?? 1 },
-        cpuFallback: true,
-        tags: [variant, 'eval', 'gpu'],
-        description: `${opts.description ?? opts.name}: ${variant} evaluation on ${e.split}`,
-        ...(params ? { params } : {}),
-        materialize: (ctx: MaterializeContext) => metricsFromTable(ctx, { table, experiment: opts.name, variant, split: e.split, metrics, ...(opts.classes ? { classes: opts.classes } : {}) }),
-      };
+      const target = lazyFields(
+        {
+          name: `exp/${opts.name}/${variant}/${e.name}`,
+          outputs: [metrics],
+          resources: { gpu: opts.evalGpus ?? 1 },
+          cpuFallback: true,
+          tags: [variant, 'eval', 'gpu'],
+          description: `${opts.description ?? opts.name}: ${variant} evaluation on ${e.split}`,
+          materialize: (ctx: MaterializeContext) => metricsFromTable(ctx, { table, experiment: opts.name, variant, split: e.split, metrics, ...(opts.classes ? { classes: opts.classes } : {}) }),
+        } as Target,
+        ['inputs', 'run', 'params'] as const,
+        () => {
+          const c = common();
+          const ckpt = checkpoint();
+          // Weights the config names only initialise training: an evaluation reads the checkpoint.
+          return {
+            inputs: [...(r.testInputs ?? r.inputs), ...c.configInputs, ckpt, ...manifest],
+            run: r.test({ ...base, checkpoint: ckpt, args: spec.testArgs ?? [], split: e.split, metrics, cfgOptions: options('test'), values: c.values }),
+            params: c.params,
+          };
+        },
+      );
       out.metrics.push(metrics);
       return { target, split: e.split, metrics };
     });
-    out.variants[variant] = { train, evals };
-    out.targets.push(train, ...evals.map((e) => e.target));
-    out.checkpoints.push(checkpoint);
+    out.variants[variant] = { train, evals, workDir };
+    out.targets.push(train, ...evals.map((x) => x.target));
     if (log) out.logs.push(log);
   }
+  lazyFields(out, ['checkpoints'] as const, () => ({ checkpoints: checkpoints.map((c) => c()) }));
   return out;
+}
+
+/** Each variant's work dir, checked: inside the workspace, one per variant. */
+function workDirs(opts: ExperimentOptions, variants: string[]): (variant: string) => string {
+  const what = `experiment(${opts.name})`;
+  const layout = opts.workDir ?? `${opts.workDirs ?? 'artifacts/work_dirs'}/{name}/{variant}`;
+  const dirs = new Map<string, string>();
+  for (const v of variants) {
+    const template = typeof layout === 'string' ? layout : layout[v];
+    if (typeof template !== 'string' || template === '') {
+      throw new BadInputError(`${what}: \`workDir\` has no entry for the variant '${v}'. Give one per variant (${variants.map((x) => `${x}: '…'`).join(', ')}), or one template with {variant}.`);
+    }
+    const dir = template.replace(/\{name\}/g, opts.name).replace(/\{variant\}/g, v).replace(/\/+$/, '');
+    if (/[{}]/.test(dir) || dir.startsWith('/') || dir.split('/').includes('..')) {
+      throw new BadInputError(`${what}: the work dir '${template}' must be a workspace-relative path without '..', where {name} and {variant} are the only placeholders (e.g. 'work_dirs/{name}').`);
+    }
+    const clash = [...dirs].find(([, d]) => d === dir);
+    if (clash) throw new BadInputError(`${what}: the variants '${clash[0]}' and '${v}' would share the work dir '${dir}'. Put {variant} in \`workDir\`, or give each variant its own.`);
+    dirs.set(v, dir);
+  }
+  return (v) => dirs.get(v)!;
 }
 
 /** The demo's classical detectors: `node <tool> calibrate|evaluate …` (see tools/sardet.ts). */
@@ -206,29 +364,92 @@ export function demoRunner(tool = 'dist/demo/sardet.mjs'): Runner {
 }
 
 export interface MmdetOptions {
-  /** The Python interpreter (default `python`). */
+  /** The Python interpreter for the jobs and for reading configs (default: `SBUILD_PYTHON`, else `python3`). */
   python?: string;
   trainScript?: string;
   testScript?: string;
-  /** Checkpoint file name the training leaves in `--work-dir` (default `latest.pth`). */
+  /**
+   * Checkpoint file name the training leaves in `--work-dir` (default `latest.pth`). MMEngine
+   * (MMDetection 3.x) writes `epoch_N.pth` / `iter_N.pth`: say `{final}.pth`, or e.g.
+   * `epoch_{train_cfg.max_epochs}.pth`.
+   */
   checkpoint?: string;
+  /** Pass the test script `--out-metrics FILE --split SPLIT` (default true: the SARDet repository's tools/test.py takes them). */
+  metricsArgs?: boolean;
+}
+
+/** A `--cfg-options` value as MMEngine's DictAction parses it back. */
+export function cfgOptionValue(v: PyValue): string {
+  if (v === null) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return `[${v.map(cfgOptionValue).join(',')}]`;
+  throw new BadInputError(`--cfg-options cannot pass a dict (${JSON.stringify(v)}); give each of its keys as its own dotted option.`);
+}
+
+function cfgOptionArgs(options: Record<string, PyValue>): string[] {
+  const keys = Object.keys(options).sort();
+  return keys.length ? ['--cfg-options', ...keys.map((k) => `${k}=${cfgOptionValue(options[k]!)}`)] : [];
+}
+
+/** The dotted path of the dataset a dataloader reads, through wrappers (`RepeatDataset`, `ClassBalancedDataset`). */
+function innerDataset(values: Record<string, PyValue>, loader: string): string | undefined {
+  let key = `${loader}.dataset`;
+  let d = configValue(values, key);
+  while (d && typeof d === 'object' && !Array.isArray(d)) {
+    const inner = (d as Record<string, PyValue>).dataset;
+    if (!inner || typeof inner !== 'object' || Array.isArray(inner)) return key;
+    key += '.dataset';
+    d = inner;
+  }
+  return undefined;
+}
+
+/**
+ * A small run of an MMEngine config: one epoch (or `limit` iterations) on the first `limit`
+ * images of each split (`indices`, which every MMEngine BaseDataset takes).
+ */
+export function mmengineLimitOptions(values: Record<string, PyValue>, limit: number, job: 'train' | 'test'): Record<string, PyValue> {
+  const out: Record<string, PyValue> = {};
+  const loaders = job === 'train' ? ['train_dataloader', 'val_dataloader'] : ['val_dataloader', 'test_dataloader'];
+  for (const l of loaders) {
+    const ds = innerDataset(values, l);
+    if (ds) out[`${ds}.indices`] = limit;
+  }
+  if (job === 'train') {
+    const loop = configValue(values, 'train_cfg');
+    const iterBased = loop && typeof loop === 'object' && !Array.isArray(loop) && (typeof loop.max_iters === 'number' || (typeof loop.type === 'string' && /Iter/.test(loop.type)));
+    if (iterBased) {
+      out['train_cfg.max_iters'] = limit;
+      out['train_cfg.val_interval'] = limit;
+    } else if (loop && typeof loop === 'object') out['train_cfg.max_epochs'] = 1;
+  }
+  return out;
 }
 
 /**
  * MMDetection: `python tools/train.py CONFIG --work-dir DIR` and
- * `python tools/test.py CONFIG CKPT --work-dir DIR --out-metrics FILE --split SPLIT`.
- * The scripts are inputs, so changing them reruns the jobs. The test script is expected
- * to write the metrics JSON it is given (as the SARDet paper repository's does).
+ * `python tools/test.py CONFIG CKPT --work-dir DIR --out-metrics FILE --split SPLIT`, with
+ * `--cfg-options` making a smoke run small. Training reads the train script, evaluation the
+ * test script: changing one reruns only its jobs. The test script is expected to write the
+ * metrics JSON it is given (as the SARDet paper repository's does).
  */
 export function mmdetRunner(o: MmdetOptions = {}): Runner {
-  const python = o.python ?? 'python';
+  const python = o.python ?? defaultPython();
   const trainScript = o.trainScript ?? 'tools/train.py';
   const testScript = o.testScript ?? 'tools/test.py';
+  const metricsArgs = o.metricsArgs ?? true;
   return {
     id: 'mmdetection',
+    python,
     inputs: [trainScript, testScript],
+    trainInputs: [trainScript],
+    testInputs: [testScript],
     checkpoint: o.checkpoint ?? 'latest.pth',
-    train: (j) => [python, trainScript, j.config, '--work-dir', j.workDir, ...j.args],
-    test: (j) => [python, testScript, j.config, j.checkpoint, '--work-dir', j.workDir, '--out-metrics', j.metrics, '--split', j.split, ...j.args],
+    limitOptions: mmengineLimitOptions,
+    train: (j) => [python, trainScript, j.config, '--work-dir', j.workDir, ...cfgOptionArgs(j.cfgOptions), ...j.args],
+    test: (j) => [python, testScript, j.config, j.checkpoint, '--work-dir', j.workDir, ...(metricsArgs ? ['--out-metrics', j.metrics, '--split', j.split] : []), ...cfgOptionArgs(j.cfgOptions), ...j.args],
   };
 }

@@ -84,7 +84,8 @@ export function vrExport(o: ExpVisOptions): VrExport {
     metrics,
     target: {
       name: `vis/${o.experiment.name}/vr-${o.split}`,
-      inputs: [...o.experiment.chain, checkpoint, manifest, ...(o.inputs ?? [])],
+      inputs: [...o.experiment.configInputs, checkpoint, manifest, ...(o.inputs ?? [])],
+      params: o.experiment.configParams,
       outputs: [images, metrics],
       run: o.command({ config: o.experiment.config, checkpoint, dataRoot: o.dataset.root, split: o.split, outDir: images, metrics }),
       resources: { gpu: 1 },
@@ -177,7 +178,8 @@ export function gradcam(o: ExpVisOptions & { subset: { list: string }; count?: n
   const manifest = manifestOf(o.dataset, o.split, what);
   const maps: Target = {
     name: `vis/${o.experiment.name}/gradcam-${o.split}`,
-    inputs: [...o.experiment.chain, checkpoint, o.subset.list, manifest, ...(o.inputs ?? [])],
+    inputs: [...o.experiment.configInputs, checkpoint, o.subset.list, manifest, ...(o.inputs ?? [])],
+    params: o.experiment.configParams,
     outputs: [dir],
     run: o.command({ config: o.experiment.config, checkpoint, dataRoot: o.dataset.root, split: o.split, outDir: dir, images: o.subset.list }),
     resources: { gpu: 1 },

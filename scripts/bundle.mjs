@@ -15,7 +15,8 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['esbuild'],
+  // `sbuild init` uses the rule library as any config does, through the package's public name.
+  external: ['esbuild', 'sbuild/rules'],
   // Some bundled CommonJS code calls require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __sbuildCreateRequire } from 'node:module'; const require = __sbuildCreateRequire(import.meta.url);" },
   logLevel: 'warning',

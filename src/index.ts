@@ -1,6 +1,7 @@
 // The public API: what tasks.config.ts and rules/ import.
 export { defineConfig, BadInputError } from './config/types.js';
 export { workspaceRoot } from './config/root.js';
+export { valuesParam } from './engine/values.js';
 export type { Config, Target, Action, ActionContext, MaterializeContext, Resources, SlurmOptions, SlurmConfig, Json } from './config/types.js';
 /** The git policy checked by `sbuild check` (the config's `policy`). */
 export type Policy = NonNullable<import('./config/types.js').Config['policy']>;

@@ -103,7 +103,8 @@ try {
   const command = process.argv[2] ?? '';
   const prefix = `sardet${command in USAGE ? ` ${command}` : ''}: error: `;
   if (e instanceof ConfigError || e instanceof MmConfigError) {
-    process.stderr.write(prefix + e.message + '\n');
+    const at = e instanceof MmConfigError && e.location ? `${e.location}: ` : '';
+    process.stderr.write(prefix + at + e.message + '\n');
     process.exitCode = 2;
   } else if (e instanceof UsageError) {
     const line = command in USAGE ? `usage: sardet ${command} ${USAGE[command]}` : usage();

@@ -35,6 +35,8 @@ export interface Options {
   md: boolean;
   /** --out DIR: (report) where index.html goes. */
   out: string | undefined;
+  /** --inputs: (list) each target's inputs and params too. */
+  inputs: boolean;
 }
 
 const FLAGS = {
@@ -60,6 +62,7 @@ const FLAGS = {
   'max-jobs': { type: 'string' },
   md: { type: 'boolean' },
   out: { type: 'string' },
+  inputs: { type: 'boolean' },
 } as const;
 
 export function parseCli(argv: string[]): Options {
@@ -115,6 +118,7 @@ export function parseCli(argv: string[]): Options {
     maxJobs,
     md: v.md ?? false,
     out: v.out,
+    inputs: v.inputs ?? false,
     remoteCache: v['remote-cache'],
     remoteUpload: v['remote-upload'] ?? false,
     maxSize,
@@ -140,12 +144,13 @@ export const HELP = `sbuild — content-hashed incremental builds for ML researc
 
 Usage: sbuild [targets…] [flags]        build targets (default: the config's \`default\`)
        sbuild status [targets…]         fresh / stale / missing, with reasons (--exit-code)
-       sbuild explain <target>          why a target would run (old → new)
-       sbuild list                      targets with tags and descriptions
+       sbuild explain <target> [--json] why a target would run (old → new), its inputs and params
+       sbuild list [--inputs]           targets with tags and descriptions (and inputs, params)
        sbuild graph [--format dot|mermaid|json] [targets…]
        sbuild clean [targets…]          delete declared outputs (sbuild.lock is kept)
        sbuild gc [--max-size 5GB]       prune the local cache, least recently used first
-       sbuild init                      make git merge sbuild.lock target by target
+       sbuild init                      a tasks.config.ts for a repository of MMEngine configs;
+                                        make git merge sbuild.lock target by target
        sbuild check [--json]            git policy: paper-facing files tracked, outputs ignored, size limit
        sbuild push [targets…]           upload outputs (e.g. checkpoints) to the remote cache
        sbuild pull [targets…]           download recorded outputs from the remote cache
@@ -163,6 +168,7 @@ Flags:
   -B, --force         rerun the selected targets even when fresh
       --gpus IDS      GPU ids to hand out (e.g. 0,1), or 'none'
       --json          one JSON event per line
+      --inputs        (list) show each target's inputs and params
       --md            (metrics diff) a Markdown table for a pull request
       --out DIR       (report) write DIR/index.html (default artifacts/report/)
   -q, --quiet         only failures and the summary

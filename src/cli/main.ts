@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
 async function runCommand(opts: Options, out: (s: string) => void): Promise<number> {
   // These two work on git's files, not on a workspace: no config needed.
   if (opts.command === 'merge-lock') return (await import('./commands/merge-lock.js')).mergeLock(opts.targets, out);
-  if (opts.command === 'init') return (await import('./commands/merge-lock.js')).init(process.cwd(), out);
+  if (opts.command === 'init') return (await import('./commands/init.js')).init(process.cwd(), opts, out);
   phase('modules');
   const loaded = await loadConfig(process.cwd(), opts.config);
   phase('load config');

@@ -80,8 +80,13 @@ export async function loadConfig(cwd: string, explicit?: string): Promise<Loaded
   try {
     process.setSourceMapsEnabled(true);
     mod = (await import(pathToFileURL(bundleFile).href)) as { default?: unknown };
+    settleTargets(mod.default);
   } catch (err) {
-    const e = err as Error & { badInput?: boolean };
+    const e = err as Error & { badInput?: boolean; location?: string };
+    // A rule's error that points into the user's own file (a Python config's line) says so itself.
+    if (e.badInput && typeof e.location === 'string' && e.location !== '') {
+      throw new SbuildError('config-load', `${e.message.replace(/\.\s*$/, '')}.`, { location: e.location });
+    }
     const stack = (e.stack ?? String(e)).split('\n').filter((l) => !l.includes('node:internal')).slice(0, 6).join('\n');
     // Frames as absolute paths (file:// URLs included); the config's own line is the one to point at.
     const frames = [...stack.matchAll(/^\s+at .*?\(?(?:file:\/\/)?((?:\/|[A-Za-z]:)[^():]+):(\d+):(\d+)\)?$/gm)].map((m) => ({ file: m[1]!, line: m[2]!, col: m[3]! }));
@@ -100,6 +105,20 @@ export async function loadConfig(cwd: string, explicit?: string): Promise<Loaded
     });
   }
   return { config: config as Config, root, file, sources };
+}
+
+/**
+ * Reads every field of every target once, while load errors are still reported as such: rule
+ * libraries may fill fields lazily (configs evaluated in one batch), and their errors belong
+ * to loading, not to whichever later step happens to read the field first.
+ */
+function settleTargets(config: unknown): void {
+  const targets = (config as { targets?: unknown } | null | undefined)?.targets;
+  if (!Array.isArray(targets)) return;
+  for (const t of targets) {
+    if (t === null || typeof t !== 'object') continue;
+    for (const k of Object.keys(t)) void (t as Record<string, unknown>)[k];
+  }
 }
 
 function readMeta(metaFile: string): BundleMeta | undefined {

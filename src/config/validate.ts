@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SbuildError, didYouMean } from '../errors.js';
-import { normalizeRel, isGlob } from '../util/fs.js';
+import { normalizeRel, normalizeInput, isGlob } from '../util/fs.js';
 import type { Config, Target } from './types.js';
 import type { LoadedConfig } from './load.js';
 
@@ -59,8 +59,16 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
     };
     const inputs = strings('inputs').map((p) => {
       const neg = p.startsWith('!');
-      const n = normalizeRel(root, neg ? p.slice(1) : p);
-      if (n === undefined || n === '') fail(`${at}: input '${p}' is outside the workspace (${root}). Inputs must be inside it; copy or link the file in.`, name);
+      const spec = neg ? p.slice(1) : p;
+      // A file outside the workspace (weights on shared storage) is an external input, kept
+      // absolute and fingerprinted by content; a glob there would make the graph depend on
+      // whatever else lives on that storage.
+      const n = isGlob(spec) ? normalizeRel(root, spec) : normalizeInput(root, spec);
+      if (n === undefined || n === '') {
+        fail(isGlob(spec)
+          ? `${at}: input glob '${p}' reaches outside the workspace (${root}). Globs must stay inside it; name files outside it one by one.`
+          : `${at}: input '${p}' is the workspace itself. Name the files or folders it reads.`, name);
+      }
       return neg ? `!${n}` : n!;
     });
     const outputs = strings('outputs').map((p) => {

@@ -13,7 +13,7 @@ import type { Config } from '../config/types.js';
 import { actionIdentity, FINGERPRINT_FORMAT } from '../hashing/fingerprint.js';
 import { LOCK_FORMAT } from './lockfile.js';
 import { sha256 } from '../hashing/sha256.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { absPath, writeFileAtomic } from '../util/fs.js';
 import type { Workspace } from './workspace.js';
 
 const FORMAT = 1;
@@ -75,7 +75,7 @@ export function checkSnapshot(root: string, key: string): number | undefined {
   if (snap.format !== FORMAT || snap.key !== key || typeof snap.files !== 'object' || snap.files === null) return undefined;
   for (const p in snap.files) {
     const want = snap.files[p]!;
-    const st = fs.statSync(path.join(root, p), { throwIfNoEntry: false });
+    const st = fs.statSync(absPath(root, p), { throwIfNoEntry: false });
     if (!st) {
       if (want !== null) return undefined;
       continue;
@@ -98,7 +98,7 @@ export function writeSnapshot(ws: Workspace, key: string, targets: number): void
   for (const [p] of ws.hasher.statted()) paths.add(p);
   for (const d of ws.hasher.listedDirs) paths.add(d);
   for (const p of paths) {
-    const st = fs.statSync(path.join(ws.root, p), { throwIfNoEntry: false }) ?? null;
+    const st = fs.statSync(absPath(ws.root, p), { throwIfNoEntry: false }) ?? null;
     if (st && st.mtimeMs + RACY_SLACK_MS >= now) return;
     files[p] = tuple(st);
   }

@@ -1,13 +1,14 @@
 // Why a target is not fresh. Data, not text: `explain`, `--dry-run`, `status` and the JSON
 // event stream all render from these (src/ui/reasons.ts).
 import type { Json } from '../config/types.js';
+import type { ValueChange } from './values.js';
 
 export type Reason =
   | { kind: 'forced' }
   | { kind: 'never-built' }
   | { kind: 'format-changed' }
   | { kind: 'action-changed'; old: string; new: string }
-  | { kind: 'param-changed'; key: string; old: Json | undefined; new: Json | undefined }
+  | { kind: 'param-changed'; key: string; old: Json | undefined; new: Json | undefined; changes?: ValueChange[] }
   | { kind: 'env-changed'; name: string; old: 'set' | 'unset'; new: 'set' | 'unset' }
   | { kind: 'input-changed'; path: string; old: string; new: string }
   | { kind: 'input-added'; path: string; new: string }
@@ -27,7 +28,11 @@ export type Decision = { fresh: true } | { fresh: false; reasons: Reason[] };
  */
 export const LINEAGE_PREFIX = '@upstream:';
 
-/** missing: nothing changed but outputs are absent (or never built); stale: something changed. */
-export function category(reasons: Reason[]): 'stale' | 'missing' {
+/**
+ * blocked: an input is missing and nothing produces it (building fails until it is back);
+ * missing: nothing changed but outputs are absent (or never built); stale: something changed.
+ */
+export function category(reasons: Reason[]): 'stale' | 'missing' | 'blocked' {
+  if (reasons.some((r) => r.kind === 'input-missing')) return 'blocked';
   return reasons.every((r) => r.kind === 'output-missing' || r.kind === 'never-built') ? 'missing' : 'stale';
 }

@@ -10,6 +10,7 @@ import type { Sha256 } from '../hashing/sha256.js';
 import { canonicalJson } from '../hashing/sha256.js';
 import type { LockEntry, OutputRecord } from './lockfile.js';
 import { LINEAGE_PREFIX, type Decision, type Reason } from './reasons.js';
+import { valueChanges } from './values.js';
 
 
 const NO_PARAMS: { [k: string]: never } = Object.freeze({});
@@ -187,7 +188,7 @@ export class Rebuilder {
       reasons.push({ kind: 'never-built' });
       return { fresh: false, reasons };
     }
-    if (!sameRecord(entry, cur.record)) reasons.push(...diffRecord(entry, cur.record));
+    if (!sameRecord(entry, cur.record)) reasons.push(...diffRecord(entry, cur.record, this.graph.root));
     for (const [p, rec] of Object.entries(entry.outputs)) {
       const now = outputHash(this.hasher, p, rec);
       if (now === undefined) reasons.push({ kind: 'output-missing', path: p });
@@ -250,14 +251,17 @@ function sameMap(a: Record<string, string | null>, b: Record<string, string | nu
 }
 
 /** Every difference between the recorded entry and the current record. */
-export function diffRecord(entry: LockEntry, rec: FingerprintRecord): Reason[] {
+export function diffRecord(entry: LockEntry, rec: FingerprintRecord, root?: string): Reason[] {
   const reasons: Reason[] = [];
   if (entry.action !== rec.action) reasons.push({ kind: 'action-changed', old: entry.action, new: rec.action });
   const keys = new Set([...Object.keys(entry.params), ...Object.keys(rec.params)]);
   for (const k of [...keys].sort()) {
     const a = entry.params[k];
     const b = rec.params[k];
-    if (canonicalJson(a) !== canonicalJson(b)) reasons.push({ kind: 'param-changed', key: k, old: a, new: b });
+    if (canonicalJson(a) === canonicalJson(b)) continue;
+    // A values param (a merged config): name the keys that changed when both values are known.
+    const changes = root !== undefined ? valueChanges(root, a, b) : undefined;
+    reasons.push({ kind: 'param-changed', key: k, old: a, new: b, ...(changes ? { changes } : {}) });
   }
   const envs = new Set([...Object.keys(entry.env), ...Object.keys(rec.env)]);
   for (const k of [...envs].sort()) {

@@ -262,7 +262,7 @@ export class Scheduler {
   private afterMiss(node: GraphNode, cur: Current, reasons: Reason[]): void {
     if (this.holdForAbsentInputs(node)) return;
     if (cur.missing.length) {
-      return this.fail(node, 0, `input(s) ${cur.missing.map((m) => `'${m}'`).join(', ')} of target '${node.name}' do not exist (an upstream target should have produced them, or the file was deleted). Restore the file or fix the input list.`);
+      return this.fail(node, 0, `blocked: missing input ${cur.missing.map((m) => `'${m}'`).join(', ')} of target '${node.name}' (no target produces it, or an upstream target did not). Put the file back, or fix the input list.`);
     }
     this.enqueue(node, cur, reasons);
   }

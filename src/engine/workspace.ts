@@ -60,7 +60,7 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
     const folder = recorded.get(o);
     return folder === undefined ? 'maybe' : folder ? 'yes' : 'no';
   };
-  const graph = buildGraph(root, targets, diskGlob, (rel) => hasher.stat(rel) !== null, locate, isFolder);
+  const graph = buildGraph(root, targets, diskGlob, locate, isFolder);
   phase('graph');
   const configHash = configHashOf(loaded);
   const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob, configHash);

@@ -46,7 +46,6 @@ export function buildGraph(
   root: string,
   checked: CheckedTarget[],
   diskGlob: DiskGlob,
-  exists: (rel: string) => boolean,
   locate: (name: string) => string | undefined,
   /** Whether a declared output is a folder: known from disk or the lock, else 'maybe' (never built). */
   isFolder: (output: string) => 'yes' | 'no' | 'maybe',
@@ -66,7 +65,7 @@ export function buildGraph(
   }));
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const outputOwner = new Map<string, number>();
-  const err = (kind: 'output-conflict' | 'cycle' | 'input-missing' | 'glob-empty' | 'unknown-dep', msg: string, name: string, detail?: string): never => {
+  const err = (kind: 'output-conflict' | 'cycle' | 'glob-empty' | 'unknown-dep', msg: string, name: string, detail?: string): never => {
     const loc = locate(name);
     throw new SbuildError(kind, msg, { ...(loc ? { location: loc } : {}), ...(detail ? { detail } : {}) });
   };
@@ -167,11 +166,9 @@ export function buildGraph(
         continue;
       }
       // A folder input that contains declared outputs depends on their producers.
-      const under = ownersBelow(sortedOutputs, outputOwner, spec);
-      for (const u of under) addEdge(n, u);
-      if (under.length === 0 && !exists(spec)) {
-        err('input-missing', `The input '${spec}' of target '${n.name}' does not exist and no target declares it as an output. Create the file, fix the path, or add the target that produces it.`, n.name);
-      }
+      // A missing input that nothing produces blocks only this target (and what needs it):
+      // the rest of the workspace still lists, reports and builds, as in Ninja.
+      for (const u of ownersBelow(sortedOutputs, outputOwner, spec)) addEdge(n, u);
     }
     const self = n.deps.indexOf(n.id);
     if (self >= 0) err('cycle', `Target '${n.name}' depends on itself (an input is one of its own outputs). Remove that input.`, n.name, `${n.name} → ${n.name}`);

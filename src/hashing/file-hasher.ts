@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { sha256, type Sha256 } from './sha256.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { absPath, writeFileAtomic } from '../util/fs.js';
 
 /**
  * [size, mtimeMs, ino, ctimeMs, hash, hashedAtMs] — arrays keep the file small. Millisecond
@@ -65,11 +65,11 @@ export class FileHasher {
     }
   }
 
-  /** lstat-free stat of a workspace-relative path (follows links), memoised for this process. */
+  /** lstat-free stat of a workspace-relative (or external, absolute) path (follows links), memoised for this process. */
   stat(rel: string): fs.Stats | null {
     let st = this.stats.get(rel);
     if (st === undefined) {
-      st = fs.statSync(path.join(this.root, rel), { throwIfNoEntry: false }) ?? null;
+      st = fs.statSync(absPath(this.root, rel), { throwIfNoEntry: false }) ?? null;
       this.stats.set(rel, st);
     }
     return st;
@@ -85,7 +85,7 @@ export class FileHasher {
       return { hash: e[4], size };
     }
     const hashedAt = Date.now(); // taken before the read: see RACY_SLACK_MS
-    const abs = path.join(this.root, rel);
+    const abs = absPath(this.root, rel);
     const hash = size > STREAM_THRESHOLD ? hashLargeFile(abs) : sha256(fs.readFileSync(abs));
     this.entries.set(rel, [size, st.mtimeMs, st.ino, st.ctimeMs, hash, hashedAt]);
     this.dirty = true;
@@ -168,7 +168,7 @@ export function listFiles(root: string, rel: string, onDir?: (rel: string) => vo
   const walk = (dirRel: string): boolean => {
     let ents: fs.Dirent[];
     try {
-      const abs = path.join(root, dirRel);
+      const abs = absPath(root, dirRel);
       const st = fs.statSync(abs);
       const id = `${st.dev}:${st.ino}`;
       if (seen.has(id)) return true;
@@ -183,7 +183,7 @@ export function listFiles(root: string, rel: string, onDir?: (rel: string) => vo
       if (d.isDirectory()) walk(child);
       else if (d.isFile()) out.push(child);
       else if (d.isSymbolicLink()) {
-        const st = fs.statSync(path.join(root, child), { throwIfNoEntry: false });
+        const st = fs.statSync(absPath(root, child), { throwIfNoEntry: false });
         if (st?.isDirectory()) walk(child);
         else out.push(child); // a file, or a dangling link (seen as missing content)
       }

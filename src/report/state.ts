@@ -26,7 +26,7 @@ export async function targetStates(ws: Workspace, timeline: TimelineFile | undef
   const out = new Map<string, TargetState>();
   for (const w of r.wouldRun) {
     out.set(w.name, {
-      state: failedLast.has(w.name) ? 'failed' : category(w.reasons),
+      state: failedLast.has(w.name) ? 'failed' : reportState(category(w.reasons)),
       reasons: w.reasons.map(describeReason),
       restorable: w.restore,
     });
@@ -35,4 +35,9 @@ export async function targetStates(ws: Workspace, timeline: TimelineFile | undef
   // A dry run stops nowhere, but a target it could not judge (none today) reads as missing.
   for (const n of ws.graph.nodes) if (!n.group && !out.has(n.name)) out.set(n.name, { state: 'missing', reasons: ['not evaluated'], restorable: false });
   return out;
+}
+
+/** The report draws a blocked target (an input nothing produces is missing) as stale; its reason says which input. */
+function reportState(c: 'stale' | 'missing' | 'blocked'): 'stale' | 'missing' {
+  return c === 'blocked' ? 'stale' : c;
 }

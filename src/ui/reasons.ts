@@ -3,6 +3,8 @@ import { LINEAGE_PREFIX, type Reason } from '../engine/reasons.js';
 import { short } from '../hashing/sha256.js';
 
 const json = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
+/** Keys of a changed merged config shown on one line; `explain --json` has them all. */
+const MAX_CHANGES = 6;
 
 export function describeReason(r: Reason): string {
   switch (r.kind) {
@@ -10,7 +12,13 @@ export function describeReason(r: Reason): string {
     case 'never-built': return 'never built (no record in sbuild.lock)';
     case 'format-changed': return 'fingerprint format changed (sbuild upgrade)';
     case 'action-changed': return `command changed: ${r.old} → ${r.new}`;
-    case 'param-changed': return `param ${r.key} changed: ${json(r.old)} → ${json(r.new)}`;
+    case 'param-changed': {
+      if (!r.changes) return `param ${r.key} changed: ${json(r.old)} → ${json(r.new)}`;
+      if (r.changes.length === 0) return `param ${r.key} changed (same values, another encoding)`;
+      const shown = r.changes.slice(0, MAX_CHANGES).map((c) => `${c.key}: ${json(c.old)} → ${json(c.new)}`);
+      const more = r.changes.length > MAX_CHANGES ? ` (+${r.changes.length - MAX_CHANGES} more keys)` : '';
+      return `${r.key} changed: ${shown.join('; ')}${more}`;
+    }
     case 'env-changed': return `env ${r.name} changed (${r.old} → ${r.new}; values are not shown)`;
     case 'input-changed':
       if (r.path.startsWith(LINEAGE_PREFIX)) return `upstream ${r.path.slice(LINEAGE_PREFIX.length)} was rebuilt with another fingerprint: ${short(r.old)} → ${short(r.new)}`;
@@ -21,7 +29,7 @@ export function describeReason(r: Reason): string {
     case 'input-removed':
       if (r.path.startsWith(LINEAGE_PREFIX)) return `upstream ${r.path.slice(LINEAGE_PREFIX.length)} no longer upstream (was ${short(r.old)})`;
       return `input ${r.path} removed (was ${short(r.old)})`;
-    case 'input-missing': return `input ${r.path} is missing`;
+    case 'input-missing': return `missing input ${r.path} (nothing produces it)`;
     case 'outputs-changed': return `declared outputs changed: [${r.old.join(', ')}] → [${r.new.join(', ')}]`;
     case 'output-missing': return `output ${r.path} is missing`;
     case 'output-modified': return `output ${r.path} was modified: recorded ${short(r.old)}, now ${short(r.new)}`;

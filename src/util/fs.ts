@@ -46,6 +46,24 @@ export function normalizeRel(root: string, p: string): string | undefined {
   return rel.split(path.sep).join('/');
 }
 
+/**
+ * Absolute path of a workspace path. Inputs outside the workspace (weights on shared storage)
+ * are kept as absolute posix paths; everything else is workspace-relative.
+ */
+export function absPath(root: string, p: string): string {
+  return path.isAbsolute(p) ? p : path.join(root, p);
+}
+
+/**
+ * An input path: workspace-relative when inside the workspace, else absolute (an external
+ * input, fingerprinted by content like any other). Undefined for the workspace root itself.
+ */
+export function normalizeInput(root: string, p: string): string | undefined {
+  const rel = normalizeRel(root, p);
+  if (rel !== undefined) return rel === '' ? undefined : rel;
+  return path.resolve(root, p).split(path.sep).join('/');
+}
+
 /** True for a fast-glob pattern (as opposed to a plain path). */
 export function isGlob(p: string): boolean {
   return /[*?[\]{}]/.test(p) || p.startsWith('!') || /[@!+]\(/.test(p);

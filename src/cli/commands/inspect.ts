@@ -8,7 +8,9 @@ export function list(ws: Workspace, opts: Options, out: (s: string) => void): nu
   const ids = new Set(roots(ws, opts.targets, true));
   const nodes = ws.graph.nodes.filter((n) => ids.has(n.id));
   if (opts.json) {
-    for (const n of nodes) out(JSON.stringify({ name: n.name, group: n.group, tags: n.target.tags ?? [], description: n.target.description ?? '', deps: n.deps.map((d) => ws.graph.nodes[d]!.name), outputs: n.outputs }));
+    for (const n of nodes) {
+      out(JSON.stringify({ name: n.name, group: n.group, tags: n.target.tags ?? [], description: n.target.description ?? '', deps: n.deps.map((d) => ws.graph.nodes[d]!.name), outputs: n.outputs, ...(opts.inputs ? { inputs: n.inputSpecs, params: n.target.params ?? {} } : {}) }));
+    }
     return 0;
   }
   const width = Math.min(60, Math.max(...nodes.map((n) => n.name.length), 4));
@@ -16,8 +18,18 @@ export function list(ws: Workspace, opts: Options, out: (s: string) => void): nu
     const tags = n.target.tags?.length ? ` [${n.target.tags.join(', ')}]` : '';
     const desc = n.target.description ?? (n.group ? `group: ${n.deps.map((d) => ws.graph.nodes[d]!.name).join(', ')}` : '');
     out(`${n.name.padEnd(width)}  ${desc}${tags}`);
+    if (opts.inputs && !n.group) {
+      for (const i of n.inputSpecs) out(`    input  ${i}${external(i)}`);
+      for (const [k, v] of Object.entries(n.target.params ?? {})) out(`    param  ${k} = ${JSON.stringify(v)}`);
+      for (const o of n.outputs) out(`    output ${o}`);
+    }
   }
   return 0;
+}
+
+/** Marks an input outside the workspace (not portable to another machine). */
+function external(spec: string): string {
+  return spec.startsWith('/') ? '  (outside the workspace)' : '';
 }
 
 export function graph(ws: Workspace, opts: Options, out: (s: string) => void): number {
@@ -25,7 +37,7 @@ export function graph(ws: Workspace, opts: Options, out: (s: string) => void): n
   const nodes = ws.graph.order.filter((id) => ids.has(id)).map((id) => ws.graph.nodes[id]!);
   const edges = nodes.flatMap((n) => n.deps.filter((d) => ids.has(d)).map((d) => [ws.graph.nodes[d]!.name, n.name] as const));
   if (opts.format === 'json') {
-    out(JSON.stringify({ nodes: nodes.map((n) => ({ name: n.name, group: n.group, tags: n.target.tags ?? [], outputs: n.outputs })), edges: edges.map(([from, to]) => ({ from, to })) }, null, 2));
+    out(JSON.stringify({ nodes: nodes.map((n) => ({ name: n.name, group: n.group, tags: n.target.tags ?? [], inputs: n.inputSpecs, params: n.target.params ?? {}, outputs: n.outputs })), edges: edges.map(([from, to]) => ({ from, to })) }, null, 2));
   } else if (opts.format === 'mermaid') {
     const id = new Map(nodes.map((n, i) => [n.name, `n${i}`]));
     out('graph LR');

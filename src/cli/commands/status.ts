@@ -40,7 +40,7 @@ export async function status(ws: Workspace, opts: Options, out: (s: string) => v
       for (const extra of row.reasons.slice(1)) out(`${' '.repeat(8 + row.name.length)} — ${extra}`);
     }
     const count = (s: string) => rows.filter((x) => x.state === s).length;
-    out(`sbuild: ${count('fresh')} fresh, ${count('stale')} stale, ${count('missing')} missing`);
+    out(`sbuild: ${count('fresh')} fresh, ${count('stale')} stale, ${count('missing')} missing${count('blocked') ? `, ${count('blocked')} blocked` : ''}`);
   }
   return opts.exitCode && rows.some((x) => x.state !== 'fresh') ? 1 : 0;
 }
@@ -53,6 +53,26 @@ export async function explain(ws: Workspace, opts: Options, out: (s: string) => 
     const n = ws.graph.nodes[id]!;
     const entry = ws.lock.entries.get(n.name);
     const w = r.wouldRun.find((x) => x.name === n.name);
+    const upstream = r.wouldRun.filter((x) => x.name !== n.name);
+    // What the target reads now: its inputs hashed as they are, upstream outputs as recorded.
+    const cur = n.group ? undefined : ws.rebuilder.current(n, (d) => ws.lock.entries.get(ws.graph.nodes[d]!.name)?.outputs, false, entry);
+    if (opts.json) {
+      out(JSON.stringify({
+        name: n.name,
+        group: n.group,
+        state: n.group ? 'group' : w ? category(w.reasons) : 'fresh',
+        action: w ? (w.restore ? 'restore' : 'run') : 'none',
+        reasons: w?.reasons ?? [],
+        fingerprint: { recorded: entry?.fingerprint ?? null, current: cur?.fingerprint ?? null },
+        command: cur?.record.action ?? null,
+        inputs: cur?.record.inputs ?? {},
+        missingInputs: cur?.missing ?? [],
+        params: n.target.params ?? {},
+        outputs: n.outputs,
+        upstream: upstream.map((u) => ({ name: u.name, reasons: u.reasons })),
+      }));
+      continue;
+    }
     if (n.group) {
       out(`${n.name}: group of ${n.deps.map((d) => ws.graph.nodes[d]!.name).join(', ')}`);
     } else if (!w) {
@@ -62,7 +82,18 @@ export async function explain(ws: Workspace, opts: Options, out: (s: string) => 
       out(`${n.name}: would ${w.restore ? 'restore from cache' : 'run'} (${category(w.reasons)})`);
       for (const reason of w.reasons) out(`  - ${describeReason(reason)}`);
     }
-    const upstream = r.wouldRun.filter((x) => x.name !== n.name);
+    if (cur) {
+      const inputs = Object.entries(cur.record.inputs);
+      out(`inputs (${inputs.length + cur.missing.length}):`);
+      for (const [p, h] of inputs) out(`  ${short(h)}  ${p}${p.startsWith('/') ? '  (outside the workspace)' : ''}`);
+      for (const p of cur.missing) out(`  (missing)     ${p}`);
+      const params = Object.entries(n.target.params ?? {});
+      if (params.length) {
+        out('params:');
+        for (const [k, v] of params) out(`  ${k} = ${JSON.stringify(v)}${typeof v === 'string' && v.startsWith('values:') ? '  (the merged config, by content)' : ''}`);
+      }
+      out(`command: ${cur.record.action}`);
+    }
     if (upstream.length) {
       out(`upstream that would run first:`);
       for (const u of upstream) out(`  ${u.name}: ${u.reasons.map(describeReason).join('; ')}`);
