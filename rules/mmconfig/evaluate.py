@@ -849,29 +849,58 @@ def is_builtin_module(name, ctx):
     return origin.startswith(python_root_prefixes())
 
 
-def is_lazy_import(tree, ctx, path):
+# Parsed forms of config text, shared by all configs of one request. They are keyed by the
+# path and the exact text and never changed once stored, so caching cannot change a result.
+IMPORT_EVENTS = {}
+OLD_STYLE_CODE = {}
+
+
+def import_events(raw, path):
+    """What Config._is_lazy_import looks at, in ast.walk order: `_base_ =`, `with`,
+    `from x import ...` and `import x` statements (cached)."""
+    key = (path, raw)
+    events = IMPORT_EVENTS.get(key)
+    if events is None:
+        events = []
+        for node in ast.walk(parse(raw, path)):
+            if (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                    and node.targets[0].id == BASE_KEY):
+                events.append(('base',))
+                break  # the walk ends at the first `_base_` or `with`
+            if isinstance(node, ast.With):
+                events.append(('with', node))
+                break
+            if isinstance(node, ast.ImportFrom):
+                events.append(('from', node.level, node.module,
+                               tuple(a.name for a in node.names)))
+            elif isinstance(node, ast.Import):
+                events.append(('import', tuple(a.name for a in node.names)))
+        IMPORT_EVENTS[key] = events
+    return events
+
+
+def is_lazy_import(raw, ctx, path):
     """True for a pure-Python ("lazy import") config, as Config._is_lazy_import decides."""
-    for node in ast.walk(tree):
-        if (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id == BASE_KEY):
+    for event in import_events(raw, path):
+        kind = event[0]
+        if kind == 'base':
             return False
-        if isinstance(node, ast.With):
-            check_read_base(node, path)
+        if kind == 'with':
+            check_read_base(event[1], path)
             return True
-        if isinstance(node, ast.ImportFrom):
-            if node.level != 0:
+        if kind == 'from':
+            _, level, module, names = event
+            if level != 0:
                 return True
-            if (node.module == 'mmengine' and len(node.names) == 1
-                    and node.names[0].name == 'Config'):
+            if module == 'mmengine' and names == ('Config',):
                 continue
-            if not isinstance(node.module, str):
+            if not isinstance(module, str):
                 continue
-            if not is_builtin_module(node.module, ctx):
+            if not is_builtin_module(module, ctx):
                 return True
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if not is_builtin_module(alias.name, ctx):
-                    return True
+        if kind == 'import':
+            if any(not is_builtin_module(name, ctx) for name in event[1]):
+                return True
     return False
 
 
@@ -972,9 +1001,33 @@ def lookup_base_var(name, base_cfg, path, raw):
 
 
 def substitute_base_vars(cfg, placeholders, base_cfg, path, raw):
-    """Config._substitute_base_vars. Every level is deep-copied again, as MMEngine does:
-    that un-shares `test_dataloader = val_dataloader`, which decides how a shared dict
-    with `_delete_=True` merges."""
+    """Config._substitute_base_vars: placeholders become the base values.
+
+    MMEngine deep-copies the value again at every level, which leaves no container shared
+    between two places (`test_dataloader = val_dataloader` become two dicts; that decides
+    how a shared dict with `_delete_=True` merges). This one pass copies each container
+    once per place, with the same result."""
+    def sub(x):
+        if isinstance(x, str):
+            return lookup_base_var(placeholders[x], base_cfg, path, raw) \
+                if x in placeholders else x
+        kind = type(x)
+        if kind is dict or kind is ConfigDict:
+            out = kind()
+            for k, v in dict.items(x):
+                out[k] = sub(v)
+            return out
+        if kind is list:
+            return [sub(c) for c in x]
+        if kind is tuple:
+            return tuple(sub(c) for c in x)
+        if isinstance(x, (dict, list, tuple)):  # other container types: MMEngine's steps
+            return substitute_base_vars_literal(x, placeholders, base_cfg, path, raw)
+        return copy.deepcopy(x)
+    return sub(cfg)
+
+
+def substitute_base_vars_literal(cfg, placeholders, base_cfg, path, raw):
     cfg = copy.deepcopy(cfg)
     if isinstance(cfg, dict):
         for k, v in cfg.items():
@@ -986,23 +1039,17 @@ def substitute_base_vars(cfg, placeholders, base_cfg, path, raw):
         cfg = tuple(substitute_base_vars(c, placeholders, base_cfg, path, raw) for c in cfg)
     elif isinstance(cfg, list):
         cfg = [substitute_base_vars(c, placeholders, base_cfg, path, raw) for c in cfg]
-    elif isinstance(cfg, str) and cfg in placeholders:
-        cfg = lookup_base_var(placeholders[cfg], base_cfg, path, raw)
     return cfg
 
 
-def base_entries(text, tree, path, ext):
-    """The `_base_` list (strings) and the node that defines it."""
+def base_entries(text, node, path, ext):
+    """The `_base_` entries of a config; `node` is its `_base_ =` statement (.py)."""
     if ext != '.py':
         data = load_data(text, ext, path)
         value = data.get(BASE_KEY, []) if isinstance(data, dict) else []
-        node = None
+    elif node is None:
+        return []
     else:
-        node = next((c for c in tree.body if isinstance(c, ast.Assign)
-                     and isinstance(c.targets[0], ast.Name) and c.targets[0].id == BASE_KEY),
-                    None)
-        if node is None:
-            return [], None
         try:
             value = eval(compile(ast.Expression(body=node.value), '', 'eval'),
                          {'os': os, 'osp': os.path})
@@ -1013,7 +1060,7 @@ def base_entries(text, tree, path, ext):
         value = list(value)  # MMEngine 0.10 wraps a tuple in a list and then fails
     elif not isinstance(value, list):
         value = [value]
-    return value, node
+    return value
 
 
 def entry_location(node, entry):
@@ -1103,9 +1150,30 @@ class RemoveBaseAssign(ast.NodeTransformer):
         return node
 
 
-def exec_old_style(text, tree, path, base_cfg):
-    tree = RemoveBaseAssign().visit(tree)
-    code = compile(tree, path, 'exec')
+def compile_old_style(text, path):
+    """(tree, `_base_ =` node or None, code or None) of an old-style config (cached).
+
+    The code runs without its `_base_ =` statements, as in MMEngine. A compile error is
+    not kept: exec_old_style raises it again in MMEngine's order (after the bases)."""
+    key = (path, text)
+    hit = OLD_STYLE_CODE.get(key)
+    if hit is None:
+        tree = parse(text, path)
+        node = next((c for c in tree.body if isinstance(c, ast.Assign)
+                     and isinstance(c.targets[0], ast.Name) and c.targets[0].id == BASE_KEY),
+                    None)
+        tree = RemoveBaseAssign().visit(tree)
+        try:
+            code = compile(tree, path, 'exec')
+        except Exception:
+            code = None
+        hit = OLD_STYLE_CODE[key] = (tree, node, code)
+    return hit
+
+
+def exec_old_style(tree, code, path, base_cfg):
+    if code is None:
+        code = compile(tree, path, 'exec')
     namespace = {BASE_KEY: base_cfg}
     exec(code, namespace)
     return {k: v for k, v in namespace.items() if k != BASE_KEY and not k.startswith('__')}
@@ -1139,21 +1207,24 @@ def merge_a_into_b(a, b, top_key=None):
 
 
 def dict_to_config_dict(cfg, scope=None, has_scope=True):
-    """Config._dict_to_config_dict: ConfigDicts all the way down; a package base's
-    outermost dicts with a `type` get `_scope_`."""
+    """Config._dict_to_config_dict: every dict becomes a new ConfigDict, every list or tuple
+    a new list or tuple; a package base's outermost dicts with a `type` get `_scope_`.
+
+    MMEngine converts each level again from the top; converting once gives the same."""
     if isinstance(cfg, dict):
         if has_scope and 'type' in cfg:
             has_scope = False
             if scope is not None and cfg.get('_scope_', None) is None:
                 cfg['_scope_'] = scope
-        cfg = ConfigDict(cfg)
-        object.__setattr__(cfg, 'scope', scope)
-        for key, value in list(cfg.items()):
-            cfg[key] = dict_to_config_dict(value, scope, has_scope)
-    elif isinstance(cfg, tuple):
-        cfg = tuple(dict_to_config_dict(c, scope, has_scope) for c in cfg)
-    elif isinstance(cfg, list):
-        cfg = [dict_to_config_dict(c, scope, has_scope) for c in cfg]
+        out = ConfigDict()
+        for key, value in dict.items(cfg):
+            dict.__setitem__(out, key, dict_to_config_dict(value, scope, has_scope))
+        object.__setattr__(out, 'scope', scope)
+        return out
+    if isinstance(cfg, tuple):
+        return tuple(dict_to_config_dict(c, scope, has_scope) for c in cfg)
+    if isinstance(cfg, list):
+        return [dict_to_config_dict(c, scope, has_scope) for c in cfg]
     return cfg
 
 
@@ -1163,7 +1234,7 @@ def file2dict(path, ctx):
     if ext not in CONFIG_EXTS:
         raise EvalError('OSError', 'Only py/yml/yaml/json type are supported now!', path)
     raw = ctx.read(path)
-    if ext == '.py' and is_lazy_import(parse(raw, path), ctx, path):
+    if ext == '.py' and is_lazy_import(raw, ctx, path):
         raise EvalError('RuntimeError', MISMATCH_MSG + 'You got this error since you use the '
                         'syntax like `with read_base(): ...` or import non-builtin module in '
                         '%s.' % path, path)
@@ -1171,8 +1242,8 @@ def file2dict(path, ctx):
     text = substitute_env(text, path, ctx)
     text, placeholders = pre_substitute_base_vars(text, path)
     ctx.sources[path] = text
-    tree = parse(text, path) if ext == '.py' else None
-    entries, node = base_entries(text, tree, path, ext)
+    tree, node, code = compile_old_style(text, path) if ext == '.py' else (None, None, None)
+    entries = base_entries(text, node, path, ext)
 
     base_cfg = ConfigDict()
     for entry in entries:
@@ -1187,7 +1258,7 @@ def file2dict(path, ctx):
         base_cfg.update(dict_to_config_dict(sub, scope))
 
     if ext == '.py':
-        cfg = exec_old_style(text, tree, path, base_cfg)
+        cfg = exec_old_style(tree, code, path, base_cfg)
     else:
         cfg = load_data(text, ext, path)
         if not isinstance(cfg, dict):
@@ -1424,7 +1495,7 @@ def builtin_fromfile(path, ctx):
                         missing=path)
     raw = ctx.read(path)
     with mmengine_stand_in():
-        if path.endswith('.py') and is_lazy_import(parse(raw, path), ctx, path):
+        if path.endswith('.py') and is_lazy_import(raw, ctx, path):
             ConfigDict.lazy = True
             try:
                 cfg, imported = ctx.enter(path, parse_lazy)

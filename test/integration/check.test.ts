@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, execSync } from 'node:child_process';
 import { useRigs, type Rig } from '../helpers/rig.js';
@@ -156,7 +157,7 @@ test('a repository that follows the policy passes', () => {
   execFileSync('git', ['init', '-q'], { cwd: r.path('artifacts/work_dirs/vendored') });
   passes(r, 5, 5);
   const json = JSON.parse(check(r, '--json').stdout);
-  assert.deepEqual(json, { ok: true, trackedPaperFacing: 5, ignoredOutputs: 5, maxFileMB: 100, violations: [], gitignore: [] });
+  assert.deepEqual(json, { ok: true, trackedPaperFacing: 5, ignoredOutputs: 5, maxFileMB: 100, violations: [], gitignore: [], externalInputs: [] });
   assert.deepEqual(git(r, 'ls-files', 'artifacts').split('\n').filter(Boolean).sort(), [
     'artifacts/experiments/experiment.md',
     'artifacts/experiments/experiment_results.tsv',
@@ -500,4 +501,25 @@ test('a badly typed policy: exit 2 naming the field and its line', () => {
   bad(`{ ignored: ['../elsewhere/**'] }`, /`policy\.ignored` holds '\.\.\/elsewhere\/\*\*'; globs are workspace-relative/);
   bad(`{ trackd: ['a.tsv'] }`, /^tasks\.config\.ts:4:13: error: The config's `policy` has an unknown field `trackd`\. Did you mean 'tracked'\? Allowed: tracked, ignored, maxFileMB\./);
   bad(`['a.tsv']`, /^tasks\.config\.ts:4:3: error: The config's `policy` must be an object \{ tracked\?: string\[\], ignored\?: string\[\], maxFileMB\?: number \}/);
+});
+
+test('inputs outside the workspace are named as not portable, with the targets reading them (exit code unchanged)', () => {
+  const r = repo();
+  const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'shared-weights-'));
+  fs.writeFileSync(path.join(shared, 'epoch_100.pth'), 'weights');
+  const w = path.join(shared, 'epoch_100.pth');
+  r.config(`{ targets: [
+    { name: 'a', inputs: [${JSON.stringify(w)}], outputs: ['artifacts/work_dirs/a/x'], run: 'true' },
+    { name: 'b', inputs: [${JSON.stringify(w)}, '/nonexistent/elsewhere.pth'], outputs: ['artifacts/work_dirs/b/x'], run: 'true' },
+  ], policy: ${JSON.stringify(sardetPolicy)} }`);
+  git(r, 'add', 'tasks.config.ts');
+  git(r, 'commit', '-qm', 'config');
+  const json = JSON.parse(check(r, '--json').stdout);
+  assert.deepEqual(json.externalInputs, [
+    { path: '/nonexistent/elsewhere.pth', targets: ['b'] },
+    { path: w, targets: ['a', 'b'] },
+  ]);
+  const res = check(r);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.ok(res.stdout.includes(`not portable: 2 input(s) outside the workspace; a clone on another machine has them only at the same path (copy them into the repository, or publish them and say where):\n  /nonexistent/elsewhere.pth  (b)\n  ${w}  (a, b)\n`), res.stdout);
 });

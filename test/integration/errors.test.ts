@@ -59,9 +59,21 @@ test('an output outside the workspace, or a glob as an output', () => {
   failsWith(target(`{ name: 'b', outputs: ['o/*.txt'], run: 'true' },`), ['b'], /target 'b': output 'o\/\*\.txt' is a glob/);
 });
 
-test('an input glob that matches nothing, and a missing input file', () => {
+test('an input glob that matches nothing is a config error; a missing input file blocks only its target', () => {
   failsWith(target(`{ name: 'b', inputs: ['configs/**/*.py'], outputs: ['o/b'], run: 'true' },`), ['b'], /The input glob 'configs\/\*\*\/\*\.py' of target 'b' matches no file on disk and no declared output\./);
-  failsWith(target(`{ name: 'b', inputs: ['nope.txt'], outputs: ['o/b'], run: 'true' },`), ['b'], /The input 'nope\.txt' of target 'b' does not exist and no target declares it as an output\./);
+  const r = rig();
+  r.write('tasks.config.ts', target(`{ name: 'b', inputs: ['nope.txt'], outputs: ['o/b'], run: 'echo b >> runs.log; mkdir -p o; touch o/b' }, { name: 'c', deps: ['b'], outputs: ['o/c'], run: 'echo c >> runs.log; touch o/c' },`));
+  let res = r.run(['list']);
+  assert.equal(res.code, 0, res.stderr);
+  res = r.run(['status']);
+  assert.match(res.stdout, /^blocked b — missing input nope\.txt \(nothing produces it\)$/m);
+  res = r.run(['-k', 'a', 'c']);
+  assert.equal(res.code, 1);
+  assert.match(res.stdout + res.stderr, /blocked: missing input 'nope\.txt' of target 'b' \(no target produces it, or an upstream target did not\)\. Put the file back, or fix the input list\./);
+  assert.deepEqual(r.takeRuns(), ['a'], 'only the independent target ran');
+  r.write('nope.txt', 'here now');
+  assert.equal(r.run(['c']).code, 0);
+  assert.deepEqual(r.takeRuns(), ['b', 'c']);
 });
 
 test('an unknown target or dependency suggests the nearest names', () => {

@@ -268,11 +268,11 @@ test('releaseCheck: every problem listed at once, one line each; a missing asset
   assert.equal(cut.code, 2);
   assert.match(out(cut), /the release check found 1 problem:\n {2}assets\/cut\.zip: not a zip archive \(no end-of-central-directory record; truncated or another format\)\nRebuild or replace that asset/);
 
-  // A missing asset that no target produces: named before anything runs.
+  // A missing asset that no target produces: named, and the check blocked (nothing written).
   r.config(`{ targets: [ releaseCheck({ assets: ['assets/ckpt.zip'] }) ] }`, RULES);
   const miss = r.run(['release-check']);
-  assert.equal(miss.code, 2);
-  assert.match(out(miss), /The input 'assets\/ckpt\.zip' of target 'release-check' does not exist and no target declares it as an output/);
+  assert.equal(miss.code, 1);
+  assert.match(out(miss), /blocked: missing input 'assets\/ckpt\.zip' of target 'release-check'/);
 
   r.config(
     `{ targets: [
