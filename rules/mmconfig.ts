@@ -217,7 +217,9 @@ function toConfig(root: string, abs: string, r: PyResult, mmengine: string | nul
     const loc = `${file}${e.line ? `:${e.line}${e.col ? `:${e.col}` : ''}` : ''}`;
     const missing = r.missing ? show(root, r.missing) : undefined;
     const via = e.file && path.resolve(e.file) !== abs ? ` (read while evaluating ${show(root, abs)})` : '';
-    return new MmConfigError(`${e.type}: ${e.message}${via}`, loc, missing);
+    // Paths inside the workspace as the user writes them (workspace-relative).
+    const message = e.message.split(root + path.sep).join('');
+    return new MmConfigError(`${e.type}: ${message}${via}`, loc, missing);
   }
   const values = r.values;
   const weights = new Set<string>();

@@ -34,6 +34,18 @@ order, without the standard library and .pyc files (a .pyc counts as its source)
 
 Each config is evaluated on its own: a failure never stops the others, and the working
 directory, sys.path and the environment are restored after each one.
+
+The built-in implementation follows MMEngine 0.10's Config.fromfile (old-style `_base_`
+configs and pure-Python `read_base()` configs) with these differences:
+- a tuple `_base_` is accepted (MMEngine wraps it in a list and fails);
+- `{{_base_.x}}` placeholders get a stable suffix instead of a random one (it only shows
+  when a placeholder ends up inside a larger string, which MMEngine does not support);
+- stdlib modules that CPython 3.11+ freezes (os, ...) count as stdlib in pure-Python
+  configs, as in MMEngine after 0.10.7;
+- `package::path` bases are read from `<package>/.mim/configs/` (else the `configs/`
+  next to the package); the package's model-index.yml is not consulted;
+- inheritance cycles, duplicate keys and other rule violations are reported with the
+  line of the `_base_` / import / assignment they come from.
 """
 
 import ast
@@ -50,7 +62,6 @@ import platform
 import re
 import sys
 import sysconfig
-import traceback
 import types
 import warnings
 from collections import OrderedDict
@@ -266,8 +277,23 @@ def locate_in_configs(exc, configs, sources):
     for tb in reversed(tb_entries(exc)):
         filename = tb.tb_frame.f_code.co_filename
         if filename in configs:
-            return filename, tb.tb_lineno, tb_col(tb, sources.get(filename))
+            source = sources.get(filename)
+            col = tb_col(tb, source)
+            if col is None:
+                col = name_col(exc, source, tb.tb_lineno)
+            return filename, tb.tb_lineno, col
     return None
+
+
+def name_col(exc, source, lineno):
+    """Column of the undefined name of a NameError where CPython has no positions (<3.11)."""
+    m = re.match(r"^name '(\w+)' is not defined", str(exc)) \
+        if isinstance(exc, NameError) else None
+    lines = source.splitlines() if source else []
+    if m is None or not 0 < lineno <= len(lines):
+        return None
+    found = re.search(r'(?<![\w.])%s\b' % re.escape(m.group(1)), lines[lineno - 1])
+    return found.start() + 1 if found else None
 
 
 def error_message(exc):
@@ -495,8 +521,6 @@ class ConfigDict(dict):
     Mirrors mmengine.ConfigDict (an addict.Dict): missing keys raise, `update` merges
     nested dicts, `merge` also honours `_delete_`. Lazy objects are never built here."""
 
-    lazy = False
-
     def __init__(self, *args, **kwargs):
         kwargs.pop('__parent', None)
         kwargs.pop('__key', None)
@@ -670,8 +694,6 @@ class LazyObject:
         return LazyObject(self._module, self._imported, self.location)
 
     def __getattr__(self, name):
-        if name.startswith('__') and name.endswith('__'):
-            raise AttributeError(name)  # keep copy/pickle protocol probes working
         location = self.location.split(', line')[0] if self.location else self.location
         return LazyAttr(name, self, location)
 
@@ -714,8 +736,6 @@ class LazyAttr:
         raise RuntimeError()
 
     def __getattr__(self, name):
-        if name.startswith('__') and name.endswith('__'):
-            raise AttributeError(name)
         return LazyAttr(name, self)
 
     def __deepcopy__(self, memo):
@@ -956,7 +976,8 @@ def substitute_predefined(text, path):
 
 
 def substitute_env(text, path, ctx):
-    """`{{$NAME:default}}`, replaced textually as MMEngine does (default used raw in a regex)."""
+    """`{{$NAME:default}}`, replaced textually as MMEngine does (the default goes into a
+    regular expression unescaped, as there)."""
     environ = ctx.tracker.real_environ
     for match in list(ENV_PATTERN.finditer(text)):
         name, value = match.group(1), match.group(2)
@@ -1252,9 +1273,9 @@ def file2dict(path, ctx):
         duplicates = set(base_cfg.keys()) & set(sub.keys())
         if duplicates:
             line, col = entry_location(node, entry)
+            keys = ', '.join(repr(k) for k in sorted(duplicates, key=str))
             raise EvalError('KeyError', 'Duplicate key is not allowed among bases. Duplicate '
-                            'keys: {%s}' % ', '.join(repr(k) for k in sorted(duplicates, key=str)),
-                            path, line, col)
+                            'keys: {%s}' % keys, path, line, col)
         base_cfg.update(dict_to_config_dict(sub, scope))
 
     if ext == '.py':
@@ -1325,8 +1346,8 @@ def resolve_base_module(module, path, node, ctx):
         if len(parts) == 1:
             raise EvalError('ConfigParsingError', 'The imported configuration file should not '
                             'be an independent package %s. Here is an example: `with '
-                            'read_base(): from mmdet.configs.retinanet_r50_fpn_1x_coco import *`'
-                            % parts[0], path, line, col)
+                            'read_base(): from mmdet.configs.retinanet_r50_fpn_1x_coco '
+                            'import *`' % parts[0], path, line, col)
         root = installed_package_dir(parts[0], ctx)
         if root is None:
             raise EvalError('ModuleNotFoundError', not_installed_message(module, parts[0]),
@@ -1491,16 +1512,12 @@ def check_reserved(cfg, path, ctx):
 def builtin_fromfile(path, ctx):
     """Config.fromfile(path).to_dict() with the built-in implementation."""
     if not os.path.isfile(path):
-        raise EvalError('FileNotFoundError', 'config file %s not found' % path, path,
+        raise EvalError('FileNotFoundError', 'config file not found: %s' % path, path,
                         missing=path)
     raw = ctx.read(path)
     with mmengine_stand_in():
         if path.endswith('.py') and is_lazy_import(raw, ctx, path):
-            ConfigDict.lazy = True
-            try:
-                cfg, imported = ctx.enter(path, parse_lazy)
-            finally:
-                ConfigDict.lazy = False
+            cfg, imported = ctx.enter(path, parse_lazy)
             check_reserved(cfg, path, ctx)
             return {k: v for k, v in dict.items(cfg) if k not in imported}
         cfg = ctx.enter(path, file2dict)
@@ -1558,7 +1575,6 @@ class MMEngineBackend:
                     setattr(module, fn_name, quiet(fn))
 
     def load(self, path, tracker):
-        tracker.add(self.version_file)  # an mmengine upgrade must change the list
         try:
             cfg = self.Config.fromfile(path, import_custom_modules=False)
         except TypeError as e:
@@ -1649,9 +1665,10 @@ class MMEngineBackend:
         if missing is None:
             return None
         if referrer is None:  # the requested config itself
-            return error_dict('FileNotFoundError', 'config file %s not found' % missing,
+            return error_dict('FileNotFoundError', 'config file not found: %s' % missing,
                               missing, None, None), missing
-        ref, line, col = find_base_ref(referrer, lambda s: ref_resolves_to(s, referrer, missing))
+        ref, line, col = find_base_ref(
+            referrer, lambda s: ref_resolves_to(s, referrer, missing))
         return error_dict('FileNotFoundError', missing_message(ref or missing, missing),
                           referrer, line, col), missing
 
@@ -1670,8 +1687,10 @@ class MMEngineBackend:
             return None, None
         candidate = os.path.abspath(candidate)
         names = [tb.tb_frame.f_code.co_name for tb in entries]
-        if any(n.startswith('_get_external_cfg') for n in names):  # package::path
-            return candidate, current
+        if any(n.startswith('_get_external_cfg') for n in names):
+            # package::path: the config in the package is absent (check_file_exist); an
+            # absent .mim/model-index.yml is the package's problem, reported as it is.
+            return (candidate, current) if m else (None, None)
         if candidate == current and not os.path.exists(candidate):
             # Raised while opening a base: the config before it in the chain names it.
             earlier = [c for c in chain if c != candidate]
@@ -1803,6 +1822,8 @@ def evaluate_one(path, backend, tracker, fatal):
                 result['missing'] = missing
             e.__traceback__ = None  # frames hold whole configs alive
         finally:
+            if backend is not None:
+                tracker.add(backend.version_file)  # an mmengine upgrade changes the list
             read = tracker.stop()
     for f in ctx.configs:
         if f not in read and os.path.isfile(f):
