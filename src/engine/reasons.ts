@@ -13,7 +13,7 @@ export type Reason =
   | { kind: 'input-changed'; path: string; old: string; new: string }
   | { kind: 'input-added'; path: string; new: string }
   | { kind: 'input-removed'; path: string; old: string }
-  | { kind: 'input-missing'; path: string }
+  | { kind: 'input-missing'; path: string; producer?: string }
   | { kind: 'outputs-changed'; old: string[]; new: string[] }
   | { kind: 'output-missing'; path: string }
   | { kind: 'output-modified'; path: string; old: string; new: string }
@@ -33,6 +33,6 @@ export const LINEAGE_PREFIX = '@upstream:';
  * missing: nothing changed but outputs are absent (or never built); stale: something changed.
  */
 export function category(reasons: Reason[]): 'stale' | 'missing' | 'blocked' {
-  if (reasons.some((r) => r.kind === 'input-missing')) return 'blocked';
+  if (reasons.some((r) => r.kind === 'input-missing' && r.producer === undefined)) return 'blocked';
   return reasons.every((r) => r.kind === 'output-missing' || r.kind === 'never-built') ? 'missing' : 'stale';
 }

@@ -183,7 +183,11 @@ export class Rebuilder {
   decide(cur: Current, entry: LockEntry | undefined, force: boolean): Decision {
     const reasons: Reason[] = [];
     if (force) reasons.push({ kind: 'forced' });
-    for (const p of cur.missing) reasons.push({ kind: 'input-missing', path: p });
+    for (const p of cur.missing) {
+      // An upstream output that is absent (its producer failed or never ran) is not a blocked input.
+      const owner = ownerAbove(this.graph.outputOwner, p);
+      reasons.push({ kind: 'input-missing', path: p, ...(owner !== undefined ? { producer: this.graph.nodes[owner]!.name } : {}) });
+    }
     if (!entry) {
       reasons.push({ kind: 'never-built' });
       return { fresh: false, reasons };

@@ -29,7 +29,7 @@ export function describeReason(r: Reason): string {
     case 'input-removed':
       if (r.path.startsWith(LINEAGE_PREFIX)) return `upstream ${r.path.slice(LINEAGE_PREFIX.length)} no longer upstream (was ${short(r.old)})`;
       return `input ${r.path} removed (was ${short(r.old)})`;
-    case 'input-missing': return `missing input ${r.path} (nothing produces it)`;
+    case 'input-missing': return r.producer !== undefined ? `input ${r.path} is missing (an output of ${r.producer})` : `missing input ${r.path} (nothing produces it)`;
     case 'outputs-changed': return `declared outputs changed: [${r.old.join(', ')}] → [${r.new.join(', ')}]`;
     case 'output-missing': return `output ${r.path} is missing`;
     case 'output-modified': return `output ${r.path} was modified: recorded ${short(r.old)}, now ${short(r.new)}`;

@@ -156,7 +156,7 @@ test('zipFiles: sorted entry names relative to base, fixed time and mode, byte-i
   }
 });
 
-test('zipFiles: a file outside base is refused with its name and the base (exit 2); a missing input is a config error', () => {
+test('zipFiles: a file outside base is refused with its name and the base (exit 2); a missing input blocks the zip (exit 1)', () => {
   const r = rig();
   r.write('data/a.txt', 'a\n');
   r.write('other/b.txt', 'b\n');
@@ -171,8 +171,9 @@ test('zipFiles: a file outside base is refused with its name and the base (exit 
   const m = rig();
   m.config(`{ targets: [ zipFiles({ name: 'z', inputs: ['nope.txt'], output: 'out/z.zip' }) ] }`, RULES);
   const miss = m.run(['z']);
-  assert.equal(miss.code, 2);
-  assert.match(out(miss), /The input 'nope\.txt' of target 'z' does not exist/);
+  assert.equal(miss.code, 1);
+  assert.match(out(miss), /blocked: missing input 'nope\.txt' of target 'z'/);
+  assert.ok(!m.exists('out/z.zip'), 'no archive written');
 
   const bad = rig();
   bad.config(`{ targets: [ zipFiles({ name: 'z', inputs: ['a'], output: '../z.zip' }) ] }`, RULES);
