@@ -3,10 +3,13 @@
 // `<repo>/.sbuild/mmconfig/`), cold and cached, and reports what loads, the time per config,
 // and every config that does not load with its reason.
 //
-//   node bench/configs.mjs PATH [--python python3] [--mmengine auto|off|require] [--json]
+//   node bench/configs.mjs PATH [--python python3] [--mmengine auto|off|require] [--compare] [--json]
 //
 // PATH is a checkout (its `configs/` folder is read) or a folder of configs. Example, with
 // MMDetection's tree: node bench/configs.mjs /tmp/mmdetection
+// --compare also evaluates every config with mmengine (`require`: it must import in that
+// interpreter) and with the built-in rules (`off`), and counts the configs whose merged values
+// or errors differ: the check that the built-in rules are MMEngine's.
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -20,7 +23,7 @@ const flag = (name, dflt) => {
   return i >= 0 ? args[i + 1] : dflt;
 };
 if (args.length === 0 || args.includes('--help')) {
-  process.stdout.write('usage: node bench/configs.mjs PATH [--python python3] [--mmengine auto|off|require] [--json]\n');
+  process.stdout.write('usage: node bench/configs.mjs PATH [--python python3] [--mmengine auto|off|require] [--compare] [--json]\n');
   process.exit(args.length === 0 ? 2 : 0);
 }
 const target = path.resolve(args[0]);
@@ -62,6 +65,21 @@ for (const [, e] of failed) {
   const kind = /^(\w+Error)/.exec(e.message)?.[1] ?? 'Error';
   byReason.set(kind, (byReason.get(kind) ?? 0) + 1);
 }
+let comparison;
+if (args.includes('--compare')) {
+  const t2 = performance.now();
+  const real = readMmConfigs(files, { root, python, mmengine: 'require' });
+  const realMs = performance.now() - t2;
+  const builtin = readMmConfigs(files, { root, python, mmengine: 'off' });
+  const key = (r) => (r instanceof Error ? `error ${r.message.split(':')[0]} at ${r.location ?? ''}` : `ok ${r.digest}`);
+  const differ = files.filter((_, i) => key(real[i]) !== key(builtin[i]));
+  comparison = {
+    mmengine: real.find((r) => !(r instanceof Error))?.evaluator ?? 'mmengine did not load',
+    mmengineSeconds: +(realMs / 1000).toFixed(2),
+    differ: differ.length,
+    examples: differ.slice(0, 10).map((f) => ({ config: f, mmengine: key(real[files.indexOf(f)]), builtin: key(builtin[files.indexOf(f)]) })),
+  };
+}
 const version = spawnSync(python, ['--version'], { encoding: 'utf8' });
 const summary = {
   path: target,
@@ -77,6 +95,7 @@ const summary = {
   cachedEqualsCold: same,
   failuresByType: Object.fromEntries(byReason),
   failures: failed.map(([f, e]) => ({ config: f, at: e.location ?? null, error: e.message.split('\n')[0] })),
+  ...(comparison ? { comparison } : {}),
 };
 if (args.includes('--json')) {
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
@@ -88,6 +107,9 @@ if (args.includes('--json')) {
       `cold:   ${summary.coldSeconds} s (${summary.coldMsPerConfig} ms per config, one Python process)`,
       `cached: ${summary.cachedSeconds} s (${summary.cachedMsPerConfig} ms per config, no Python start); same results: ${same}`,
       ...summary.failures.map((f) => `  ${f.at ?? f.config}: ${f.error}`),
+      ...(comparison
+        ? [`compared with ${comparison.mmengine} (${comparison.mmengineSeconds} s cold): ${comparison.differ} config(s) differ`, ...comparison.examples.map((x) => `  ${x.config}: mmengine ${x.mmengine}, built-in ${x.builtin}`)]
+        : []),
       '',
     ].join('\n'),
   );
