@@ -225,3 +225,17 @@ test('sbuild init writes a tasks.config.ts of every leaf config in the repositor
   assert.match(res.stdout, /already exists; left as it is/);
   assert.equal(r.read('tasks.config.ts'), before);
 });
+
+test('custom_imports: repository modules the config imports are inputs by content; installed packages are not', () => {
+  const { r } = workspace();
+  r.write('sar_ext/__init__.py', '');
+  r.write('sar_ext/necks.py', 'class SARFPN:\n    pass\n');
+  r.write('configs/sar/retina.py', r.read('configs/sar/retina.py') + "custom_imports = dict(imports=['sar_ext.necks', 'mmdet.models'], allow_failed_imports=False)\n");
+  assert.equal(r.run([]).code, 0);
+  r.takeRuns();
+  const g = JSON.parse(r.run(['graph', '--format', 'json']).stdout) as { nodes: Array<{ name: string; inputs: string[] }> };
+  assert.deepEqual(g.nodes.find((n) => n.name === 'exp/retina/full/train')!.inputs, ['tools/train.py', 'sar_ext/__init__.py', 'sar_ext/necks.py']);
+  r.write('sar_ext/necks.py', 'class SARFPN:\n    out_channels = 256\n');
+  assert.equal(r.run([]).code, 0);
+  assert.deepEqual(r.takeRuns(), all('retina'));
+});

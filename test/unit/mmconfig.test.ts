@@ -146,6 +146,9 @@ test('errors: the Python error at the user line; a missing base is reported as m
   fails(read('configs/over.py'), { message: /^TypeError: .*opt.*_delete_=True/ });
   assert.deepEqual(readMmConfig('configs/ok.py', root).values, { opt: { lr: 0.1 } });
   fails(read('configs/none.py'), { message: /none\.py/, missing: 'configs/none.py' });
+  // A package base whose package is not installed in the interpreter: the package, the interpreter, the fix.
+  write(root, 'configs/pkg.py', "_base_ = 'mmdet::_base_/models/faster-rcnn_r50_fpn.py'\n");
+  fails(read('configs/pkg.py'), { message: /^ModuleNotFoundError: the base config 'mmdet::_base_\/models\/faster-rcnn_r50_fpn\.py' names the package 'mmdet', which is not installed in .*; install it there or copy the base config into the repository/, location: /^configs\/pkg\.py:1/ });
 });
 
 test('a batch is one Python start; an unchanged tree is none; an edit re-evaluates only what read the file', () => {
