@@ -34,5 +34,6 @@ export const LINEAGE_PREFIX = '@upstream:';
  */
 export function category(reasons: Reason[]): 'stale' | 'missing' | 'blocked' {
   if (reasons.some((r) => r.kind === 'input-missing' && r.producer === undefined)) return 'blocked';
-  return reasons.every((r) => r.kind === 'output-missing' || r.kind === 'never-built') ? 'missing' : 'stale';
+  // An upstream output that is not there yet (its producer has not run) changes nothing either.
+  return reasons.every((r) => r.kind === 'output-missing' || r.kind === 'never-built' || r.kind === 'input-missing') ? 'missing' : 'stale';
 }

@@ -20,11 +20,16 @@ export function list(ws: Workspace, opts: Options, out: (s: string) => void): nu
     out(`${n.name.padEnd(width)}  ${desc}${tags}`);
     if (opts.inputs && !n.group) {
       for (const i of n.inputSpecs) out(`    input  ${i}${external(i)}`);
-      for (const [k, v] of Object.entries(n.target.params ?? {})) out(`    param  ${k} = ${JSON.stringify(v)}`);
+      for (const [k, v] of Object.entries(n.target.params ?? {})) out(`    param  ${k} = ${clip(JSON.stringify(v))}`);
       for (const o of n.outputs) out(`    output ${o}`);
     }
   }
   return 0;
+}
+
+/** A long param value on one line: its start and its size (`--json` has it whole). */
+function clip(text: string, max = 160): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters; --json shows it whole)`;
 }
 
 /** Marks an input outside the workspace (not portable to another machine). */

@@ -79,7 +79,8 @@ export async function explain(ws: Workspace, opts: Options, out: (s: string) => 
       out(`${n.name}: fresh`);
       out(`  fingerprint ${short(entry?.fingerprint)} matches sbuild.lock; ${Object.keys(entry?.inputs ?? {}).length} input(s) and ${Object.keys(entry?.outputs ?? {}).length} output(s) verified`);
     } else {
-      out(`${n.name}: would ${w.restore ? 'restore from cache' : 'run'} (${category(w.reasons)})`);
+      const state = category(w.reasons);
+      out(state === 'blocked' ? `${n.name}: blocked (cannot run until its missing input is back)` : `${n.name}: would ${w.restore ? 'restore from cache' : 'run'} (${state})`);
       for (const reason of w.reasons) out(`  - ${describeReason(reason)}`);
     }
     if (cur) {
