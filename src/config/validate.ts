@@ -217,24 +217,33 @@ function policyLocation(loaded: LoadedConfig, cwd: string, field: string): strin
   return undefined;
 }
 
-function nonJson(v: unknown, where: string): string | undefined {
+/** The first place in `v` that is not JSON (a BigInt, a function, NaN, a class instance, a cycle), or undefined. */
+function nonJson(v: unknown, where: string, open: Set<object> = new Set()): string | undefined {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return undefined;
   if (typeof v === 'number') return Number.isFinite(v) ? undefined : where;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const b = nonJson(v[i], `${where}[${i}]`);
-      if (b) return b;
+  if (typeof v !== 'object') return where;
+  // A value that contains itself has no JSON form (and would recurse forever).
+  if (open.has(v)) return `${where} (it contains itself)`;
+  open.add(v);
+  try {
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const b = nonJson(v[i], `${where}[${i}]`, open);
+        if (b) return b;
+      }
+      return undefined;
     }
-    return undefined;
-  }
-  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    for (const [k, x] of Object.entries(v as object)) {
-      const b = nonJson(x, `${where}.${k}`);
-      if (b) return b;
+    if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
+      for (const [k, x] of Object.entries(v as object)) {
+        const b = nonJson(x, `${where}.${k}`, open);
+        if (b) return b;
+      }
+      return undefined;
     }
-    return undefined;
+    return where;
+  } finally {
+    open.delete(v);
   }
-  return where;
 }
 
 /**

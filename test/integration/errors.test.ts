@@ -104,3 +104,19 @@ test('bad cache and remote input: flags, config, commands that need a remote, gi
   failsWith(target(''), ['merge-lock', 'only-one'], /`sbuild merge-lock` is a git merge driver: it takes %O %A %B \[%P\]/);
   failsWith(target(''), ['init'], /is not inside a git repository\. Run `git init` first/);
 });
+
+test('values validation must see first: targets not a list, a BigInt, a cycle or a class instance in params (the no-op shortcut never hashes them)', () => {
+  // Each twice: the second run would take the no-op shortcut if the first had recorded anything.
+  const cases: Array<[string, RegExp]> = [
+    [`${head}export default { targets: 3 } as any;\n`, /The config must have `targets: \[\.\.\.\]` \(an array of targets\); found number\./],
+    [`${head}export default { targets: { a: 1 } } as any;\n`, /The config must have `targets: \[\.\.\.\]` \(an array of targets\); found object\./],
+    [`${head}export default defineConfig({ targets: [{ name: 'a', outputs: ['o/a'], run: 'true', params: { n: 10n as any } }] });\n`, /target 'a': params\.n is not a JSON value/],
+    [`${head}const p: any = { x: 1 }; p.self = p;\nexport default defineConfig({ targets: [{ name: 'a', outputs: ['o/a'], run: 'true', params: p }] });\n`, /target 'a': params\.self \(it contains itself\) is not a JSON value/],
+    [`${head}export default defineConfig({ targets: [{ name: 'a', outputs: ['o/a'], run: 'true', params: { when: new Date(0) as any } }] });\n`, /target 'a': params\.when is not a JSON value/],
+  ];
+  for (const [body, pattern] of cases) {
+    failsWith(body, [], pattern);
+    const r = failsWith(body, [], pattern);
+    assert.ok(!r.exists('o'), 'no output written');
+  }
+});

@@ -34,7 +34,14 @@ function selectionKey(opts: Options): string[] {
 export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s: string) => void): Promise<number | undefined> {
   if (!snapshotEligible(opts)) return undefined;
   const t0 = performance.now();
-  const key = snapshotKey(loaded.root, loaded.config, configHashOf(loaded), selectionKey(opts), process.env);
+  let key: string;
+  try {
+    key = snapshotKey(loaded.root, loaded.config, configHashOf(loaded), selectionKey(opts), process.env);
+  } catch {
+    // The config has not been validated yet: a value the key cannot describe (a BigInt, a
+    // cycle, targets that are not a list) is for validation to report, not for this shortcut.
+    return undefined;
+  }
   const fresh = checkSnapshot(loaded.root, key);
   phase('noop snapshot');
   if (fresh === undefined) return undefined;
