@@ -206,3 +206,33 @@ test('a missing interpreter is one clear error', () => {
   const root = workspace({ 'a.py': 'x = 1\n' });
   fails(() => readMmConfig('a.py', root, { python: 'no-such-python-3.99' }), { message: /the Python interpreter 'no-such-python-3\.99' was not found/ });
 });
+
+test('a cache entry that is truncated, random or empty is evaluated again, never trusted', () => {
+  const root = workspace({ 'configs/_base_/m.py': "model = dict(depth=50)\n", 'configs/a.py': "_base_ = '_base_/m.py'\n" });
+  const { python, starts } = countingPython(root);
+  const read = () => readMmConfig('configs/a.py', root, { python });
+  const want = read();
+  const dir = path.join(root, '.sbuild', 'mmconfig');
+  const [entry] = fs.readdirSync(dir);
+  const file = path.join(dir, entry!);
+  const good = fs.readFileSync(file);
+  const damage: Array<[string, Buffer]> = [
+    ['truncated', good.subarray(0, Math.floor(good.length / 2))],
+    ['random', Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 37 + 11) % 256))],
+    ['empty', Buffer.alloc(0)],
+    // Well-formed JSON whose recorded hash does not match the file once its stat moved (touch):
+    // the file is hashed again and the entry is not trusted.
+    ['lying', Buffer.from(good.toString().replace(/"[0-9a-f]{64}"/, `"${'0'.repeat(64)}"`))],
+  ];
+  let expected = starts();
+  for (const [what, bytes] of damage) {
+    fs.writeFileSync(file, bytes);
+    if (what === 'lying') {
+      const t = new Date(Date.now() - 5000);
+      fs.utimesSync(path.join(root, 'configs/a.py'), t, t);
+    }
+    const again = read();
+    assert.equal(again.digest, want.digest, what);
+    assert.equal(starts(), ++expected, `${what}: evaluated again`);
+  }
+});
