@@ -211,3 +211,45 @@ export function isSafeRelative(name: string): boolean {
   for (const part of name.split('/')) if (part === '' || part === '.' || part === '..') return false;
   return true;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Log files: `.sbuild/logs/<name>.log`, whatever the name holds.
+
+const LOG_PART_MAX = 200; // bytes; file names are limited to 255
+const LOG_NAME_MAX = 1024;
+
+/** The log's path below `.sbuild/logs/` for a target name: `<name>.log`, or a flat hashed name when the name does not make a safe path. */
+export function logName(name: string): string {
+  if (Buffer.byteLength(name) <= LOG_NAME_MAX && /^[^\\\x00-\x1f\x7f]+$/.test(name)) {
+    const parts = name.split('/');
+    if (parts.every((p) => p !== '' && p !== '.' && p !== '..' && Buffer.byteLength(p) <= LOG_PART_MAX)) return `${name}.log`;
+  }
+  return flatLogName(name);
+}
+
+function flatLogName(name: string): string {
+  const slug = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._-]+/, '').slice(0, 100) || 'target';
+  return `${slug}-${createHash('sha256').update(name).digest('hex').slice(0, 16)}.log`;
+}
+
+/**
+ * Absolute path of a target's log, confined under `.sbuild/logs/` (which may itself be a
+ * link): a sub-folder there that leads elsewhere gives way to the flat name, and a link where
+ * the log goes is removed (the log is opened for writing, which would follow it).
+ */
+export function logPath(root: string, name: string): string {
+  const dir = path.join(root, '.sbuild', 'logs');
+  let rel = logName(name);
+  if (rel.includes('/')) {
+    const base = realPathOf(dir);
+    const at = realPathOf(path.dirname(path.join(dir, rel)));
+    if (base === undefined || at === undefined || !within(at, base)) rel = flatLogName(name);
+  }
+  const file = path.join(dir, rel);
+  try {
+    if (fs.lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) fs.rmSync(file, { force: true });
+  } catch {
+    /* ENOTDIR and the like: the executor's own error says it */
+  }
+  return file;
+}
