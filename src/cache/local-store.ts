@@ -3,15 +3,20 @@
 // clones where the file system has them (COPYFILE_FICLONE falls back to a plain copy), never
 // hard-linked: an output edited in place must not corrupt the store. Every blob read back is
 // verified against its hash; a corrupt one is deleted and reported, and the target runs.
+// Action results are untrusted too: each one read is checked (verify.ts) before it is used,
+// and one that fails is deleted and reported the same way.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Sha256 } from '../hashing/sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { ActionResult } from './cache.js';
+import { checkResult, fileMode, isSha256, NOT_A_RESULT } from './verify.js';
 
 export class LocalStore {
   readonly dir: string;
+  /** The workspace the store belongs to (restores write only inside it). */
+  readonly root: string;
   private seq = 0;
   /** Folders of the store known to exist (sbuild owns them; gc removes files, not folders). */
   private readonly made = new Set<string>();
@@ -23,10 +28,13 @@ export class LocalStore {
   }
 
   constructor(root: string) {
+    this.root = root;
     this.dir = path.join(root, '.sbuild', 'cache');
   }
 
   private blobPath(hash: string): string {
+    // The hash names a file in the store: anything but a SHA-256 could name one elsewhere.
+    if (!isSha256(hash)) throw new CorruptEntry(`a cache entry names the blob ${JSON.stringify(hash.slice(0, 70))}, which is not a SHA-256 hash; ignoring it`);
     return path.join(this.dir, 'cas', hash.slice(0, 2), hash);
   }
 
@@ -74,7 +82,7 @@ export class LocalStore {
     return data;
   }
 
-  /** Copies a verified blob to `dest` (temp file + rename), with the recorded mode. */
+  /** Copies a verified blob to `dest` (temp file + rename), with the recorded permission bits (never setuid, setgid or sticky). */
   restoreBlob(hash: Sha256, dest: string, mode: number): boolean {
     const src = this.blobPath(hash);
     if (!fs.existsSync(src)) return false;
@@ -87,7 +95,7 @@ export class LocalStore {
       fs.rmSync(src, { force: true });
       throw new CorruptEntry(`cache blob ${hash.slice(0, 12)} was corrupt (its content hashes to ${got.slice(0, 12)}); deleted it`);
     }
-    fs.chmodSync(tmp, mode & 0o777);
+    fs.chmodSync(tmp, fileMode(mode));
     fs.renameSync(tmp, dest);
     touch(src);
     return true;
@@ -101,15 +109,21 @@ export class LocalStore {
     } catch {
       return undefined;
     }
+    let raw: unknown;
     try {
-      const r = JSON.parse(text) as ActionResult;
-      if (!r || typeof r.outputs !== 'object') throw new Error('shape');
-      touch(p);
-      return r;
+      raw = JSON.parse(text);
     } catch {
-      fs.rmSync(p, { force: true });
-      throw new CorruptEntry(`cache entry ${fingerprint.slice(0, 12)} was corrupt; deleted it`);
+      raw = undefined;
     }
+    const checked = checkResult(raw);
+    if ('problem' in checked) {
+      fs.rmSync(p, { force: true });
+      throw new CorruptEntry(raw === undefined || checked.problem === NOT_A_RESULT
+        ? `cache entry ${fingerprint.slice(0, 12)} was corrupt; deleted it`
+        : `cache entry ${fingerprint.slice(0, 12)} was refused (${checked.problem}); deleted it`);
+    }
+    touch(p);
+    return checked.result;
   }
 
   putAction(fingerprint: string, result: ActionResult): void {

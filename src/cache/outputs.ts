@@ -1,12 +1,17 @@
-// Moving a target's outputs into and out of the store.
+// Moving a target's outputs into and out of the store. What comes out of a cache is
+// untrusted: results are checked (verify.ts) before anything is fetched or written, outputs
+// that resolve outside the workspace are never restored, and a folder is restored into a
+// fresh real folder whose listing must be the entry's file list.
 import fs from 'node:fs';
 import path from 'node:path';
+import { escapeMessage, outputEscape, OutputEscape, realPathOf, removeOutput } from '../util/fs.js';
 import type { GraphNode } from '../graph/graph.js';
-import type { FileHasher } from '../hashing/file-hasher.js';
+import { listFiles, type FileHasher } from '../hashing/file-hasher.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import type { ActionResult, CachedOutput } from './cache.js';
-import type { LocalStore } from './local-store.js';
+import { CorruptEntry, type LocalStore } from './local-store.js';
 import type { RemoteCache } from './remote.js';
+import { checkResult } from './verify.js';
 
 /** Stores the (just hashed) outputs of a target under its fingerprint. */
 export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string, node: GraphNode, fingerprint: Sha256): ActionResult | undefined {
@@ -15,7 +20,7 @@ export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string
     const fh = hasher.hashFile(o);
     if (fh) {
       store.putBlob(fh.hash, path.join(root, o));
-      outputs[o] = { kind: 'file', hash: fh.hash, size: fh.size, mode: hasher.stat(o)!.mode };
+      outputs[o] = { kind: 'file', hash: fh.hash, size: fh.size, mode: hasher.stat(o)!.mode & 0o777 };
       continue;
     }
     const tree = hasher.hashTree(o);
@@ -24,7 +29,7 @@ export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string
     for (const [f, h] of tree.entries) {
       store.putBlob(h, path.join(root, f));
       const st = hasher.stat(f)!;
-      files[f.slice(o.length + 1)] = { hash: h, size: st.size, mode: st.mode };
+      files[f.slice(o.length + 1)] = { hash: h, size: st.size, mode: st.mode & 0o777 };
     }
     outputs[o] = { kind: 'dir', hash: tree.hash, size: tree.size, files };
   }
@@ -33,12 +38,22 @@ export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string
   return result;
 }
 
-/** Copies an action result and its blobs from the remote into the local store; false on any miss. */
+/**
+ * Copies an action result and its blobs from the remote into the local store; false on any
+ * miss. A result that fails its checks is refused with one warning (once per run), and nothing
+ * of it is fetched.
+ */
 export async function fetchRemote(remote: RemoteCache, store: LocalStore, node: GraphNode, fingerprint: Sha256): Promise<boolean> {
-  const result = await remote.getAction(fingerprint);
-  if (!result) return false;
-  const declared = [...node.outputs].sort().join('\n');
-  if (Object.keys(result.outputs).sort().join('\n') !== declared) return false;
+  if (remote.refused(fingerprint)) return false;
+  const raw = await remote.getAction(fingerprint);
+  if (!raw) return false;
+  const checked = checkResult(raw);
+  if ('problem' in checked) {
+    remote.refuse(fingerprint, `remote cache entry ${fingerprint.slice(0, 12)} for '${node.name}' was refused: ${checked.problem}; not using it`);
+    return false;
+  }
+  const result = checked.result;
+  if (!declaresExactly(result, node)) return false;
   for (const b of store.blobsOf(result)) {
     if (store.hasBlob(b.hash)) continue;
     const data = await remote.getBlob(b.hash);
@@ -60,26 +75,65 @@ export async function upload(remote: RemoteCache, store: LocalStore, fingerprint
   if (remote.uploads) await remote.putAction(fingerprint, result);
 }
 
-/** Whether every blob of the result is in the store (checked before touching the work tree). */
-export function complete(store: LocalStore, result: ActionResult, node: GraphNode): boolean {
+function declaresExactly(result: ActionResult, node: GraphNode): boolean {
   const declared = [...node.outputs].sort().join('\n');
-  if (Object.keys(result.outputs).sort().join('\n') !== declared) return false;
+  return Object.keys(result.outputs).sort().join('\n') === declared;
+}
+
+/**
+ * Whether the result can be restored for this target: exactly its declared outputs, each
+ * resolving inside the workspace, and every blob in the store (checked before touching the
+ * work tree).
+ */
+export function complete(store: LocalStore, result: ActionResult, node: GraphNode): boolean {
+  if (!declaresExactly(result, node)) return false;
+  if (node.outputs.some((o) => outputEscape(store.root, o))) return false;
   return store.blobsOf(result).every((b) => store.hasBlob(b.hash));
 }
 
-/** Replaces the target's outputs with the cached ones (each blob verified while copied). */
-export function restoreOutputs(store: LocalStore, hasher: FileHasher, root: string, result: ActionResult): void {
-  for (const [o, c] of Object.entries(result.outputs)) {
+/**
+ * Replaces the target's outputs with the cached ones (each blob verified while copied). The
+ * result is checked again and every output's place resolved before anything is deleted: an
+ * output that resolves outside the workspace throws OutputEscape, a bad result CorruptEntry.
+ * A folder is made afresh and filled only with the files its entry lists, each below it; what
+ * is then on disk must be exactly that list (the tree hash of verified blobs under those names
+ * is the entry's, which checkResult compared).
+ */
+export function restoreOutputs(store: LocalStore, hasher: FileHasher, root: string, result: ActionResult, target?: string): void {
+  const checked = checkResult(result);
+  if ('problem' in checked) throw new CorruptEntry(`cache entry${target ? ` for '${target}'` : ''} was refused: ${checked.problem}`);
+  const whose = target ? ` of target '${target}'` : '';
+  for (const o of Object.keys(checked.result.outputs)) {
+    const e = outputEscape(root, o);
+    if (e) throw new OutputEscape(e, escapeMessage(e, root, `refusing to restore the output '${o}'${whose} from the cache`));
+  }
+  for (const [o, c] of Object.entries(checked.result.outputs)) {
     const abs = path.join(root, o);
-    fs.rmSync(abs, { recursive: true, force: true });
+    removeOutput(root, o, target ?? o);
     hasher.forget(o);
     if (c.kind === 'file') {
       if (!store.restoreBlob(c.hash, abs, c.mode)) throw new Error(`blob ${c.hash} vanished`);
-    } else {
-      fs.mkdirSync(abs, { recursive: true });
-      for (const [rel, f] of Object.entries(c.files)) {
-        if (!store.restoreBlob(f.hash, path.join(abs, rel), f.mode)) throw new Error(`blob ${f.hash} vanished`);
+      continue;
+    }
+    fs.mkdirSync(abs, { recursive: true });
+    const real = realPathOf(abs);
+    // Folders below are made here, so each must be where its name says: nothing through a link.
+    const made = new Set<string>(['']);
+    for (const [rel, f] of Object.entries(c.files)) {
+      const dir = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
+      if (!made.has(dir)) {
+        fs.mkdirSync(path.join(abs, dir), { recursive: true });
+        if (real === undefined || realPathOf(path.join(abs, dir)) !== path.join(real, dir)) {
+          throw new Error(`the folder '${o}/${dir}' did not stay a real folder while it was restored`);
+        }
+        made.add(dir);
       }
+      if (!store.restoreBlob(f.hash, path.join(abs, rel), f.mode)) throw new Error(`blob ${f.hash} vanished`);
+    }
+    const listed = listFiles(root, o) ?? [];
+    const names = Object.keys(c.files);
+    if (listed.length !== names.length || listed.some((f) => !(f.slice(o.length + 1) in c.files))) {
+      throw new Error(`the restored folder '${o}' holds other files than its cache entry lists`);
     }
   }
 }

@@ -2,7 +2,8 @@
 // results; here sbuild's own JSON manifest) and `/cas/<sha256>` (blobs). Off-the-shelf servers
 // work: nginx with WebDAV PUT, or bazel-remote started with --disable_http_ac_validation
 // (bazel-remote otherwise expects /ac/ entries to be REAPI ActionResult protobufs).
-// Every downloaded blob is verified against its hash. The first network or server error turns
+// Every downloaded blob is verified against its hash, and every action result is checked
+// before use (outputs.ts, verify.ts): a bad one is refused with one warning. The first network or server error turns
 // the remote off for the rest of the run with one warning: the build goes on locally.
 import { createHash } from 'node:crypto';
 import type { Sha256 } from '../hashing/sha256.js';
@@ -19,6 +20,8 @@ export interface RemoteOptions {
 export class RemoteCache {
   private broken = false;
   private readonly base: string;
+  /** Action results refused this run (warned about once). */
+  private readonly refusedEntries = new Set<string>();
 
   /** Aborted on Ctrl-C, so no request outlives the build. */
   private readonly stop = new AbortController();
@@ -31,6 +34,18 @@ export class RemoteCache {
   cancel(): void {
     this.broken = true;
     this.stop.abort();
+  }
+
+  /** Whether the entry for this fingerprint was refused earlier in this run. */
+  refused(fingerprint: string): boolean {
+    return this.refusedEntries.has(fingerprint);
+  }
+
+  /** Refuses the entry for this fingerprint for the rest of the run, with one warning. */
+  refuse(fingerprint: string, message: string): void {
+    if (this.refusedEntries.has(fingerprint)) return;
+    this.refusedEntries.add(fingerprint);
+    this.opts.warn(message);
   }
 
   get enabled(): boolean {

@@ -37,6 +37,8 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
     if (typeof t.name !== 'string' || t.name.trim() === '') fail(`targets[${i}] has no \`name\` (a non-empty string, e.g. 'exp/cfar/train').`);
     const name = t.name;
     const at = `target '${name}'`;
+    const badName = nameRule(name);
+    if (badName) fail(`target ${shownName(name)}: ${badName}. A name becomes a path (its log is .sbuild/logs/<name>.log), so it must stay one. Rename it${suggestName(name)}.`, needleFor(locate, name));
     if (/\s/.test(name) || name.startsWith('/') || name.endsWith('/') || name.includes('//') || name.startsWith('tag:') || /[*?[\]{}!]/.test(name)) {
       fail(`${at}: names are '/'-separated words without spaces, globs or a leading 'tag:'. Rename it.`, name);
     }
@@ -244,6 +246,38 @@ function nonJson(v: unknown, where: string, open: Set<object> = new Set()): stri
   } finally {
     open.delete(v);
   }
+}
+
+/**
+ * Why a target name cannot be used, or undefined. Names become paths (logs under
+ * .sbuild/logs/), so they are '/'-separated parts with none empty, '.' or '..', and no
+ * backslash or control character. (Spaces, globs and 'tag:' are checked by the caller.)
+ */
+function nameRule(name: string): string | undefined {
+  if (/[\x00-\x1f\x7f]/.test(name)) return 'a name may not hold control characters';
+  if (name.includes('\\')) return "a name may not hold a backslash ('/' separates its parts)";
+  const parts = name.split('/');
+  if (parts.some((p) => p === '')) return "a name's '/'-separated parts may not be empty (no leading, trailing or doubled '/')";
+  if (parts.some((p) => p === '.' || p === '..')) return "a name's '/'-separated parts may not be '.' or '..'";
+  return undefined;
+}
+
+/** A name in a message: quoted, control characters escaped as in the source. */
+function shownName(name: string): string {
+  return `'${JSON.stringify(name).slice(1, -1).replace(/\\"/g, '"')}'`;
+}
+
+/** ", e.g. 'a/b'": the name with the offending parts dropped, when that leaves a name. */
+function suggestName(name: string): string {
+  const parts = name.replace(/[\x00-\x1f\x7f]/g, '').split(/[\\/]/).filter((p) => p !== '' && p !== '.' && p !== '..');
+  return parts.length ? `, e.g. '${parts.join('/')}'` : '';
+}
+
+/** The text to look for in the config's source: the name as written, or escaped as a string literal writes it. */
+function needleFor(locate: (needle?: string) => string | undefined, name: string): string {
+  const escaped = JSON.stringify(name).slice(1, -1);
+  if (escaped === name || /:\d+:\d+$/.test(locate(name) ?? '')) return name;
+  return escaped;
 }
 
 /**

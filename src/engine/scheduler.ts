@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { GraphNode } from '../graph/graph.js';
 import { closure, ownerAbove } from '../graph/graph.js';
 import type { Executor, Job, JobResult } from '../executors/executor.js';
-import { normalizeRel } from '../util/fs.js';
+import { normalizeRel, prepareOutput, removeInside } from '../util/fs.js';
 import type { BuildEvent, Listener } from './events.js';
 import type { Reason } from './reasons.js';
 import type { Current } from './rebuilder.js';
@@ -412,7 +412,7 @@ export class Scheduler {
       restoreOutputs(store, hasher, root, result);
     } catch (err) {
       this.emit({ type: 'warning', message: err instanceof CorruptEntry ? err.message : `cache restore of '${node.name}' failed: ${(err as Error).message}; running it` });
-      for (const o of node.outputs) fs.rmSync(path.join(root, o), { recursive: true, force: true });
+      for (const o of node.outputs) removeInside(root, o);
       return false;
     }
     const { outputs, notProduced } = this.ws.rebuilder.hashOutputs(node);
@@ -549,8 +549,7 @@ export class Scheduler {
     try {
       // Outputs are removed first: a command that fails to write one must not leave an old copy looking produced.
       for (const o of node.outputs) {
-        fs.rmSync(path.join(root, o), { recursive: true, force: true });
-        fs.mkdirSync(path.dirname(path.join(root, o)), { recursive: true });
+        prepareOutput(root, o, node.name); // refuses (the target fails) an output that resolves outside the workspace
         this.ws.hasher.forget(o);
       }
       this.ws.rebuilder.outputsWritten(node.outputs);

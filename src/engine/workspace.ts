@@ -8,6 +8,7 @@ import type { Config } from '../config/types.js';
 import { buildGraph, type Graph } from '../graph/graph.js';
 import { FileHasher } from '../hashing/file-hasher.js';
 import { globFiles } from '../util/glob.js';
+import { logPath } from '../util/fs.js';
 import { readLock, writeLock, type LockFile } from './lockfile.js';
 import { Rebuilder } from './rebuilder.js';
 import { LocalStore } from '../cache/local-store.js';
@@ -30,6 +31,7 @@ export interface Workspace {
   remote: RemoteCache | undefined;
   /** One-line notices about state that was found corrupt and rebuilt. */
   warnings: string[];
+  /** `.sbuild/logs/<name>.log`, confined there whatever the name holds (src/util/fs.ts logPath). */
   logFile(name: string): string;
   /** Writes the lock (if changed) and the stat cache. */
   save(): void;
@@ -68,7 +70,7 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
   const warnings = [...lock.warnings, ...(hasher.warning ? [hasher.warning] : [])];
   const ws: Workspace = {
     root, loaded, configHash, config, store: new LocalStore(root), remote: undefined, graph, hasher, lock, rebuilder, warnings,
-    logFile: (name) => path.join(root, '.sbuild', 'logs', `${name}.log`),
+    logFile: (name) => logPath(root, name),
     save() {
       writeLock(root, ws.lock);
       hasher.save();

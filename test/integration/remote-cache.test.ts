@@ -1,7 +1,9 @@
 // The remote cache against a real nginx on 127.0.0.1 (WebDAV PUT): CI uploads, a clean
 // clone rebuilds nothing, tampered blobs are rejected, an unreachable server is a warning,
-// credentials come from the environment and are never printed; push / pull move checkpoints.
+// credentials come from the environment and are never printed; push / pull move checkpoints;
+// tampered action entries (remote or local) are refused and nothing is written outside.
 import { test, after, before } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,8 +37,8 @@ function workspace(): Rig {
 }
 
 /** A clean clone: the config, the sources and sbuild.lock (as git would carry them), nothing else. */
-function cloneOf(r: Rig): Rig {
-  const c = rig();
+function cloneOf(r: Rig, name?: string): Rig {
+  const c = rig(name);
   for (const f of ['tasks.config.ts', 'cfg.txt', 'sbuild.lock']) c.write(f, r.read(f));
   return c;
 }
@@ -120,4 +122,95 @@ test('push uploads checkpoints built elsewhere; pull on another machine brings t
   assert.equal(b.read('work/vis/a/x.txt'), a.read('work/vis/a/x.txt'));
   b.run([], env);
   assert.deepEqual(b.takeRuns(), []);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Tampered action entries. An entry names the files sbuild writes and their modes: a bad one is
+// refused with one warning, the target is built here, and nothing is written outside it.
+
+type Entry = { outputs: Record<string, { kind: string; hash: string; size: number; mode?: number; files?: Record<string, { hash: string; size: number; mode: number }> }> };
+
+/** A folder's tree hash from its file list, as sbuild computes it from disk. */
+function treeHash(files: Record<string, { hash: string }>): string {
+  const h = createHash('sha256');
+  for (const name of Object.keys(files).sort()) h.update(`${name}\0${files[name]!.hash}\n`);
+  return h.digest('hex');
+}
+
+function editJson(file: string, edit: (e: Entry) => void): void {
+  const e = JSON.parse(fs.readFileSync(file, 'utf8')) as Entry;
+  edit(e);
+  fs.writeFileSync(file, JSON.stringify(e));
+}
+
+/** The three tamperings: names leaving the folder (tree hash kept consistent), a tree hash that lies, a setuid mode. */
+function tamperings(top: string, blob: { hash: string; size: number }): Array<[string, (e: Entry) => void, RegExp]> {
+  const vis = (e: Entry) => e.outputs['work/vis']!;
+  return [
+    ['escaping names', (e) => {
+      const files = vis(e).files!;
+      files['../../../escaped.txt'] = { ...blob, mode: 0o100755 };
+      files[path.join(top, 'abs-escaped.txt')] = { ...blob, mode: 0o100755 };
+      vis(e).hash = treeHash(files);
+    }, /the folder 'work\/vis' lists the file '(\.\.\/\.\.\/\.\.\/escaped\.txt|\/[^']*abs-escaped\.txt)', which leaves the folder or is not a plain relative path/],
+    ['a tree hash that does not match its files', (e) => {
+      vis(e).files!['a/x.txt'] = { ...blob, mode: 0o100644 };
+    }, /the tree hash of 'work\/vis' \([0-9a-f]{12}\) is not that of its file list \([0-9a-f]{12}\)/],
+    ['a setuid mode', (e) => {
+      vis(e).files!['a/x.txt']!.mode = 0o104755;
+    }, /it gives 'work\/vis\/a\/x\.txt' the mode 0o104755, which is more than permission bits/],
+  ];
+}
+
+function nothingOutside(c: Rig): void {
+  const top = path.dirname(c.dir);
+  assert.deepEqual(fs.readdirSync(top).sort(), ['node_modules', 'ws'], 'nothing written outside the workspace');
+  assert.deepEqual(fs.readdirSync(c.path('work/vis'), { recursive: true }).map(String).sort(), ['a', 'a/x.txt'], 'nothing but the folder\'s own files');
+  assert.equal(fs.statSync(c.path('work/vis/a/x.txt')).mode & 0o7000, 0, 'no setuid, setgid or sticky bit');
+}
+
+for (const [i, what] of ['escaping names', 'a tree hash that does not match its files', 'a setuid mode'].entries()) {
+  test(`a remote entry with ${what} is refused with one warning; the target is built here, nothing written outside`, () => {
+    const ci = workspace();
+    ci.write('cfg.txt', `lr=poison-${i}\n`);
+    assert.equal(ci.run(['--remote-upload'], env).code, 0);
+    ci.takeRuns();
+    const lock = JSON.parse(ci.read('sbuild.lock'));
+    const metrics = lock.targets.metrics.outputs['work/metrics.json'];
+    const clone = cloneOf(ci, 'ws');
+    const [, tamper, why] = tamperings(path.dirname(clone.dir), metrics)[i]!;
+    editJson(path.join(server.dataDir, 'ac', lock.targets.vis.fingerprint), tamper);
+    const res = clone.run([], env);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    const warnings = res.stdout.match(/^warning: .*$/gm) ?? [];
+    assert.equal(warnings.length, 1, res.stdout);
+    assert.match(warnings[0]!, new RegExp(`^warning: remote cache entry [0-9a-f]{12} for 'vis' was refused: ${why.source}; not using it$`));
+    assert.deepEqual(clone.takeRuns(), ['vis'], 'vis built here; train and metrics restored');
+    assert.match(res.stdout, /↺ metrics restored from cache/);
+    assert.equal(clone.read('work/vis/a/x.txt'), ci.read('work/vis/a/x.txt'));
+    nothingOutside(clone);
+  });
+}
+
+test('a tampered local action entry is refused the same way', () => {
+  const r = rig('ws');
+  const w = workspace();
+  for (const f of ['tasks.config.ts', 'cfg.txt']) r.write(f, w.read(f));
+  r.write('cfg.txt', 'lr=local-poison\n');
+  assert.equal(r.run([], env).code, 0);
+  r.takeRuns();
+  const lock = JSON.parse(r.read('sbuild.lock'));
+  const entry = r.path(`.sbuild/cache/ac/${lock.targets.vis.fingerprint}.json`);
+  for (const [what, tamper, why] of tamperings(path.dirname(r.dir), lock.targets.metrics.outputs['work/metrics.json'])) {
+    editJson(entry, tamper);
+    fs.rmSync(r.path('work/vis'), { recursive: true });
+    const res = r.run(['vis'], env);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    const warnings = res.stdout.match(/^warning: .*$/gm) ?? [];
+    assert.equal(warnings.length, 1, `${what}: ${res.stdout}`);
+    assert.match(warnings[0]!, new RegExp(`^warning: cache entry [0-9a-f]{12} was refused \\(${why.source}\\); deleted it$`), what);
+    assert.deepEqual(r.takeRuns(), ['vis'], what);
+    nothingOutside(r);
+    assert.ok(fs.existsSync(entry), 'stored again after the local build');
+  }
 });

@@ -1,29 +1,43 @@
 // `sbuild clean [targets…]`: delete declared outputs and logs. sbuild.lock is kept, so the
 // record of what committed results were built from survives; `status` then says "missing".
+// Only what resolves inside the workspace is deleted: an output reached through a link that
+// leads elsewhere is skipped with a message, and clean exits 1. An output that is itself a
+// link is deleted as a link (what it points to stays).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Workspace } from '../../engine/workspace.js';
 import type { Options } from '../args.js';
 import { roots } from './build.js';
 import { acquireWriterLock } from '../../engine/writer-lock.js';
+import { escapeMessage, lexists, outputEscape } from '../../util/fs.js';
 
 export async function clean(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
   const ids = roots(ws, opts.targets, true);
   const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
   let removed = 0;
-  for (const id of ids) {
-    const n = ws.graph.nodes[id]!;
-    for (const o of n.outputs) {
-      const abs = path.join(ws.root, o);
-      if (fs.existsSync(abs)) {
+  let skipped = 0;
+  try {
+    for (const id of ids) {
+      const n = ws.graph.nodes[id]!;
+      for (const o of n.outputs) {
+        const abs = path.join(ws.root, o);
+        if (!lexists(abs)) continue;
+        const escape = outputEscape(ws.root, o);
+        if (escape) {
+          skipped++;
+          process.stderr.write(`sbuild: ${escapeMessage(escape, ws.root, `not removing the output '${o}' of target '${n.name}'`)}\n`);
+          continue;
+        }
         if (opts.dryRun) out(`would remove ${o}`);
         else fs.rmSync(abs, { recursive: true, force: true });
         removed++;
       }
+      if (!opts.dryRun) fs.rmSync(ws.logFile(n.name), { force: true });
     }
-    if (!opts.dryRun) fs.rmSync(ws.logFile(n.name), { force: true });
+  } finally {
+    writer?.release();
   }
-  writer?.release();
-  out(`sbuild: ${opts.dryRun ? 'would remove' : 'removed'} ${removed} output(s)`);
-  return 0;
+  const verb = opts.dryRun ? 'would remove' : 'removed';
+  out(`sbuild: ${verb} ${removed} output(s)${skipped ? `; skipped ${skipped} that resolve(s) outside the workspace` : ''}`);
+  return skipped ? 1 : 0;
 }

@@ -1,0 +1,91 @@
+// Everything read from a cache, local or remote, is untrusted until checked here: an action
+// result names the files sbuild will write and the modes it gives them. A result passes only
+// when every output path and every file name in a folder is a plain relative path (no
+// absolute path, no '.', '..' or empty part, no NUL), no name is both a file and a folder,
+// every hash is a SHA-256, every size a whole number, every mode regular-file permission bits
+// (no setuid, setgid or sticky bit), and each folder's tree hash is the one its file list
+// gives. What passes is returned as a fresh object holding only those fields.
+import { createHash } from 'node:crypto';
+import type { Sha256 } from '../hashing/sha256.js';
+import { isSafeRelative } from '../util/fs.js';
+import type { ActionResult, CachedOutput } from './cache.js';
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+/** The problem of something that is not an action result at all. */
+export const NOT_A_RESULT = 'it is not an sbuild action result';
+
+export function isSha256(h: unknown): h is Sha256 {
+  return typeof h === 'string' && HEX64.test(h);
+}
+
+/** The tree hash of a folder from its files (as FileHasher.hashTree computes it from disk). */
+export function treeHashOf(files: Record<string, { hash: Sha256 }>): Sha256 {
+  const h = createHash('sha256');
+  for (const name of Object.keys(files).sort()) h.update(`${name}\0${files[name]!.hash}\n`);
+  return h.digest('hex') as Sha256;
+}
+
+/** The permission bits a cached file is given: rwx for owner, group and others, never more. */
+export function fileMode(mode: number): number {
+  return (mode & 0o777) | 0o400;
+}
+
+function isSize(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function isMode(m: unknown): m is number {
+  if (typeof m !== 'number' || !Number.isSafeInteger(m) || m < 0) return false;
+  const type = m & S_IFMT;
+  return (type === 0 || type === S_IFREG) && (m & ~S_IFMT & ~0o777) === 0;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** How a name is shown in a message (quoted, control characters escaped, long ones cut). */
+function shown(name: string): string {
+  const s = JSON.stringify(name.length > 120 ? `${name.slice(0, 117)}...` : name).slice(1, -1);
+  return `'${s}'`;
+}
+
+/** A checked copy of the result, or why it is refused (one clause, for a one-line warning). */
+export function checkResult(raw: unknown): { result: ActionResult } | { problem: string } {
+  if (!isObject(raw) || !isObject(raw.outputs)) return { problem: NOT_A_RESULT };
+  const outputs: Record<string, CachedOutput> = Object.create(null);
+  for (const [o, c] of Object.entries(raw.outputs)) {
+    if (!isSafeRelative(o)) return { problem: `it names the output ${shown(o)}, which is not a plain path inside the workspace` };
+    if (!isObject(c) || !isSha256(c.hash) || !isSize(c.size)) return { problem: `its record of ${shown(o)} is malformed` };
+    if (c.kind === 'file') {
+      if (!isMode(c.mode)) return { problem: `it gives ${shown(o)} the mode ${modeText(c.mode)}, which is more than permission bits` };
+      outputs[o] = { kind: 'file', hash: c.hash, size: c.size, mode: c.mode };
+      continue;
+    }
+    if (c.kind !== 'dir' || !isObject(c.files)) return { problem: `its record of ${shown(o)} is malformed` };
+    const files: Record<string, { hash: Sha256; size: number; mode: number }> = Object.create(null);
+    for (const [name, f] of Object.entries(c.files)) {
+      if (!isSafeRelative(name)) return { problem: `the folder ${shown(o)} lists the file ${shown(name)}, which leaves the folder or is not a plain relative path` };
+      if (!isObject(f) || !isSha256(f.hash) || !isSize(f.size)) return { problem: `its record of ${shown(`${o}/${name}`)} is malformed` };
+      if (!isMode(f.mode)) return { problem: `it gives ${shown(`${o}/${name}`)} the mode ${modeText(f.mode)}, which is more than permission bits` };
+      files[name] = { hash: f.hash, size: f.size, mode: f.mode };
+    }
+    // A name that is also another's folder ('a' and 'a/b') cannot both be restored.
+    for (const name of Object.keys(files)) {
+      for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
+        if (name.slice(0, i) in files) return { problem: `the folder ${shown(o)} lists ${shown(name.slice(0, i))} both as a file and as a folder` };
+      }
+    }
+    const tree = treeHashOf(files);
+    if (tree !== c.hash) return { problem: `the tree hash of ${shown(o)} (${c.hash.slice(0, 12)}) is not that of its file list (${tree.slice(0, 12)})` };
+    outputs[o] = { kind: 'dir', hash: c.hash, size: c.size, files };
+  }
+  return { result: { outputs } };
+}
+
+function modeText(m: unknown): string {
+  return typeof m === 'number' && Number.isSafeInteger(m) && m >= 0 ? `0o${m.toString(8)}` : JSON.stringify(m) ?? String(m);
+}
