@@ -1,10 +1,11 @@
 // Finds `tasks.config.ts`, compiles it (with every local file it imports) to one ES
 // module with esbuild, caches that bundle under `.sbuild/config/` keyed by the content
 // of all its source files, and imports it. A no-op build only reads the small meta file,
-// hashes the few source files and imports the cached bundle.
+// hashes the few source files and the bundle (whose SHA-256 the meta records: a truncated or
+// garbage bundle, or a garbage meta file, is compiled again, never imported) and imports it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { sha256 } from '../hashing/sha256.js';
 import { SbuildError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -12,7 +13,7 @@ import type { Config } from './types.js';
 
 export { CONFIG_NAMES } from './root.js';
 import { CONFIG_NAMES } from './root.js';
-const BUNDLE_FORMAT = 2;
+const BUNDLE_FORMAT = 3;
 
 export interface LoadedConfig {
   config: Config;
@@ -27,9 +28,16 @@ export interface LoadedConfig {
 interface BundleMeta {
   format: number;
   entry: string;
+  /** `bundle-<first 16 hex of its SHA-256>.mjs` in the same folder. */
   bundle: string;
+  /** Checked before every import: a truncated or overwritten bundle is compiled again. */
+  bundleSha256: string;
   sources: Record<string, string>;
 }
+
+const BUNDLE_NAME = /^bundle-[0-9a-f]{16}\.mjs$/;
+/** Temp files of writes that a killed process left; live ones exist for milliseconds. */
+const LEFTOVER_MS = 10 * 60_000;
 
 /** Walk up from `cwd` to the first folder holding a config file. */
 export function findConfig(cwd: string, explicit?: string): string {
@@ -62,49 +70,142 @@ export async function loadConfig(cwd: string, explicit?: string): Promise<Loaded
   const cacheDir = path.join(root, '.sbuild', 'config');
   const metaFile = path.join(cacheDir, 'meta.json');
 
-  let bundleFile: string | undefined;
-  let sources: Map<string, string> | undefined;
-  const meta = readMeta(metaFile);
-  if (meta && meta.entry === file && sourcesUnchanged(meta.sources)) {
-    bundleFile = path.join(cacheDir, meta.bundle);
-    if (!fs.existsSync(bundleFile)) bundleFile = undefined;
-    else sources = new Map(Object.entries(meta.sources));
-  }
-  if (!bundleFile || !sources) {
-    ({ bundleFile, sources } = await compile(file, root, cacheDir, metaFile));
-  }
-
-  let mod: { default?: unknown };
+  const cached = cachedBundle(file, cacheDir, metaFile);
+  let bundle = cached ?? (await compile(file, root, cacheDir, metaFile));
   // Rules that read files while the config loads resolve them against this (`workspaceRoot()`).
   process.env.SBUILD_ROOT = root;
+  process.setSourceMapsEnabled(true);
+  let mod: { default?: unknown } | undefined;
   try {
-    process.setSourceMapsEnabled(true);
-    mod = (await import(pathToFileURL(bundleFile).href)) as { default?: unknown };
+    mod = await importBundle(bundle.bundleFile, 0);
+  } catch (err) {
+    if (userThrew(err, bundle)) throw loadError(err, file, cwd, bundle);
+    // The bundle did not import for a reason in none of the user's files: it vanished (another
+    // sbuild compiling a newer config removed it) or is otherwise unusable. Compile once more.
+  }
+  // A cached bundle without a config in it is not what esbuild wrote for this config either.
+  if (!mod || (cached && !isObject(mod.default))) {
+    bundle = await compile(file, root, cacheDir, metaFile);
+    try {
+      mod = await importBundle(bundle.bundleFile, 1);
+    } catch (err) {
+      throw loadError(err, file, cwd, bundle);
+    }
+  }
+  try {
     settleTargets(mod.default);
   } catch (err) {
-    const e = err as Error & { badInput?: boolean; location?: string };
-    // A rule's error that points into the user's own file (a Python config's line) says so itself.
-    if (e.badInput && typeof e.location === 'string' && e.location !== '') {
-      throw new SbuildError('config-load', `${e.message.replace(/\.\s*$/, '')}.`, { location: e.location });
-    }
-    const stack = (e.stack ?? String(e)).split('\n').filter((l) => !l.includes('node:internal')).slice(0, 6).join('\n');
-    // Frames as absolute paths (file:// URLs included); the config's own line is the one to point at.
-    const frames = [...stack.matchAll(/^\s+at .*?\(?(?:file:\/\/)?((?:\/|[A-Za-z]:)[^():]+):(\d+):(\d+)\)?$/gm)].map((m) => ({ file: m[1]!, line: m[2]!, col: m[3]! }));
-    const own = frames.find((f) => sources!.has(f.file)) ?? frames[0];
-    const message = e.message.replace(/\.\s*$/, '');
-    // A rule reporting bad input said what to fix: no stack. Anything else: the stack helps.
-    throw new SbuildError('config-load', e.badInput ? `${message}.` : `${path.basename(file)} threw while loading: ${message}. Fix the error at the location shown.`, {
-      location: own ? `${path.relative(cwd, own.file)}:${own.line}:${own.col}` : path.relative(cwd, file),
-      ...(e.badInput ? {} : { detail: stack }),
-    });
+    throw loadError(err, file, cwd, bundle);
   }
   const config = mod.default;
-  if (!config || typeof config !== 'object') {
+  if (!isObject(config)) {
     throw new SbuildError('config-invalid', `${path.relative(cwd, file)} has no default export. Write \`export default defineConfig({ targets: [...] })\`.`, {
       location: path.relative(cwd, file),
     });
   }
-  return { config: config as Config, root, file, sources };
+  return { config: config as Config, root, file, sources: bundle.sources };
+}
+
+const isObject = (x: unknown): x is object => typeof x === 'object' && x !== null;
+
+interface Bundle {
+  bundleFile: string;
+  sources: Map<string, string>;
+}
+
+/**
+ * The compiled bundle recorded in the meta file, when the config's sources are unchanged and
+ * the bundle still has the recorded SHA-256. Anything else (no meta, a garbage one, a changed
+ * source, a missing, truncated or overwritten bundle) means: compile.
+ */
+function cachedBundle(file: string, cacheDir: string, metaFile: string): Bundle | undefined {
+  const meta = readMeta(metaFile);
+  if (!meta || meta.entry !== file || !sourcesUnchanged(meta.sources)) return undefined;
+  const bundleFile = path.join(cacheDir, meta.bundle);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(bundleFile);
+  } catch {
+    return undefined;
+  }
+  if (sha256(bytes) !== meta.bundleSha256) return undefined;
+  return { bundleFile, sources: new Map(Object.entries(meta.sources)) };
+}
+
+/** A second attempt gets its own URL: the module map keeps a failed import under the first. */
+async function importBundle(bundleFile: string, attempt: number): Promise<{ default?: unknown }> {
+  const url = pathToFileURL(bundleFile).href + (attempt ? `?attempt=${attempt}` : '');
+  return (await import(url)) as { default?: unknown };
+}
+
+interface Frame {
+  /** The frame line as printed, without its location. */
+  line: string;
+  /** Where the location starts in `line`. */
+  at: number;
+  file: string;
+  pos: string;
+}
+
+/** The frames of a stack whose location is a file (an absolute path or a file: URL). */
+function framesOf(stack: string): Frame[] {
+  const frames: Frame[] = [];
+  for (const line of stack.split('\n')) {
+    if (!/^\s+at /.test(line)) continue;
+    // "at fn (LOCATION)" or "at LOCATION"; LOCATION is "path:line:col".
+    const paren = line.endsWith(')') ? line.lastIndexOf('(') : -1;
+    const at = paren >= 0 ? paren + 1 : line.indexOf('at ') + 3;
+    const loc = line.slice(at, paren >= 0 ? -1 : undefined);
+    const m = /^(.*):(\d+):(\d+)$/.exec(loc);
+    if (!m) continue;
+    let f = m[1]!;
+    if (f.startsWith('file://')) {
+      try {
+        f = fileURLToPath(f.replace(/\?.*$/, ''));
+      } catch {
+        continue;
+      }
+    }
+    if (!path.isAbsolute(f)) continue;
+    frames.push({ line, at, file: f, pos: `${m[2]}:${m[3]}` });
+  }
+  return frames;
+}
+
+/** The user's own files: the config, the local files it imports, and their compiled bundle. */
+function isUsers(f: Frame, bundle: Bundle): boolean {
+  return bundle.sources.has(f.file) || f.file === bundle.bundleFile;
+}
+
+/** Whether the config's own code threw (not the bundle failing to load). */
+function userThrew(err: unknown, bundle: Bundle): boolean {
+  // Node's loader only throws Errors; a thrown string or object came from the config.
+  if (!(err instanceof Error)) return true;
+  if ((err as { badInput?: boolean }).badInput) return true;
+  return framesOf(err.stack ?? '').some((f) => isUsers(f, bundle));
+}
+
+/**
+ * The error for a config that threw while loading: one paragraph pointing at the user's line,
+ * then the user's stack lines only (sbuild's own frames, rule libraries' and Node's are noise
+ * to someone fixing their config).
+ */
+function loadError(err: unknown, file: string, cwd: string, bundle: Bundle): SbuildError {
+  const e = (err instanceof Error ? err : new Error(String(err))) as Error & { badInput?: boolean; location?: string };
+  // A rule's error that points into the user's own file (a Python config's line) says so itself.
+  if (e.badInput && typeof e.location === 'string' && e.location !== '') {
+    return new SbuildError('config-load', `${e.message.replace(/\.\s*$/, '')}.`, { location: e.location });
+  }
+  const own = framesOf(e.stack ?? '').filter((f) => isUsers(f, bundle));
+  const rel = (f: string) => path.relative(cwd, f) || f;
+  const stack = own.slice(0, 10).map((f) => `${f.line.slice(0, f.at)}${rel(f.file)}:${f.pos}${f.line.endsWith(')') ? ')' : ''}`).join('\n');
+  const message = e.message.replace(/\.\s*$/, '');
+  const first = own[0];
+  // A rule reporting bad input said what to fix: no stack. Anything else: the user's frames help.
+  return new SbuildError('config-load', e.badInput ? `${message}.` : `${path.basename(file)} threw while loading: ${message}. Fix the error at the location shown.`, {
+    location: first ? `${rel(first.file)}:${first.pos}` : path.relative(cwd, file),
+    ...(e.badInput || !stack ? {} : { detail: stack }),
+  });
 }
 
 /**
@@ -121,13 +222,20 @@ function settleTargets(config: unknown): void {
   }
 }
 
+/** The meta file, if it is one this version wrote whole; anything else means "compile". */
 function readMeta(metaFile: string): BundleMeta | undefined {
+  let m: BundleMeta;
   try {
-    const m = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as BundleMeta;
-    return m.format === BUNDLE_FORMAT && typeof m.sources === 'object' ? m : undefined;
+    m = JSON.parse(fs.readFileSync(metaFile, 'utf8')) as BundleMeta;
   } catch {
     return undefined;
   }
+  if (typeof m !== 'object' || m === null || m.format !== BUNDLE_FORMAT) return undefined;
+  if (typeof m.entry !== 'string' || typeof m.bundle !== 'string' || !BUNDLE_NAME.test(m.bundle)) return undefined;
+  if (typeof m.bundleSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.bundleSha256)) return undefined;
+  if (typeof m.sources !== 'object' || m.sources === null || Array.isArray(m.sources)) return undefined;
+  for (const [f, h] of Object.entries(m.sources)) if (!path.isAbsolute(f) || typeof h !== 'string') return undefined;
+  return m;
 }
 
 function sourcesUnchanged(sources: Record<string, string>): boolean {
@@ -196,16 +304,25 @@ async function compile(file: string, root: string, cacheDir: string, metaFile: s
     });
   }
   const out = result.outputFiles[0]!;
-  const key = sha256(out.contents).slice(0, 16);
-  const bundleName = `bundle-${key}.mjs`;
+  const digest = sha256(out.contents);
+  const bundleName = `bundle-${digest.slice(0, 16)}.mjs`;
   fs.mkdirSync(cacheDir, { recursive: true });
   const bundleFile = path.join(cacheDir, bundleName);
   writeFileAtomic(bundleFile, out.contents);
-  const meta: BundleMeta = { format: BUNDLE_FORMAT, entry: file, bundle: bundleName, sources: Object.fromEntries(sources) };
+  const meta: BundleMeta = { format: BUNDLE_FORMAT, entry: file, bundle: bundleName, bundleSha256: digest, sources: Object.fromEntries(sources) };
   writeFileAtomic(metaFile, JSON.stringify(meta));
-  // Old bundles are garbage once the meta points elsewhere.
+  // Old bundles are garbage once the meta points elsewhere. Only finished bundles: a temp
+  // file may be another sbuild's write in progress (it compiles the same config at the same
+  // moment), unless a killed process left it long ago.
+  const now = Date.now();
   for (const f of fs.readdirSync(cacheDir)) {
-    if (f.startsWith('bundle-') && f !== bundleName) fs.rmSync(path.join(cacheDir, f), { force: true });
+    if (!f.startsWith('bundle-') || f === bundleName) continue;
+    const abs = path.join(cacheDir, f);
+    try {
+      if (BUNDLE_NAME.test(f) || now - fs.statSync(abs).mtimeMs > LEFTOVER_MS) fs.rmSync(abs, { force: true });
+    } catch {
+      /* removed meanwhile */
+    }
   }
   return { bundleFile, sources };
 }

@@ -1,6 +1,7 @@
 // Everything a command needs about one workspace: the loaded config, the graph, the lock,
 // the stat cache and the rebuilder. Loading is the whole start-up cost of a no-op build,
 // so it reads each state file once and imports heavy modules only when needed.
+import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, configHashOf, type LoadedConfig } from '../config/load.js';
 import { validateConfig, locator } from '../config/validate.js';
@@ -9,7 +10,7 @@ import { buildGraph, type Graph } from '../graph/graph.js';
 import { FileHasher } from '../hashing/file-hasher.js';
 import { globFiles } from '../util/glob.js';
 import { logPath } from '../util/fs.js';
-import { readLock, writeLock, type LockFile } from './lockfile.js';
+import { readLock, writeLock, journalPath, type LockFile } from './lockfile.js';
 import { Rebuilder } from './rebuilder.js';
 import { LocalStore } from '../cache/local-store.js';
 import type { RemoteCache } from '../cache/remote.js';
@@ -37,6 +38,11 @@ export interface Workspace {
   save(): void;
   /** Re-reads sbuild.lock (after waiting for another writer, whose results it now holds). */
   reloadLock(): void;
+  /**
+   * Whether sbuild.lock or the journal changed since they were read: another sbuild may have
+   * finished a build between this one reading them and taking the writer lock.
+   */
+  lockChanged(): boolean;
 }
 
 export async function openWorkspace(cwd: string, configFlag?: string, preloaded?: LoadedConfig): Promise<Workspace> {
@@ -48,6 +54,8 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
   const locate = locator(loaded, cwd);
   const hasher = new FileHasher(root, path.join(root, '.sbuild', 'stat-cache.json'));
   phase('read stat cache');
+  // Taken before reading, so a write between the two shows as a change.
+  let stamp = lockStamp(root);
   const lock = readLock(root);
   phase('read lock');
   // Which recorded outputs are folders: built only if a glob reaches into an output not on disk.
@@ -67,7 +75,8 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
   const configHash = configHashOf(loaded);
   const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob, configHash);
   rebuilder.upstreamFingerprint = (name) => ws.lock.entries.get(name)?.fingerprint;
-  const warnings = [...lock.warnings, ...(hasher.warning ? [hasher.warning] : [])];
+  const stateWarnings = (l: LockFile) => [...l.warnings, ...(hasher.warning ? [hasher.warning] : [])];
+  const warnings = stateWarnings(lock);
   const ws: Workspace = {
     root, loaded, configHash, config, store: new LocalStore(root), remote: undefined, graph, hasher, lock, rebuilder, warnings,
     logFile: (name) => logPath(root, name),
@@ -76,8 +85,27 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
       hasher.save();
     },
     reloadLock() {
+      stamp = lockStamp(root);
       ws.lock = readLock(root);
+      // A journal read while its build was still running is no interrupted build's.
+      ws.warnings = stateWarnings(ws.lock);
+    },
+    lockChanged() {
+      return lockStamp(root) !== stamp;
     },
   };
   return ws;
+}
+
+/** Identity of sbuild.lock and the journal as they stand (inode, size, mtime and ctime). */
+function lockStamp(root: string): string {
+  const one = (f: string) => {
+    try {
+      const st = fs.statSync(f, { bigint: true });
+      return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    } catch {
+      return '-';
+    }
+  };
+  return `${one(path.join(root, 'sbuild.lock'))} ${one(journalPath(root))}`;
 }

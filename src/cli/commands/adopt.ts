@@ -19,7 +19,7 @@ export async function adopt(ws: Workspace, opts: Options, out: (s: string) => vo
   }
   const members = closure(ws.graph, select(ws.graph, opts.targets));
   const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
-  if (writer?.waited) ws.reloadLock();
+  if (writer && (writer.waited || ws.lockChanged())) ws.reloadLock();
   try {
     const adopted = new Map<number, Record<string, OutputRecord>>();
     const upstream = (id: number) => adopted.get(id) ?? ws.lock.entries.get(ws.graph.nodes[id]!.name)?.outputs;

@@ -88,7 +88,7 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
   } else listener = plainRenderer(out, { quiet: opts.quiet, verbose: opts.verbose });
   // A dry run writes nothing but the stat cache, so it needs no writer lock.
   const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
-  if (writer?.waited) ws.reloadLock();
+  if (writer && (writer.waited || ws.lockChanged())) ws.reloadLock();
   for (const w of ws.warnings) listener({ type: 'warning', message: w });
   ws.remote = remoteFor(ws.config, { url: opts.remoteCache, upload: opts.remoteUpload }, (message) => listener({ type: 'warning', message }));
   const scheduler = new Scheduler(ws, ids, {

@@ -45,6 +45,7 @@ export async function push(ws: Workspace, opts: Options, out: (s: string) => voi
 export async function pull(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
   const remote = remoteOrFail(ws, opts, false, out);
   const writer = await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
+  if (writer.waited || ws.lockChanged()) ws.reloadLock();
   let pulled = 0;
   let present = 0;
   const missing: string[] = [];
