@@ -120,3 +120,9 @@ test('values validation must see first: targets not a list, a BigInt, a cycle or
     assert.ok(!r.exists('o'), 'no output written');
   }
 });
+
+test('a config that throws shows the user\'s frames, not sbuild\'s', () => {
+  const r = failsWith(`${head}function helper(): never { throw new Error('no such dataset'); }\nexport default defineConfig({ targets: helper() });\n`, [], /^tasks\.config\.ts:2:\d+: error: tasks\.config\.ts threw while loading: no such dataset\. Fix the error at the location shown\./);
+  const res = r.run([]);
+  assert.doesNotMatch(res.stderr, /dist\/|chunk-|node_modules\/sbuild/, res.stderr);
+});
