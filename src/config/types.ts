@@ -159,6 +159,12 @@ export interface Config {
   slurm?: SlurmConfig;
   /** GPU ids to use when neither `--gpus` nor `CUDA_VISIBLE_DEVICES` says. */
   gpus?: string[];
+  /**
+   * Workspace folders that are links to storage elsewhere on purpose (`['work_dirs']`, with
+   * work_dirs → /scratch/me/work_dirs): outputs below them are deleted and written where the
+   * link leads. Any other output that resolves outside the workspace fails its target.
+   */
+  linkedFolders?: string[];
   /** A remote cache speaking Bazel's HTTP cache protocol (`--remote-cache` overrides the URL). */
   remoteCache?: {
     url: string;

@@ -124,6 +124,14 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
   if (config.default !== undefined && !seen.has(config.default)) {
     fail(`The config's \`default\` names '${config.default}', which is not a target.${didYouMean(config.default, seen.keys())}`, config.default);
   }
+  if (config.linkedFolders !== undefined) {
+    const lf = config.linkedFolders as unknown;
+    const bad = !Array.isArray(lf) ? lf : lf.find((f) => typeof f !== 'string' || normalizeRel(root, f) === undefined || ['', '.sbuild', '.git'].includes(normalizeRel(root, f)!.split('/')[0]!));
+    if (!Array.isArray(lf) || bad !== undefined) {
+      fail(`The config's \`linkedFolders\` must be a list of workspace folders that are links to storage elsewhere, e.g. ['work_dirs']; ${JSON.stringify(bad) ?? String(bad)} is not one (inside the workspace, not .sbuild or .git).`, 'linkedFolders');
+    }
+    config.linkedFolders = (lf as string[]).map((f) => normalizeRel(root, f)!);
+  }
   if (config.remoteCache !== undefined && (typeof config.remoteCache !== 'object' || config.remoteCache === null || typeof config.remoteCache.url !== 'string')) {
     fail('The config\'s `remoteCache` must be { url: "http://…", tokenEnv?: "NAME", upload?: boolean }.');
   }

@@ -9,7 +9,7 @@ import type { Config } from '../config/types.js';
 import { buildGraph, type Graph } from '../graph/graph.js';
 import { FileHasher } from '../hashing/file-hasher.js';
 import { globFiles } from '../util/glob.js';
-import { logPath } from '../util/fs.js';
+import { allowLinkedFolders, logPath } from '../util/fs.js';
 import { readLock, writeLock, journalPath, type LockFile } from './lockfile.js';
 import { Rebuilder } from './rebuilder.js';
 import { LocalStore } from '../cache/local-store.js';
@@ -48,6 +48,7 @@ export interface Workspace {
 export async function openWorkspace(cwd: string, configFlag?: string, preloaded?: LoadedConfig): Promise<Workspace> {
   const loaded = preloaded ?? (await loadConfig(cwd, configFlag));
   const { config, targets } = validateConfig(loaded, cwd);
+  allowLinkedFolders(loaded.root, config.linkedFolders ?? []);
   phase('validate');
   const root = loaded.root;
   const diskGlob = (patterns: string[]): string[] => globFiles(root, patterns, (d) => hasher.listedDirs.add(d));

@@ -135,15 +135,39 @@ export interface Escape {
 }
 
 /**
- * Undefined when deleting or writing the output `rel` acts inside the workspace, outside
- * sbuild's own state (`.sbuild/`, wherever it lives) and `.git/`; else where it lands.
+ * Folders of a workspace that the config declares as links to storage elsewhere
+ * (`linkedFolders: ['work_dirs']`, with work_dirs → /scratch/me/work_dirs): outputs below such a
+ * folder may be deleted and written where the link leads, and nowhere else outside.
+ */
+const linkedFolders = new Map<string, Array<{ rel: string; real: string }>>();
+
+/** Declares the config's `linkedFolders` of a workspace (each resolved once, where its link leads now). */
+export function allowLinkedFolders(root: string, rels: readonly string[]): void {
+  const out: Array<{ rel: string; real: string }> = [];
+  for (const rel of rels) {
+    const real = realPathOf(path.resolve(root, rel));
+    if (real !== undefined) out.push({ rel, real });
+  }
+  linkedFolders.set(path.resolve(root), out);
+}
+
+/** The declared linked folder that `rel` lies in and whose target `at` lies in, if any. */
+function inLinkedFolder(root: string, rel: string, at: string): boolean {
+  const folders = linkedFolders.get(path.resolve(root)) ?? [];
+  return folders.some((f) => (rel === f.rel || rel.startsWith(f.rel + '/')) && at !== f.real && within(at, f.real));
+}
+
+/**
+ * Undefined when deleting or writing the output `rel` acts inside the workspace (or inside a
+ * declared linked folder's target), outside sbuild's own state (`.sbuild/`, wherever it lives)
+ * and `.git/`; else where it lands.
  */
 export function outputEscape(root: string, rel: string): Escape | undefined {
   const abs = path.resolve(root, rel);
   const at = actsOn(abs);
   if (at === undefined) return { rel, resolved: abs, why: 'broken' };
   const real = realRoot(root);
-  if (at === real || !within(at, real)) return { rel, resolved: at, why: 'outside' };
+  if (at === real || !within(at, real)) return inLinkedFolder(root, rel, at) ? undefined : { rel, resolved: at, why: 'outside' };
   const state = [path.join(real, '.sbuild'), path.join(real, '.git')];
   const sb = realPathOf(path.join(root, '.sbuild'));
   if (sb !== undefined) state.push(sb);
@@ -157,8 +181,10 @@ export function escapeMessage(e: Escape, root: string, what: string): string {
     e.why === 'broken' ? `a symbolic link on the way to ${e.resolved} is broken or loops, so where it would land is unknown` :
     e.why === 'state' ? `it resolves to ${e.resolved}, inside sbuild's own state or .git (a folder on its way is a symbolic link)` :
     `it resolves to ${e.resolved}, outside the workspace ${realRoot(root)} (a folder on its way is a symbolic link)`;
-  return `${what}: ${where}. sbuild deletes and writes only inside the workspace; ` +
-    `make that folder a real one, or declare the output where it really lives inside the workspace.`;
+  const hint = e.why === 'outside'
+    ? `make that folder a real one, or, if it is a link to your storage on purpose (work_dirs → /scratch/…), name it in the config's \`linkedFolders\` (e.g. \`linkedFolders: ['${e.rel.split('/')[0]}']\`)`
+    : 'make that folder a real one, or declare the output where it really lives inside the workspace';
+  return `${what}: ${where}. sbuild deletes and writes only inside the workspace; ${hint}.`;
 }
 
 /** A declared output that resolves outside the workspace (exit code 2 where it ends a command). */

@@ -173,3 +173,35 @@ test('a very long name still gets its log inside .sbuild/logs', () => {
   assert.match(fs.readFileSync(long, 'utf8'), /long-log-line/);
   assert.match(res.stdout, /│ long-log-line/);
 });
+
+test('a folder declared in linkedFolders (work_dirs → scratch storage) is written and cleaned where it leads; nothing else outside is', () => {
+  const { r, out } = withOutside();
+  const scratch = path.join(path.dirname(r.dir), 'scratch');
+  fs.mkdirSync(scratch);
+  fs.symlinkSync(scratch, r.path('work_dirs'), 'dir');
+  fs.symlinkSync(out, r.path('ext'), 'dir');
+  const targets = `[
+      { name: 'train', outputs: ['work_dirs/a/epoch_1.pth'], run: ${JSON.stringify(sh('train', 'mkdir -p work_dirs/a; echo weights > work_dirs/a/epoch_1.pth'))} },
+      { name: 'x', outputs: ['ext/d.txt'], run: ${JSON.stringify(sh('x', 'echo new > ext/d.txt'))} },
+    ]`;
+  // Without the declaration the link is refused, with the fix in the message.
+  r.config(`{ targets: ${targets} }`);
+  let res = r.run(['train']);
+  assert.equal(res.code, 1);
+  assert.match(res.stdout + res.stderr, /name it in the config's `linkedFolders` \(e\.g\. `linkedFolders: \['work_dirs'\]`\)/);
+  assert.deepEqual(r.takeRuns(), []);
+  r.config(`{ linkedFolders: ['work_dirs'], targets: ${targets} }`);
+  res = r.run(['-k', 'train', 'x']);
+  assert.equal(res.code, 1, 'ext is not declared: still refused');
+  assert.deepEqual(r.takeRuns(), ['train']);
+  assert.equal(fs.readFileSync(path.join(scratch, 'a', 'epoch_1.pth'), 'utf8'), 'weights\n');
+  intact(out);
+  res = r.run(['clean', 'train']);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.ok(!fs.existsSync(path.join(scratch, 'a', 'epoch_1.pth')), 'cleaned where the link leads');
+  assert.ok(fs.lstatSync(r.path('work_dirs')).isSymbolicLink(), 'the link itself stays');
+  r.config(`{ linkedFolders: ['../elsewhere'], targets: ${targets} }`);
+  res = r.run(['list']);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /`linkedFolders` must be a list of workspace folders that are links to storage elsewhere, e\.g\. \['work_dirs'\]; "\.\.\/elsewhere" is not one/);
+});
