@@ -157,6 +157,8 @@ export class Scheduler {
       if (!this.again || this.stopping || this.result.failed.length) break;
     }
     await Promise.all(this.uploads);
+    this.opts.executor.close?.();
+    this.opts.slurm?.executor.close?.();
     phase('schedule');
     if (this.opts.dryRun) {
       this.ws.hasher.save(); // a dry run never writes sbuild.lock
