@@ -174,6 +174,7 @@ export async function killRounds({ dir, cli, rounds, seed = Date.now() % 1e9, lo
     let exited = false;
     let killedLive = false;
     let killWatchdog = false;
+    let dogKilled = false;
     let killAt = 0;
     let t0 = 0;
     for (let attempt = 0; attempt < 3 && !killedLive; attempt++) {
@@ -194,9 +195,17 @@ export async function killRounds({ dir, cli, rounds, seed = Date.now() % 1e9, lo
       killWatchdog = rnd() < 0.5;
       killAt = Date.now() - t0;
       if (!exited) {
+        const dogs = killWatchdog ? watchdogs(dir) : [];
+        dogKilled = dogs.length > 0;
+        if (dogKilled) stats.watchdogKilled++;
         if (killWatchdog) {
-          for (const w of watchdogs(dir)) process.kill(w, 'SIGKILL');
-          stats.watchdogKilled++;
+          for (const w of dogs) {
+            try {
+              process.kill(w, 'SIGKILL');
+            } catch {
+              /* it had just exited */
+            }
+          }
         }
         try {
           process.kill(-child.pid, 'SIGKILL');
@@ -222,7 +231,7 @@ export async function killRounds({ dir, cli, rounds, seed = Date.now() % 1e9, lo
     await new Promise((res) => (exited ? res() : child.on('exit', res)));
     if (rnd() < 0.5) edit();
     const rerun = sbuild(['--json']);
-    const tag = `round ${r} (seed ${seed}, kill ${killedLive ? `${killAt} ms after the start` : 'too late: the build had finished'}, ${alive.length} job(s) running, watchdog ${killWatchdog && killedLive ? 'killed' : 'alive'})`;
+    const tag = `round ${r} (seed ${seed}, kill ${killedLive ? `${killAt} ms after the start` : 'too late: the build had finished'}, ${alive.length} job(s) running, watchdog ${dogKilled ? 'killed' : 'left alone'})`;
     if (rerun.status !== 0) {
       stats.rerunFailed++;
       stats.problems.push(`${tag}: the rerun failed (exit ${rerun.status}): ${rerun.stdout.slice(-2000)}${rerun.stderr.slice(-2000)}`);
