@@ -24,6 +24,7 @@ import { Timeline } from './timeline.js';
 import { Pools, detectGpus } from './pools.js';
 import type { Workspace } from './workspace.js';
 import { phase } from '../util/timing.js';
+import { clearFailed, moveAside, withMovedClause } from './failed.js';
 
 /** The facts a command job carries: none (it cannot read them). */
 const NO_FACTS: Job['facts'] = Object.freeze({ hashes: {}, fingerprint: '', provenance: () => undefined, lineage: () => [] });
@@ -156,6 +157,8 @@ export class Scheduler {
       if (!this.again || this.stopping || this.result.failed.length) break;
     }
     await Promise.all(this.uploads);
+    this.opts.executor.close?.();
+    this.opts.slurm?.executor.close?.();
     phase('schedule');
     if (this.opts.dryRun) {
       this.ws.hasher.save(); // a dry run never writes sbuild.lock
@@ -586,12 +589,13 @@ export class Scheduler {
         badInput ? result.message : `action threw: ${result.message}`;
       if (badInput) this.result.badInput = true;
       // Bad input is said in full by the message; the log would only repeat it.
-      this.fail(node, ms, msg, badInput ? undefined : result.command);
+      this.fail(node, ms, this.setAside(node, msg), badInput ? undefined : result.command);
     } else {
       const { outputs, notProduced } = this.ws.rebuilder.hashOutputs(node);
       if (notProduced.length) {
-        this.fail(node, ms, `the command succeeded but did not produce the declared output(s) ${notProduced.map((p) => `'${p}'`).join(', ')}. Make it write them, or fix \`outputs\`.`);
+        this.fail(node, ms, this.setAside(node, `the command succeeded but did not produce the declared output(s) ${notProduced.map((p) => `'${p}'`).join(', ')}. Make it write them, or fix \`outputs\`.`));
       } else {
+        clearFailed(root, node.name);
         this.record(node, cur, outputs);
         if (node.target.cache !== false) {
           try {
@@ -609,6 +613,22 @@ export class Scheduler {
       }
     }
     this.pump();
+  }
+
+  /**
+   * A target that ran and failed (or was interrupted): what it wrote goes to .sbuild/failed/, so
+   * its declared outputs are absent; the message says where.
+   */
+  private setAside(node: GraphNode, message: string): string {
+    try {
+      const dir = moveAside(this.ws.root, node.name, node.outputs);
+      for (const o of node.outputs) this.ws.hasher.forget(o);
+      this.ws.rebuilder.outputsWritten(node.outputs);
+      return withMovedClause(message, dir);
+    } catch (err) {
+      this.emit({ type: 'warning', message: `could not move the partial outputs of '${node.name}' aside: ${(err as Error).message}` });
+      return message;
+    }
   }
 
   private fail(node: GraphNode, ms: number, message: string, command?: string): void {

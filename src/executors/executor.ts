@@ -28,4 +28,6 @@ export interface Executor {
   run(job: Job): Promise<JobResult>;
   /** Forward a signal to every running job. */
   signalAll(signal: NodeJS.Signals): void;
+  /** The build is over (no job runs): release what the executor held for it. */
+  close?(): void;
 }

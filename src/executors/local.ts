@@ -1,6 +1,7 @@
 // Runs jobs on this machine: commands through execa (argv without a shell, or a shell
 // string), in-process actions as async functions. Each job gets its own process group so
-// a signal reaches the whole tree it started; stdout and stderr share one log file.
+// a signal reaches the whole tree it started; stdout and stderr share one log file. A job's
+// group never outlives sbuild, nor the job's own command (jobs.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
@@ -8,9 +9,11 @@ import type { ActionContext } from '../config/types.js';
 import { quoteArg } from '../hashing/fingerprint.js';
 import { writeFileAtomicAsync } from '../util/fs.js';
 import type { Executor, Job, JobResult } from './executor.js';
+import { JobTracker, endGroup } from './jobs.js';
 
 export class LocalExecutor implements Executor {
   private readonly running = new Set<number>();
+  private tracker: JobTracker | undefined;
 
   async run(job: Job): Promise<JobResult> {
     const run = job.node.target.run;
@@ -20,8 +23,14 @@ export class LocalExecutor implements Executor {
     // One descriptor for stdout and stderr keeps their lines in order (and is the cheapest spawn).
     const fd = fs.openSync(job.logFile, 'w');
     fs.writeSync(fd, `$ ${command}\n`);
+    // Recorded before it starts, so that nothing this job does can outlive sbuild unnoticed (jobs.ts).
+    const tracker = (this.tracker ??= new JobTracker(job.root));
+    const id = tracker.starting(job.node.name, job.node.outputs);
+    let pid: number | undefined;
     try {
       const { execa } = await import('execa');
+      // Interrupted while execa loaded: start nothing (Ctrl-C could not have reached it).
+      if (job.signal.aborted) return { ok: false, reason: 'signal', signal: 'SIGINT', command };
       const opts: import('execa').Options = {
         cwd: job.root,
         env: job.env,
@@ -35,9 +44,17 @@ export class LocalExecutor implements Executor {
         cleanup: true,
       };
       const child = typeof run === 'string' ? execa(run, { ...opts, shell: true }) : execa(run![0]!, run!.slice(1), opts);
-      if (child.pid !== undefined) this.running.add(child.pid);
+      pid = child.pid;
+      if (pid !== undefined) {
+        this.running.add(pid);
+        tracker.spawned(id, pid);
+      }
       const res = await child;
-      if (child.pid !== undefined) this.running.delete(child.pid);
+      if (pid !== undefined) {
+        this.running.delete(pid);
+        // The job is its process group: what it left running is stopped before its outputs are read.
+        if (await endGroup(pid)) fs.writeSync(fd, 'sbuild: the command left processes running in its process group; they were killed\n');
+      }
       if (res.failed) {
         if (res.exitCode !== undefined) return { ok: false, reason: 'exit', exitCode: res.exitCode, command };
         if (res.signal) return { ok: false, reason: 'signal', signal: res.signal, command };
@@ -45,6 +62,7 @@ export class LocalExecutor implements Executor {
       }
       return { ok: true };
     } finally {
+      tracker.ended(id, pid);
       fs.closeSync(fd);
     }
   }
@@ -82,6 +100,11 @@ export class LocalExecutor implements Executor {
       await new Promise<void>((r) => log.end(r));
       fs.rmSync(tmpDir, { recursive: true, force: true });
     }
+  }
+
+  close(): void {
+    this.tracker?.close();
+    this.tracker = undefined;
   }
 
   signalAll(signal: NodeJS.Signals): void {

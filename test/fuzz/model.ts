@@ -381,8 +381,7 @@ export class Model {
       }
       for (const f of this.diskFilesUnder(t.out)) this.disk.delete(f);
       if (t.params.fail) {
-        if (t.dir) this.disk.set(`${t.out}/head.txt`, 'partial\n');
-        else this.disk.set(t.out, 'partial\n');
+        // The partial output it wrote is moved to .sbuild/failed/: its declared path stays absent.
         this.traces.delete(t.name);
         ran.push(t.name);
         failed.push(t.name);

@@ -10,6 +10,7 @@ import type { OutputRecord } from '../../engine/lockfile.js';
 import { entryFrom } from '../../engine/rebuilder.js';
 import { storeOutputs } from '../../cache/outputs.js';
 import { acquireWriterLock } from '../../engine/writer-lock.js';
+import { recoverWorkspace } from '../../executors/jobs.js';
 import { removeSnapshot } from '../../engine/noop-snapshot.js';
 import type { Options } from '../args.js';
 
@@ -20,6 +21,8 @@ export async function adopt(ws: Workspace, opts: Options, out: (s: string) => vo
   const members = closure(ws.graph, select(ws.graph, opts.targets));
   const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
   if (writer && (writer.waited || ws.lockChanged())) ws.reloadLock();
+  const recovered = writer ? await recoverWorkspace(ws) : undefined;
+  if (recovered) out(`warning: ${recovered}`);
   try {
     const adopted = new Map<number, Record<string, OutputRecord>>();
     const upstream = (id: number) => adopted.get(id) ?? ws.lock.entries.get(ws.graph.nodes[id]!.name)?.outputs;

@@ -1,4 +1,5 @@
 // `sbuild [targets…]`: build the selection, or with -n print what would run and why.
+import fs from 'node:fs';
 import { SbuildError } from '../../errors.js';
 import { select } from '../../graph/select.js';
 import type { GraphNode } from '../../graph/graph.js';
@@ -13,6 +14,7 @@ import { phase } from '../../util/timing.js';
 import type { Options } from '../args.js';
 import { acquireWriterLock } from '../../engine/writer-lock.js';
 import { remoteFor } from '../../cache/setup.js';
+import { jobsPath, recoverWorkspace } from '../../executors/jobs.js';
 
 export function roots(ws: Workspace, targets: string[], all: boolean): number[] {
   if (targets.length) return select(ws.graph, targets);
@@ -32,7 +34,8 @@ function selectionKey(opts: Options): string[] {
 
 /** Answers a build in which nothing changed since the last all-fresh build; undefined: build normally. */
 export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s: string) => void): Promise<number | undefined> {
-  if (!snapshotEligible(opts)) return undefined;
+  // Jobs of a killed build are recorded there: the full path stops them first.
+  if (!snapshotEligible(opts) || fs.existsSync(jobsPath(loaded.root))) return undefined;
   const t0 = performance.now();
   let key: string;
   try {
@@ -89,7 +92,10 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
   // A dry run writes nothing but the stat cache, so it needs no writer lock.
   const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
   if (writer && (writer.waited || ws.lockChanged())) ws.reloadLock();
+  // Nothing runs beside jobs that a killed build left running.
+  const recovered = writer ? await recoverWorkspace(ws) : undefined;
   for (const w of ws.warnings) listener({ type: 'warning', message: w });
+  if (recovered) listener({ type: 'warning', message: recovered });
   ws.remote = remoteFor(ws.config, { url: opts.remoteCache, upload: opts.remoteUpload }, (message) => listener({ type: 'warning', message }));
   const scheduler = new Scheduler(ws, ids, {
     jobs, keepGoing: opts.keepGoing, force: opts.force, dryRun: opts.dryRun, gpuFlag: opts.gpus,

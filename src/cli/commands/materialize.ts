@@ -9,6 +9,7 @@ import { SbuildError } from '../../errors.js';
 import { select } from '../../graph/select.js';
 import type { Workspace } from '../../engine/workspace.js';
 import { acquireWriterLock } from '../../engine/writer-lock.js';
+import { recoverWorkspace } from '../../executors/jobs.js';
 import { removeSnapshot } from '../../engine/noop-snapshot.js';
 import { writeFileAtomicAsync } from '../../util/fs.js';
 import type { Options } from '../args.js';
@@ -23,6 +24,8 @@ export async function materialize(ws: Workspace, opts: Options, out: (s: string)
       : 'No target in this workspace has a `materialize` hook; the experiment rule adds one to its evaluations.');
   }
   const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
+  const recovered = writer ? await recoverWorkspace(ws) : undefined;
+  if (recovered) out(`warning: ${recovered}`);
   const problems: string[] = [];
   let written = 0;
   try {

@@ -7,6 +7,7 @@ import { fetchRemote, restoreOutputs, storeOutputs, upload } from '../../cache/o
 import type { Options } from '../args.js';
 import { roots } from './build.js';
 import { acquireWriterLock } from '../../engine/writer-lock.js';
+import { recoverWorkspace } from '../../executors/jobs.js';
 import { outputHash } from '../../engine/rebuilder.js';
 
 function remoteOrFail(ws: Workspace, opts: Options, forUpload: boolean, out: (s: string) => void) {
@@ -46,6 +47,8 @@ export async function pull(ws: Workspace, opts: Options, out: (s: string) => voi
   const remote = remoteOrFail(ws, opts, false, out);
   const writer = await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
   if (writer.waited || ws.lockChanged()) ws.reloadLock();
+  const recovered = await recoverWorkspace(ws);
+  if (recovered) out(`warning: ${recovered}`);
   let pulled = 0;
   let present = 0;
   const missing: string[] = [];

@@ -1,0 +1,59 @@
+// A failed (or interrupted) target's partial outputs are moved aside to
+// `.sbuild/failed/<target>/`, so that its declared output paths are absent after a failure
+// and nothing that reads them (a person, a script, another tool) takes half a result for one.
+// They were never recorded, so they were never fresh; this keeps them out of sight as well.
+import fs from 'node:fs';
+import path from 'node:path';
+import { normalizeRel } from '../util/fs.js';
+
+/**
+ * The folder for one target, relative to the workspace. The name is one path segment
+ * (percent-encoded like a URI component, so 'exp/a/train' → 'exp%2Fa%2Ftrain'): target
+ * 'exp/a' can never own target 'exp/a/train''s folder, and no name can climb out of it.
+ */
+export function failedDir(name: string): string {
+  let seg = encodeURIComponent(name);
+  if (seg === '' || seg === '.' || seg === '..') seg = seg.replace(/\./g, '%2E') || '%00';
+  return `.sbuild/failed/${seg}`;
+}
+
+/**
+ * Moves the outputs of `name` that exist to its failed folder (replacing what an earlier
+ * failure left there). Returns the folder (with a trailing '/') when something was moved.
+ */
+export function moveAside(root: string, name: string, outputs: readonly string[]): string | undefined {
+  const rel = failedDir(name);
+  const dir = path.join(root, rel);
+  fs.rmSync(dir, { recursive: true, force: true });
+  let moved = false;
+  for (const o of outputs) {
+    // Recorded paths may come from an older config (the jobs record): stay inside the workspace.
+    const clean = normalizeRel(root, o);
+    if (!clean || clean === '.sbuild' || clean.startsWith('.sbuild/')) continue;
+    const from = path.join(root, clean);
+    if (!fs.lstatSync(from, { throwIfNoEntry: false })) continue;
+    moved = true;
+    const to = path.join(dir, clean);
+    fs.mkdirSync(path.dirname(to), { recursive: true });
+    try {
+      fs.renameSync(from, to);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      // .sbuild on another file system: copy, then remove.
+      fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true });
+      fs.rmSync(from, { recursive: true, force: true });
+    }
+  }
+  return moved ? rel + '/' : undefined;
+}
+
+/** A target that succeeded: an earlier failure's leftovers no longer describe it. */
+export function clearFailed(root: string, name: string): void {
+  fs.rmSync(path.join(root, failedDir(name)), { recursive: true, force: true });
+}
+
+/** The failure message with where the partial outputs went, in one short clause. */
+export function withMovedClause(message: string, dir: string | undefined): string {
+  if (!dir) return message;
+  return /[.!?]$/.test(message) ? `${message} Partial outputs moved to ${dir}.` : `${message}; partial outputs moved to ${dir}`;
+}
