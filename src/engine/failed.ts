@@ -4,7 +4,7 @@
 // They were never recorded, so they were never fresh; this keeps them out of sight as well.
 import fs from 'node:fs';
 import path from 'node:path';
-import { normalizeRel } from '../util/fs.js';
+import { normalizeRel, outputEscape } from '../util/fs.js';
 
 /**
  * The folder for one target, relative to the workspace. The name is one path segment
@@ -30,17 +30,19 @@ export function moveAside(root: string, name: string, outputs: readonly string[]
     // Recorded paths may come from an older config (the jobs record): stay inside the workspace.
     const clean = normalizeRel(root, o);
     if (!clean || clean === '.sbuild' || clean.startsWith('.sbuild/')) continue;
+    // Never through a link out of the workspace (a declared linked folder aside): not ours to move.
+    if (outputEscape(root, clean)) continue;
     const from = path.join(root, clean);
     if (!fs.lstatSync(from, { throwIfNoEntry: false })) continue;
-    moved = true;
     const to = path.join(dir, clean);
     fs.mkdirSync(path.dirname(to), { recursive: true });
     try {
       fs.renameSync(from, to);
+      moved = true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-      // .sbuild on another file system: copy, then remove.
-      fs.cpSync(from, to, { recursive: true, verbatimSymlinks: true });
+      // On another file system (a linked scratch folder): copying a partial checkpoint there
+      // would cost its size again for nothing; it is removed instead.
       fs.rmSync(from, { recursive: true, force: true });
     }
   }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { GraphNode } from '../graph/graph.js';
 import { closure, ownerAbove } from '../graph/graph.js';
 import type { Executor, Job, JobResult } from '../executors/executor.js';
-import { normalizeRel, prepareOutput, removeInside } from '../util/fs.js';
+import { normalizeRel, OutputEscape, prepareOutput, removeInside } from '../util/fs.js';
 import type { BuildEvent, Listener } from './events.js';
 import type { Reason } from './reasons.js';
 import type { Current } from './rebuilder.js';
@@ -572,7 +572,9 @@ export class Scheduler {
         facts: typeof node.target.run === 'function' ? this.factsFor(node, cur) : NO_FACTS,
       });
     } catch (err) {
-      result = { ok: false, reason: 'threw', message: (err as Error).message, command: node.name };
+      // An output that resolves outside the workspace is the config's problem, said in full by its message.
+      const escaped = err instanceof OutputEscape;
+      result = { ok: false, reason: 'threw', message: (err as Error).message, command: node.name, ...(escaped ? { badInput: true } : {}) };
     }
     const ms = performance.now() - t0;
     if (slurm) this.submitted--;

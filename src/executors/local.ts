@@ -7,7 +7,7 @@ import path from 'node:path';
 import os from 'node:os';
 import type { ActionContext } from '../config/types.js';
 import { quoteArg } from '../hashing/fingerprint.js';
-import { writeFileAtomicAsync } from '../util/fs.js';
+import { writablePath, writeFileAtomicAsync } from '../util/fs.js';
 import type { Executor, Job, JobResult } from './executor.js';
 import { JobTracker, endGroup } from './jobs.js';
 
@@ -85,7 +85,7 @@ export class LocalExecutor implements Executor {
       signal: job.signal,
       tmpDir,
       path: (rel) => path.resolve(job.root, rel),
-      writeFile: (rel, data) => writeFileAtomicAsync(path.resolve(job.root, rel), data),
+      writeFile: async (rel, data) => writeFileAtomicAsync(writablePath(job.root, rel, job.node.name), data),
       ...job.facts,
     };
     try {

@@ -189,6 +189,8 @@ export function escapeMessage(e: Escape, root: string, what: string): string {
 
 /** A declared output that resolves outside the workspace (exit code 2 where it ends a command). */
 export class OutputEscape extends SbuildError {
+  /** Said in full by its message: reported like any bad input (exit 2, no stack). */
+  readonly badInput = true;
   constructor(readonly escape: Escape, message: string) {
     super('output-outside', message);
   }
@@ -278,4 +280,16 @@ export function logPath(root: string, name: string): string {
     /* ENOTDIR and the like: the executor's own error says it */
   }
   return file;
+}
+
+/**
+ * Where an in-process action's `ctx.writeFile(rel)` may write: inside the workspace (or a
+ * declared linked folder), never in `.sbuild/` or `.git/`, never through a link out. Throws
+ * OutputEscape, writing nothing, otherwise.
+ */
+export function writablePath(root: string, rel: string, target: string): string {
+  const clean = normalizeRel(root, rel);
+  const e = clean === undefined || clean === '' ? { rel, resolved: path.resolve(root, rel), why: 'outside' as const } : outputEscape(root, clean);
+  if (e) throw new OutputEscape(e, escapeMessage(e, root, `target '${target}' asked to write '${rel}'`));
+  return path.resolve(root, clean!);
 }

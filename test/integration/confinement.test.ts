@@ -1,5 +1,5 @@
 // sbuild deletes and writes only inside the workspace: outputs reached through a folder linked
-// elsewhere are refused (the build fails that target, clean skips it and exits 1), an output
+// elsewhere are refused (the build fails that target as bad input, exit 2, and -k builds the rest; clean skips it and exits 1), an output
 // that is itself a link is deleted as a link, target names that would make paths leave
 // .sbuild/logs/ are config errors, and any name gets its log inside .sbuild/logs/.
 import { test } from 'node:test';
@@ -46,7 +46,7 @@ test('clean and build never delete or write through a folder linked outside the 
   intact(out);
 
   const built = r.run(['-k', 'x', 'w', 'y']);
-  assert.equal(built.code, 1, built.stdout + built.stderr);
+  assert.equal(built.code, 2, built.stdout + built.stderr);
   assert.match(built.stdout, new RegExp(`✖ x: .*refusing to delete the output 'ext/d\\.txt' of target 'x': it resolves to ${re(path.join(out, 'd.txt'))}, outside the workspace`));
   assert.match(built.stdout, /✖ w: .*refusing to delete the output 'ext\/sub' of target 'w'/);
   assert.deepEqual(r.takeRuns(), ['y'], 'the refused targets did not run; the others did');
@@ -70,7 +70,7 @@ test('a cached output is never restored through a folder that became a link', ()
   fs.symlinkSync(out, r.path('ext'), 'dir');
   config(1); // the cache holds this fingerprint's output
   const res = r.run(['x']);
-  assert.equal(res.code, 1, res.stdout + res.stderr);
+  assert.equal(res.code, 2, res.stdout + res.stderr);
   assert.match(res.stdout, /refusing to delete the output 'ext\/d\.txt' of target 'x'/);
   assert.doesNotMatch(res.stdout, /restored from cache/);
   assert.deepEqual(r.takeRuns(), []);
@@ -84,7 +84,7 @@ test("an output linked into sbuild's own state is refused", () => {
   fs.writeFileSync(r.path('.sbuild/logs/keep.log'), 'kept\n');
   fs.symlinkSync(r.path('.sbuild'), r.path('st'), 'dir');
   const res = r.run(['s']);
-  assert.equal(res.code, 1, res.stdout + res.stderr);
+  assert.equal(res.code, 2, res.stdout + res.stderr);
   assert.match(res.stdout, /refusing to delete the output 'st\/logs' of target 's': it resolves to .*\.sbuild\/logs, inside sbuild's own state or \.git/);
   assert.equal(r.read('.sbuild/logs/keep.log'), 'kept\n');
 });
@@ -187,12 +187,12 @@ test('a folder declared in linkedFolders (work_dirs → scratch storage) is writ
   // Without the declaration the link is refused, with the fix in the message.
   r.config(`{ targets: ${targets} }`);
   let res = r.run(['train']);
-  assert.equal(res.code, 1);
+  assert.equal(res.code, 2);
   assert.match(res.stdout + res.stderr, /name it in the config's `linkedFolders` \(e\.g\. `linkedFolders: \['work_dirs'\]`\)/);
   assert.deepEqual(r.takeRuns(), []);
   r.config(`{ linkedFolders: ['work_dirs'], targets: ${targets} }`);
   res = r.run(['-k', 'train', 'x']);
-  assert.equal(res.code, 1, 'ext is not declared: still refused');
+  assert.equal(res.code, 2, 'ext is not declared: still refused');
   assert.deepEqual(r.takeRuns(), ['train']);
   assert.equal(fs.readFileSync(path.join(scratch, 'a', 'epoch_1.pth'), 'utf8'), 'weights\n');
   intact(out);

@@ -11,7 +11,7 @@ import type { Workspace } from '../../engine/workspace.js';
 import { acquireWriterLock } from '../../engine/writer-lock.js';
 import { recoverWorkspace } from '../../executors/jobs.js';
 import { removeSnapshot } from '../../engine/noop-snapshot.js';
-import { writeFileAtomicAsync } from '../../util/fs.js';
+import { writablePath, writeFileAtomicAsync } from '../../util/fs.js';
 import type { Options } from '../args.js';
 
 export async function materialize(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
@@ -48,7 +48,7 @@ export async function materialize(ws: Workspace, opts: Options, out: (s: string)
         writeFile: async (rel, data) => {
           // Only missing declared outputs may be written: materializing never overwrites results.
           if (!missing.includes(rel)) throw new SbuildError('usage', `the materialize hook of '${node.name}' tried to write '${rel}', which is not one of its missing outputs (${missing.join(', ')}).`);
-          await writeFileAtomicAsync(path.resolve(ws.root, rel), data);
+          await writeFileAtomicAsync(writablePath(ws.root, rel, node.name), data);
         },
       };
       try {
