@@ -10,6 +10,7 @@ import type { Options } from '../args.js';
 import { roots } from './build.js';
 import { acquireWriterLock } from '../../engine/writer-lock.js';
 import { escapeMessage, lexists, outputEscape } from '../../util/fs.js';
+import { recoverWorkspace } from '../../executors/jobs.js';
 
 export async function clean(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
   const ids = roots(ws, opts.targets, true);
@@ -17,6 +18,9 @@ export async function clean(ws: Workspace, opts: Options, out: (s: string) => vo
   let removed = 0;
   let skipped = 0;
   try {
+    // Jobs a killed build left running would write again what this deletes: stop them first.
+    const recovered = writer ? await recoverWorkspace(ws) : undefined;
+    if (recovered) process.stderr.write(`warning: ${recovered}\n`);
     for (const id of ids) {
       const n = ws.graph.nodes[id]!;
       for (const o of n.outputs) {
