@@ -51,6 +51,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SbuildError } from '../errors.js';
 import { sha256 } from '../hashing/sha256.js';
+import { exited, procStat } from '../util/proc.js';
 
 export interface WriterLock {
   /** True when another sbuild held the workspace first (its results are now in sbuild.lock). */
@@ -303,7 +304,7 @@ export function judge(h: Holder | undefined): 'dead' | 'alive' | 'unknown' {
   if (s.proc) {
     const st = procStat(h.pid);
     if (!st) return 'dead';
-    if (st.state === 'Z' || st.state === 'X') return 'dead';
+    if (exited(st)) return 'dead';
     // A record without a start time (an older sbuild) cannot tell a reused pid: alive.
     if (h.start !== undefined && st.start !== h.start) return 'dead';
     return 'alive';
@@ -314,19 +315,6 @@ export function judge(h: Holder | undefined): 'dead' | 'alive' | 'unknown' {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH' ? 'dead' : 'alive';
   }
-}
-
-/** State and start time of a process from /proc/<pid>/stat; undefined when there is none. */
-export function procStat(pid: number): { state: string; start: string } | undefined {
-  const text = readQuiet(`/proc/${pid}/stat`);
-  if (text === undefined) return undefined;
-  // "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ')'.
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state), so field 22 (starttime) is rest[19].
-  const state = rest[0];
-  const start = rest[19];
-  if (state === undefined || start === undefined) return undefined;
-  return { state, start };
 }
 
 function readQuiet(file: string): string | undefined {

@@ -30,6 +30,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { SbuildError } from '../errors.js';
 import { moveAside } from '../engine/failed.js';
 import type { Workspace } from '../engine/workspace.js';
+import { allProcs, exited, procStat, type Proc } from '../util/proc.js';
 
 const LINUX = process.platform === 'linux';
 const GROUPS = process.platform !== 'win32';
@@ -151,7 +152,7 @@ export async function endGroup(pgid: number): Promise<boolean> {
   // Members were there (perhaps only exited ones not yet reaped): wait until none runs.
   let found = false;
   for (let i = 0; i < 200; i++) {
-    const live = LINUX ? groupMembers(procs(), pgid).length > 0 : signalable(-pgid);
+    const live = LINUX ? groupMembers(allProcs(), pgid).length > 0 : signalable(-pgid);
     if (!live) break;
     found = true;
     if (i % 10 === 9) signal(-pgid, 'SIGKILL');
@@ -234,7 +235,7 @@ async function stopOrphans(root: string, open: Open[]): Promise<number> {
   const mine = Buffer.from(`SBUILD_ROOT=${root}\0`);
   // The groups that are still the recorded ones: their leader is the recorded process, or gone
   // (a pid is not reused while its number is a live group's id).
-  const all = procs();
+  const all = allProcs();
   const byPid = new Map(all.map((p) => [p.pid, p]));
   const groups = new Set<number>();
   for (const j of open) {
@@ -247,7 +248,7 @@ async function stopOrphans(root: string, open: Open[]): Promise<number> {
   // descendant that left its group. Only ours are readable, and only ours matter.
   const strays = new Map<number, string>();
   for (const p of all) {
-    if (p.pid === process.pid || groups.has(p.pgid) || dead(p)) continue;
+    if (p.pid === process.pid || groups.has(p.pgid) || exited(p)) continue;
     let env: Buffer;
     try {
       env = fs.readFileSync(`/proc/${p.pid}/environ`);
@@ -259,10 +260,10 @@ async function stopOrphans(root: string, open: Open[]): Promise<number> {
     if (m && targets.has(m[1]!)) strays.set(p.pid, p.start);
   }
   const living = (): number[] => {
-    const now = procs();
+    const now = allProcs();
     const out: number[] = [];
     for (const g of groups) out.push(...groupMembers(now, g));
-    for (const p of now) if (strays.get(p.pid) === p.start && !dead(p) && !groups.has(p.pgid)) out.push(p.pid);
+    for (const p of now) if (strays.get(p.pid) === p.start && !exited(p) && !groups.has(p.pgid)) out.push(p.pid);
     return out;
   };
   let left = living();
@@ -290,54 +291,13 @@ async function stopOrphans(root: string, open: Open[]): Promise<number> {
   return stopped;
 }
 
-interface Proc {
-  pid: number;
-  pgid: number;
-  state: string;
-  /** Start time in clock ticks since boot (field 22 of /proc/PID/stat). */
-  start: string;
-}
-
-function readStat(pid: number): Proc | undefined {
-  let s: string;
-  try {
-    s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) may hold spaces and parentheses: fields are counted after the last ')'.
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return { pid, state: f[0] ?? '', pgid: Number(f[2]), start: f[19] ?? '' };
-}
-
-function procs(): Proc[] {
-  const out: Proc[] = [];
-  let names: string[];
-  try {
-    names = fs.readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const n of names) {
-    if (n.charCodeAt(0) < 48 || n.charCodeAt(0) > 57) continue;
-    const p = readStat(Number(n));
-    if (p) out.push(p);
-  }
-  return out;
-}
-
-/** Exited (a zombie nobody reaped yet, or on its way out): it runs no code and writes nothing. */
-function dead(p: Proc): boolean {
-  return p.state === 'Z' || p.state === 'X' || p.state === 'x';
+/** The start time of a process (Linux), to tell it from a later one with the same pid. */
+export function startTime(pid: number): string | undefined {
+  return LINUX ? procStat(pid)?.start : undefined;
 }
 
 function groupMembers(all: Proc[], pgid: number): number[] {
-  return all.filter((p) => p.pgid === pgid && !dead(p)).map((p) => p.pid);
-}
-
-/** The start time of a process (Linux), to tell it from a later one with the same pid. */
-export function startTime(pid: number): string | undefined {
-  return LINUX ? readStat(pid)?.start : undefined;
+  return all.filter((p) => p.pgid === pgid && !exited(p)).map((p) => p.pid);
 }
 
 function signalable(pid: number): boolean {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { CLI, REPO, sh, useRigs, waitFor, type Rig, type RunResult } from '../helpers/rig.js';
-import { procStat } from '../../src/engine/writer-lock.js';
+import { procStat } from '../../src/util/proc.js';
 
 const rig = useRigs();
 const BARRIER = path.join(REPO, 'bench', 'lib', 'barrier.mjs');
