@@ -9,8 +9,7 @@ import type { Workspace } from '../../engine/workspace.js';
 import type { OutputRecord } from '../../engine/lockfile.js';
 import { entryFrom } from '../../engine/rebuilder.js';
 import { storeOutputs } from '../../cache/outputs.js';
-import { acquireWriterLock } from '../../engine/writer-lock.js';
-import { recoverWorkspace } from '../../executors/jobs.js';
+import { beginWriting } from './writing.js';
 import { removeSnapshot } from '../../engine/noop-snapshot.js';
 import type { Options } from '../args.js';
 
@@ -19,9 +18,7 @@ export async function adopt(ws: Workspace, opts: Options, out: (s: string) => vo
     throw new SbuildError('usage', '`sbuild adopt` needs the targets whose existing outputs to record, e.g. `sbuild adopt \'exp/**\'` or `sbuild adopt release`; it also adopts what they depend on. Add -n to see what it would record.');
   }
   const members = closure(ws.graph, select(ws.graph, opts.targets));
-  const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
-  if (writer && (writer.waited || ws.lockChanged())) ws.reloadLock();
-  const recovered = writer ? await recoverWorkspace(ws) : undefined;
+  const { writer, recovered } = await beginWriting(ws, opts);
   if (recovered) out(`warning: ${recovered}`);
   try {
     const adopted = new Map<number, Record<string, OutputRecord>>();

@@ -12,9 +12,9 @@ import { checkSnapshot, removeSnapshot, snapshotKey, writeSnapshot } from '../..
 import { configHashOf, type LoadedConfig } from '../../config/load.js';
 import { phase } from '../../util/timing.js';
 import type { Options } from '../args.js';
-import { acquireWriterLock } from '../../engine/writer-lock.js';
+import { beginWriting } from './writing.js';
 import { remoteFor } from '../../cache/setup.js';
-import { jobsPath, recoverWorkspace } from '../../executors/jobs.js';
+import { jobsPath } from '../../executors/jobs.js';
 
 export function roots(ws: Workspace, targets: string[], all: boolean): number[] {
   if (targets.length) return select(ws.graph, targets);
@@ -89,11 +89,7 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
     listener = tty.listener;
     close = tty.close;
   } else listener = plainRenderer(out, { quiet: opts.quiet, verbose: opts.verbose });
-  // A dry run writes nothing but the stat cache, so it needs no writer lock.
-  const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
-  if (writer && (writer.waited || ws.lockChanged())) ws.reloadLock();
-  // Nothing runs beside jobs that a killed build left running.
-  const recovered = writer ? await recoverWorkspace(ws) : undefined;
+  const { writer, recovered } = await beginWriting(ws, opts);
   for (const w of ws.warnings) listener({ type: 'warning', message: w });
   if (recovered) listener({ type: 'warning', message: recovered });
   ws.remote = remoteFor(ws.config, { url: opts.remoteCache, upload: opts.remoteUpload }, (message) => listener({ type: 'warning', message }));

@@ -8,18 +8,16 @@ import path from 'node:path';
 import type { Workspace } from '../../engine/workspace.js';
 import type { Options } from '../args.js';
 import { roots } from './build.js';
-import { acquireWriterLock } from '../../engine/writer-lock.js';
+import { beginWriting } from './writing.js';
 import { escapeMessage, lexists, outputEscape } from '../../util/fs.js';
-import { recoverWorkspace } from '../../executors/jobs.js';
 
 export async function clean(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
   const ids = roots(ws, opts.targets, true);
-  const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
+  // Jobs a killed build left running would write again what this deletes: they are stopped first.
+  const { writer, recovered } = await beginWriting(ws, opts);
   let removed = 0;
   let skipped = 0;
   try {
-    // Jobs a killed build left running would write again what this deletes: stop them first.
-    const recovered = writer ? await recoverWorkspace(ws) : undefined;
     if (recovered) process.stderr.write(`warning: ${recovered}\n`);
     for (const id of ids) {
       const n = ws.graph.nodes[id]!;

@@ -8,8 +8,7 @@ import type { MaterializeContext } from '../../config/types.js';
 import { SbuildError } from '../../errors.js';
 import { select } from '../../graph/select.js';
 import type { Workspace } from '../../engine/workspace.js';
-import { acquireWriterLock } from '../../engine/writer-lock.js';
-import { recoverWorkspace } from '../../executors/jobs.js';
+import { beginWriting } from './writing.js';
 import { removeSnapshot } from '../../engine/noop-snapshot.js';
 import { writablePath, writeFileAtomicAsync } from '../../util/fs.js';
 import type { Options } from '../args.js';
@@ -23,8 +22,7 @@ export async function materialize(ws: Workspace, opts: Options, out: (s: string)
       ? `None of the selected targets can be materialized (no \`materialize\` hook). Targets that can: ${withHook.map((n) => n.name).slice(0, 8).join(', ') || '(none)'}.`
       : 'No target in this workspace has a `materialize` hook; the experiment rule adds one to its evaluations.');
   }
-  const writer = opts.dryRun ? undefined : await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
-  const recovered = writer ? await recoverWorkspace(ws) : undefined;
+  const { writer, recovered } = await beginWriting(ws, opts);
   if (recovered) out(`warning: ${recovered}`);
   const problems: string[] = [];
   let written = 0;

@@ -6,8 +6,7 @@ import { remoteFor } from '../../cache/setup.js';
 import { fetchRemote, restoreOutputs, storeOutputs, upload } from '../../cache/outputs.js';
 import type { Options } from '../args.js';
 import { roots } from './build.js';
-import { acquireWriterLock } from '../../engine/writer-lock.js';
-import { recoverWorkspace } from '../../executors/jobs.js';
+import { beginWriting } from './writing.js';
 import { outputHash } from '../../engine/rebuilder.js';
 
 function remoteOrFail(ws: Workspace, opts: Options, forUpload: boolean, out: (s: string) => void) {
@@ -45,9 +44,8 @@ export async function push(ws: Workspace, opts: Options, out: (s: string) => voi
 
 export async function pull(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
   const remote = remoteOrFail(ws, opts, false, out);
-  const writer = await acquireWriterLock(ws.root, { wait: opts.wait, onWait: (m) => process.stderr.write(m + '\n') });
-  if (writer.waited || ws.lockChanged()) ws.reloadLock();
-  const recovered = await recoverWorkspace(ws);
+  // A pull always writes (there is no dry run of it).
+  const { writer, recovered } = await beginWriting(ws, { ...opts, dryRun: false });
   if (recovered) out(`warning: ${recovered}`);
   let pulled = 0;
   let present = 0;
@@ -69,7 +67,7 @@ export async function pull(ws: Workspace, opts: Options, out: (s: string) => voi
       pulled++;
     }
   } finally {
-    writer.release();
+    writer?.release();
     ws.hasher.save();
   }
   out(`sbuild: pulled ${pulled} target(s), ${present} already present${missing.length ? `; not on the server: ${missing.join(', ')}` : ''}`);
