@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { Sha256 } from '../hashing/sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { ActionResult } from './cache.js';
-import { checkResult, fileMode, isSha256, NOT_A_RESULT } from './verify.js';
+import { checkResult, fileMode, isSha256, NOT_A_RESULT, type VerifiedResult } from './verify.js';
 
 export class LocalStore {
   readonly dir: string;
@@ -101,7 +101,7 @@ export class LocalStore {
     return true;
   }
 
-  getAction(fingerprint: string): ActionResult | undefined {
+  getAction(fingerprint: string): VerifiedResult | undefined {
     const p = this.acPath(fingerprint);
     let text: string;
     try {

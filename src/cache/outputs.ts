@@ -9,9 +9,9 @@ import type { GraphNode } from '../graph/graph.js';
 import { listFiles, type FileHasher } from '../hashing/file-hasher.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import type { ActionResult, CachedOutput } from './cache.js';
-import { CorruptEntry, type LocalStore } from './local-store.js';
+import type { LocalStore } from './local-store.js';
 import type { RemoteCache } from './remote.js';
-import { checkResult } from './verify.js';
+import { checkResult, type VerifiedResult } from './verify.js';
 
 /** Stores the (just hashed) outputs of a target under its fingerprint. */
 export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string, node: GraphNode, fingerprint: Sha256): ActionResult | undefined {
@@ -93,21 +93,19 @@ export function complete(store: LocalStore, result: ActionResult, node: GraphNod
 
 /**
  * Replaces the target's outputs with the cached ones (each blob verified while copied). The
- * result is checked again and every output's place resolved before anything is deleted: an
- * output that resolves outside the workspace throws OutputEscape, a bad result CorruptEntry.
- * A folder is made afresh and filled only with the files its entry lists, each below it; what
- * is then on disk must be exactly that list (the tree hash of verified blobs under those names
- * is the entry's, which checkResult compared).
+ * result is one the store checked when it read it (`VerifiedResult`: names confined, modes
+ * permission bits only, tree hashes recomputed); every output's place is resolved before
+ * anything is deleted: one that resolves outside the workspace throws OutputEscape. A folder
+ * is made afresh and filled only with the files its entry lists, each below it; what is then
+ * on disk must be exactly that list.
  */
-export function restoreOutputs(store: LocalStore, hasher: FileHasher, root: string, result: ActionResult, target?: string): void {
-  const checked = checkResult(result);
-  if ('problem' in checked) throw new CorruptEntry(`cache entry${target ? ` for '${target}'` : ''} was refused: ${checked.problem}`);
+export function restoreOutputs(store: LocalStore, hasher: FileHasher, root: string, result: VerifiedResult, target?: string): void {
   const whose = target ? ` of target '${target}'` : '';
-  for (const o of Object.keys(checked.result.outputs)) {
+  for (const o of Object.keys(result.outputs)) {
     const e = outputEscape(root, o);
     if (e) throw new OutputEscape(e, escapeMessage(e, root, `refusing to restore the output '${o}'${whose} from the cache`));
   }
-  for (const [o, c] of Object.entries(checked.result.outputs)) {
+  for (const [o, c] of Object.entries(result.outputs)) {
     const abs = path.join(root, o);
     removeOutput(root, o, target ?? o);
     hasher.forget(o);

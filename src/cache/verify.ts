@@ -5,7 +5,7 @@
 // every hash is a SHA-256, every size a whole number, every mode regular-file permission bits
 // (no setuid, setgid or sticky bit), and each folder's tree hash is the one its file list
 // gives. What passes is returned as a fresh object holding only those fields.
-import { createHash } from 'node:crypto';
+import { treeHash } from '../hashing/file-hasher.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import { isSafeRelative } from '../util/fs.js';
 import type { ActionResult, CachedOutput } from './cache.js';
@@ -21,12 +21,6 @@ export function isSha256(h: unknown): h is Sha256 {
   return typeof h === 'string' && HEX64.test(h);
 }
 
-/** The tree hash of a folder from its files (as FileHasher.hashTree computes it from disk). */
-export function treeHashOf(files: Record<string, { hash: Sha256 }>): Sha256 {
-  const h = createHash('sha256');
-  for (const name of Object.keys(files).sort()) h.update(`${name}\0${files[name]!.hash}\n`);
-  return h.digest('hex') as Sha256;
-}
 
 /** The permission bits a cached file is given: rwx for owner, group and others, never more. */
 export function fileMode(mode: number): number {
@@ -53,8 +47,11 @@ function shown(name: string): string {
   return `'${s}'`;
 }
 
+/** An action result that passed `checkResult`: only such a result is ever restored. */
+export type VerifiedResult = ActionResult & { readonly __verified: true };
+
 /** A checked copy of the result, or why it is refused (one clause, for a one-line warning). */
-export function checkResult(raw: unknown): { result: ActionResult } | { problem: string } {
+export function checkResult(raw: unknown): { result: VerifiedResult } | { problem: string } {
   if (!isObject(raw) || !isObject(raw.outputs)) return { problem: NOT_A_RESULT };
   const outputs: Record<string, CachedOutput> = Object.create(null);
   for (const [o, c] of Object.entries(raw.outputs)) {
@@ -79,11 +76,11 @@ export function checkResult(raw: unknown): { result: ActionResult } | { problem:
         if (name.slice(0, i) in files) return { problem: `the folder ${shown(o)} lists ${shown(name.slice(0, i))} both as a file and as a folder` };
       }
     }
-    const tree = treeHashOf(files);
+    const tree = treeHash(Object.keys(files).sort().map((name) => [name, files[name]!.hash]));
     if (tree !== c.hash) return { problem: `the tree hash of ${shown(o)} (${c.hash.slice(0, 12)}) is not that of its file list (${tree.slice(0, 12)})` };
     outputs[o] = { kind: 'dir', hash: c.hash, size: c.size, files };
   }
-  return { result: { outputs } };
+  return { result: { outputs } as VerifiedResult };
 }
 
 function modeText(m: unknown): string {

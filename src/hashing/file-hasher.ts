@@ -112,15 +112,14 @@ export class FileHasher {
     if (!files) return undefined;
     const entries: Array<[string, Sha256]> = [];
     let size = 0;
-    const h = createHash('sha256');
     for (const f of files) {
       const fh = this.hashFile(f);
       if (!fh) continue;
       entries.push([f, fh.hash]);
       size += fh.size;
-      h.update(`${f.slice(rel.length + 1)}\0${fh.hash}\n`);
     }
-    return { hash: h.digest('hex') as Sha256, size, files: entries.length, entries };
+    const hash = treeHash(entries.map(([f, h]) => [f.slice(rel.length + 1), h]));
+    return { hash, size, files: entries.length, entries };
   }
 
   /** Forget a path (and everything below it) after it was deleted or rewritten. */
@@ -141,6 +140,16 @@ export class FileHasher {
     writeFileAtomic(this.cacheFile, JSON.stringify({ format: FORMAT, entries: obj }));
     this.dirty = false;
   }
+}
+
+/**
+ * The tree hash of a folder from its files' paths below it and their content hashes, given in
+ * sorted order: one format for a folder on disk and a folder in a cache entry.
+ */
+export function treeHash(files: Array<[string, string]>): Sha256 {
+  const h = createHash('sha256');
+  for (const [name, hash] of files) h.update(`${name}\0${hash}\n`);
+  return h.digest('hex') as Sha256;
 }
 
 function hashLargeFile(abs: string): Sha256 {
