@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BadInputError, valuesParam, type Json, type Target, type MaterializeContext } from '../src/index.js';
 import { workspaceRoot } from '../src/index.js';
-import { requestMmConfig, configValue, defaultPython, MmConfigError, type MmConfig, type PyValue } from './mmconfig.js';
+import { requestMmConfig, configValue, defaultPython, MmConfigError, type PyValue } from './mmconfig.js';
 import type { Dataset } from './dataset.js';
 import { metricsFromTable } from './results.js';
 import { lazyFields } from './lazy.js';
@@ -231,30 +231,30 @@ export function experiment(opts: ExperimentOptions): Experiment {
   const table = opts.table ?? 'artifacts/experiments/experiment_results.tsv';
   const trainSplit = opts.trainSplit ?? 'train';
 
-  // The evaluated config, once: what every lazy field below is computed from.
-  let cfgMemo: { cfg: MmConfig | undefined; missing: string | undefined } | undefined;
-  const cfgOf = () => {
-    if (cfgMemo) return cfgMemo;
-    const c = loadConfig();
-    if (c instanceof MmConfigError) {
-      // A missing base blocks this experiment's jobs only; any other error is the user's to fix now.
-      if (c.missing === undefined) {
-        throw new MmConfigError(`${c.message.replace(/\.\s*$/, '')} (the config of experiment '${opts.name}', evaluated by ${python}). Fix the config at the location shown.`, c.location);
+  // The evaluated config, once: what every lazy field below is computed from. A missing base
+  // blocks this experiment's jobs only (it becomes their missing input); any other error is
+  // the user's to fix now.
+  const evaluated = () => {
+    const cfg = loadConfig();
+    if (cfg instanceof MmConfigError) {
+      if (cfg.missing === undefined) {
+        throw new MmConfigError(`${cfg.message.replace(/\.\s*$/, '')} (the config of experiment '${opts.name}', evaluated by ${python}). Fix the config at the location shown.`, cfg.location);
       }
-      cfgMemo = { cfg: undefined, missing: c.missing };
-    } else cfgMemo = { cfg: c, missing: undefined };
-    return cfgMemo;
-  };
-  const shared = () => {
-    const { cfg, missing } = cfgOf();
-    if (!cfg) return { values: {}, weights: [], chain: [opts.config], local: [], params: {}, configInputs: [missing!] };
-    const local = cfg.weights.filter((w) => !isUrl(w)).map(weightPath);
+      return { ok: false, values: {}, weights: [], chain: [opts.config], local: [], params: {}, configInputs: [cfg.missing] };
+    }
     const urls = cfg.weights.filter(isUrl);
-    const params: { [k: string]: Json } = { config: valuesParam(cfg.values as Json, root), ...(urls.length ? { weights: urls } : {}) };
-    return { values: cfg.values, weights: cfg.weights, chain: cfg.chain, local, params, configInputs: customImportInputs(root, cfg.customImports) };
+    return {
+      ok: true,
+      values: cfg.values,
+      weights: cfg.weights,
+      chain: cfg.chain,
+      local: cfg.weights.filter((w) => !isUrl(w)).map(weightPath),
+      params: { config: valuesParam(cfg.values as Json, root), ...(urls.length ? { weights: urls } : {}) } as { [k: string]: Json },
+      configInputs: customImportInputs(root, cfg.customImports),
+    };
   };
-  let sharedMemo: ReturnType<typeof shared> | undefined;
-  const common = () => (sharedMemo ??= shared());
+  let memo: ReturnType<typeof evaluated> | undefined;
+  const common = () => (memo ??= evaluated());
 
   const out = { name: opts.name, config: opts.config, runner: r, variants: {}, targets: [], metrics: [], logs: [] } as unknown as Experiment;
   lazyFields(out, ['chain', 'weights', 'values', 'configInputs', 'configParams'] as const, () => {
@@ -271,7 +271,7 @@ export function experiment(opts: ExperimentOptions): Experiment {
       return { ...derived, ...(spec.cfgOptions ?? {}) };
     };
     let ckptMemo: string | undefined;
-    const checkpoint = () => (ckptMemo ??= `${workDir}/${cfgOf().cfg ? checkpointName(r.checkpoint, withOptions(common().values, options('train')), `${what} ${variant}`) : r.checkpoint.replace(/\{[^}]*\}/g, 'unknown')}`);
+    const checkpoint = () => (ckptMemo ??= `${workDir}/${common().ok ? checkpointName(r.checkpoint, withOptions(common().values, options('train')), `${what} ${variant}`) : r.checkpoint.replace(/\{[^}]*\}/g, 'unknown')}`);
     checkpoints.push(checkpoint);
     const base = { dataRoot: ds?.root ?? '', config: opts.config, workDir, variant, limit: spec.limit };
     const train = lazyFields(

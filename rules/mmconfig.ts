@@ -12,6 +12,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { canonicalJson } from '../src/index.js';
 
 /** A Python value as JSON: tuples become arrays, dicts plain objects. */
 export type PyValue = null | boolean | number | string | PyValue[] | { [k: string]: PyValue };
@@ -158,9 +159,11 @@ function runBatch(b: Batch): void {
   b.files.clear();
   const cacheDir = path.join(b.root, '.sbuild', 'mmconfig');
   const identity = interpreterIdentity(b.python, b.mode);
+  // Configs share their bases (and the interpreter): each file is stat'ed and hashed once a batch.
+  const stamps = new Stamps();
   const misses: string[] = [];
   for (const abs of todo) {
-    const hit = readCache(cacheDir, abs, identity, b.mode);
+    const hit = readCache(cacheDir, abs, identity, b.mode, stamps);
     if (hit) b.results.set(abs, toConfig(b.root, abs, hit.result, hit.mmengine));
     else misses.push(abs);
   }
@@ -172,7 +175,7 @@ function runBatch(b: Batch): void {
       b.results.set(abs, new MmConfigError(`${show(b.root, abs)}: the evaluator (${b.python}) returned no result for this config; this is a bug in sbuild.`));
       continue;
     }
-    writeCache(cacheDir, abs, identity, r, res);
+    writeCache(cacheDir, abs, identity, r, res, stamps);
     b.results.set(abs, toConfig(b.root, abs, r, res.mmengine));
   }
 }
@@ -235,7 +238,7 @@ function toConfig(root: string, abs: string, r: PyResult, mmengine: string | nul
     file: show(root, abs),
     chain,
     values,
-    digest: createHash('sha256').update(canonical(values)).digest('hex'),
+    digest: createHash('sha256').update(canonicalJson(values)).digest('hex'),
     weights: [...weights].sort(),
     customImports,
     env: r.env ?? {},
@@ -287,7 +290,7 @@ function cacheFile(cacheDir: string, abs: string, identity: string): string {
   return path.join(cacheDir, `${createHash('sha256').update(`${abs}\0${identity}`).digest('hex').slice(0, 32)}.json`);
 }
 
-function readCache(cacheDir: string, abs: string, identity: string, mode: string): CacheEntry | undefined {
+function readCache(cacheDir: string, abs: string, identity: string, mode: string, stamps: Stamps): CacheEntry | undefined {
   let e: CacheEntry;
   try {
     e = JSON.parse(fs.readFileSync(cacheFile(cacheDir, abs, identity), 'utf8')) as CacheEntry;
@@ -296,10 +299,31 @@ function readCache(cacheDir: string, abs: string, identity: string, mode: string
   }
   if (e.format !== CACHE_FORMAT || e.identity !== identity || e.file !== abs || !Array.isArray(e.read) || typeof e.result !== 'object' || e.result === null) return undefined;
   for (const [name, value] of Object.entries(e.env ?? {})) if ((process.env[name] ?? null) !== value) return undefined;
-  for (const stamp of e.read) if (!stampHolds(stamp)) return undefined;
+  for (const stamp of e.read) if (!stamps.holds(stamp)) return undefined;
   // Evaluated without mmengine: installing it since then changes who evaluates.
   if (e.mmengine === null && mode !== 'off' && e.pythonPath.some((d) => fs.existsSync(path.join(d, 'mmengine')))) return undefined;
   return e;
+}
+
+/** Stamps of the files evaluations read, taken and checked once per file in a batch. */
+class Stamps {
+  private readonly taken = new Map<string, ReadStamp>();
+  private readonly checked = new Map<string, boolean>();
+
+  /** Whether the file still has the recorded content (stat first; hashed when its stat moved). */
+  holds(s: ReadStamp): boolean {
+    const key = JSON.stringify(s);
+    let ok = this.checked.get(key);
+    if (ok === undefined) this.checked.set(key, (ok = stampHolds(s)));
+    return ok;
+  }
+
+  /** The file's stamp as it is now. */
+  of(p: string): ReadStamp {
+    let s = this.taken.get(p);
+    if (!s) this.taken.set(p, (s = stampOf(p)));
+    return s;
+  }
 }
 
 function stampHolds(s: ReadStamp): boolean {
@@ -328,13 +352,13 @@ function stampOf(p: string): ReadStamp {
   return [p, st.size, st.mtimeMs, st.ino, st.ctimeMs, hash, hashedAt];
 }
 
-function writeCache(cacheDir: string, abs: string, identity: string, r: PyResult, res: PyResponse): void {
+function writeCache(cacheDir: string, abs: string, identity: string, r: PyResult, res: PyResponse, stamps: Stamps): void {
   const files = new Set([abs, ...r.read, ...(r.missing ? [r.missing] : []), res.python.executable]);
   const entry: CacheEntry = {
     format: CACHE_FORMAT,
     identity,
     file: abs,
-    read: [...files].filter(Boolean).map(stampOf),
+    read: [...files].filter(Boolean).map((f) => stamps.of(f)),
     env: r.env ?? {},
     pythonPath: res.python.path ?? [],
     mmengine: res.mmengine,
@@ -369,13 +393,6 @@ function collectWeights(v: PyValue, into: Set<string>): void {
       else collectWeights(x, into);
     }
   }
-}
-
-/** Canonical JSON: object keys sorted at every level, so key order never changes a digest. */
-export function canonical(v: PyValue): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (isDict(v)) return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k]!)}`).join(',')}}`;
-  return JSON.stringify(v);
 }
 
 /** `a.b.c` of a merged config, or undefined. */

@@ -54,8 +54,20 @@ function readValues(root: string, ref: Json | undefined): Json | undefined {
   }
 }
 
-/** The keys that differ between two values params, when both values are known here; else undefined. */
+const diffs = new Map<string, ValueChange[] | undefined>();
+
+/**
+ * The keys that differ between two values params, when both values are known here; else
+ * undefined. An experiment's jobs share one config: the pair is diffed once per process.
+ */
 export function valueChanges(root: string, oldRef: Json | undefined, newRef: Json | undefined): ValueChange[] | undefined {
+  if (typeof oldRef !== 'string' || typeof newRef !== 'string' || !REF.test(oldRef) || !REF.test(newRef)) return undefined;
+  const key = `${root}\0${oldRef}\0${newRef}`;
+  if (!diffs.has(key)) diffs.set(key, diffValues(root, oldRef, newRef));
+  return diffs.get(key);
+}
+
+function diffValues(root: string, oldRef: string, newRef: string): ValueChange[] | undefined {
   const a = readValues(root, oldRef);
   const b = readValues(root, newRef);
   if (a === undefined || b === undefined) return undefined;

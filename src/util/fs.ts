@@ -248,9 +248,8 @@ const LOG_NAME_MAX = 1024;
 
 /** The log's path below `.sbuild/logs/` for a target name: `<name>.log`, or a flat hashed name when the name does not make a safe path. */
 export function logName(name: string): string {
-  if (Buffer.byteLength(name) <= LOG_NAME_MAX && /^[^\\\x00-\x1f\x7f]+$/.test(name)) {
-    const parts = name.split('/');
-    if (parts.every((p) => p !== '' && p !== '.' && p !== '..' && Buffer.byteLength(p) <= LOG_PART_MAX)) return `${name}.log`;
+  if (Buffer.byteLength(name) <= LOG_NAME_MAX && isSafeRelative(name) && !/[\\\x00-\x1f\x7f]/.test(name)) {
+    if (name.split('/').every((p) => Buffer.byteLength(p) <= LOG_PART_MAX)) return `${name}.log`;
   }
   return flatLogName(name);
 }
