@@ -123,12 +123,18 @@ test('simultaneous invocations: every action runs once, outputs equal a clean bu
   }
 });
 
-test('a lock left by a dead sbuild is taken over: an exited pid, a live pid with another start time, an unreadable file; claims of dead claimants too', { skip: !PROC && 'needs /proc' }, async () => {
+/** A workspace with one target 'a' that copies a.txt (which each build changes) to o/a. */
+function oneTarget(): Rig {
   const r = rig();
   r.write('a.txt', 'a\n');
   r.config(`{ default: 'a', targets: [
     { name: 'a', inputs: ['a.txt'], outputs: ['o/a'], run: ${JSON.stringify(sh('a', 'mkdir -p o; cp a.txt o/a'))} },
   ] }`);
+  return r;
+}
+
+test('a lock left by a dead sbuild is taken over: an exited pid, a live pid with another start time, an unreadable file; claims of dead claimants too', { skip: !PROC && 'needs /proc' }, async () => {
+  const r = oneTarget();
   let v = 0;
   const build = (args: string[] = ['--no-wait']) => {
     r.write('a.txt', `${++v}\n`);
@@ -171,11 +177,7 @@ test('a lock left by a dead sbuild is taken over: an exited pid, a live pid with
 });
 
 test('a live holder is waited for (or --no-wait exits 2 naming it); a holder on another host is never taken over', { skip: !PROC && 'needs /proc' }, async () => {
-  const r = rig();
-  r.write('a.txt', 'a\n');
-  r.config(`{ default: 'a', targets: [
-    { name: 'a', inputs: ['a.txt'], outputs: ['o/a'], run: ${JSON.stringify(sh('a', 'mkdir -p o; cp a.txt o/a'))} },
-  ] }`);
+  const r = oneTarget();
   const holder = spawn('sleep', ['30'], { stdio: 'ignore' });
   const holderExit = new Promise((res) => holder.on('exit', res));
   try {
