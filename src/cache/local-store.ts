@@ -10,10 +10,15 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Sha256 } from '../hashing/sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { ActionResult } from './cache.js';
+import type { ActionCache, ActionResult } from './cache.js';
+import type { GraphNode } from '../graph/graph.js';
+import { complete } from './outputs.js';
 import { checkResult, fileMode, isSha256, NOT_A_RESULT, type VerifiedResult } from './verify.js';
 
-export class LocalStore {
+export class LocalStore implements ActionCache {
+  readonly tier = 'local' as const;
+  readonly enabled = true;
+  readonly writable = true;
   readonly dir: string;
   /** The workspace the store belongs to (restores write only inside it). */
   readonly root: string;
@@ -101,7 +106,11 @@ export class LocalStore {
     return true;
   }
 
-  getAction(fingerprint: string): VerifiedResult | undefined {
+  /**
+   * The checked entry for this fingerprint. A refused one is deleted and reported (thrown);
+   * `look` reads without side effects: a refused entry is just no entry, and no use is marked.
+   */
+  getAction(fingerprint: string, look = false): VerifiedResult | undefined {
     const p = this.acPath(fingerprint);
     let text: string;
     try {
@@ -117,13 +126,24 @@ export class LocalStore {
     }
     const checked = checkResult(raw);
     if ('problem' in checked) {
+      if (look) return undefined;
       fs.rmSync(p, { force: true });
       throw new CorruptEntry(raw === undefined || checked.problem === NOT_A_RESULT
         ? `cache entry ${fingerprint.slice(0, 12)} was corrupt; deleted it`
         : `cache entry ${fingerprint.slice(0, 12)} was refused (${checked.problem}); deleted it`);
     }
-    touch(p);
+    if (!look) touch(p);
     return checked.result;
+  }
+
+  /** The complete entry for this target's fingerprint: exactly its outputs, every blob present (`look`: see getAction). */
+  lookup(fingerprint: Sha256, node: GraphNode, look = false): VerifiedResult | undefined {
+    const r = this.getAction(fingerprint, look);
+    return r && complete(this, r, node) ? r : undefined;
+  }
+
+  keep(fingerprint: Sha256, result: ActionResult): void {
+    this.putAction(fingerprint, result);
   }
 
   putAction(fingerprint: string, result: ActionResult): void {

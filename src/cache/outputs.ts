@@ -15,6 +15,13 @@ import { checkResult, type VerifiedResult } from './verify.js';
 
 /** Stores the (just hashed) outputs of a target under its fingerprint. */
 export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string, node: GraphNode, fingerprint: Sha256): ActionResult | undefined {
+  const result = outputBlobs(store, hasher, root, node);
+  if (result) store.keep(fingerprint, result);
+  return result;
+}
+
+/** Copies a target's (just hashed) outputs into the store's blobs; the manifest, or undefined when one vanished. */
+export function outputBlobs(store: LocalStore, hasher: FileHasher, root: string, node: GraphNode): ActionResult | undefined {
   const outputs: Record<string, CachedOutput> = {};
   for (const o of node.outputs) {
     const fh = hasher.hashFile(o);
@@ -33,9 +40,7 @@ export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string
     }
     outputs[o] = { kind: 'dir', hash: tree.hash, size: tree.size, files };
   }
-  const result = { outputs };
-  store.putAction(fingerprint, result);
-  return result;
+  return { outputs };
 }
 
 /**

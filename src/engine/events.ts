@@ -1,5 +1,6 @@
 // What the engine tells the outside world. Renderers (src/ui/) only listen to these.
 import type { Reason } from './reasons.js';
+import type { Failure, FailureLog } from './failure.js';
 
 export type BuildEvent =
   | { type: 'plan'; selected: number; toRun: number }
@@ -8,7 +9,7 @@ export type BuildEvent =
   | { type: 'start'; name: string; reasons: Reason[]; gpus: string[]; executor?: 'slurm' }
   | { type: 'done'; name: string; ms: number }
   | { type: 'restored'; name: string; fingerprint: string; reasons: Reason[] }
-  | { type: 'failed'; name: string; ms: number; message: string; command?: string; logFile?: string; logTail?: string }
+  | { type: 'failed'; name: string; ms: number; failure: Failure; log?: FailureLog }
   | { type: 'blocked'; name: string; dep: string }
   | { type: 'warning'; message: string }
   | { type: 'summary'; ran: number; restored: number; fresh: number; failed: number; blocked: number; ms: number; interrupted: boolean; dryRun: boolean };

@@ -53,9 +53,3 @@ export function moveAside(root: string, name: string, outputs: readonly string[]
 export function clearFailed(root: string, name: string): void {
   fs.rmSync(path.join(root, failedDir(name)), { recursive: true, force: true });
 }
-
-/** The failure message with where the partial outputs went, in one short clause. */
-export function withMovedClause(message: string, dir: string | undefined): string {
-  if (!dir) return message;
-  return /[.!?]$/.test(message) ? `${message} Partial outputs moved to ${dir}.` : `${message}; partial outputs moved to ${dir}`;
-}

@@ -39,7 +39,7 @@ export async function writeReport(ws: Workspace, outDir: string, opts: { gpus?: 
   // Awaited at the end: a failure meanwhile must not end the process as an unhandled rejection.
   script.catch(() => undefined);
   const timeline = readTimeline(ws.root);
-  const states = await targetStates(ws, timeline, opts.gpus);
+  const states = targetStates(ws, timeline);
   const topo = topology(ws.graph);
   const stateOf = (name: string): State => states.get(name)?.state ?? 'missing';
   const collapse = topo.names.length > COLLAPSE_ABOVE;

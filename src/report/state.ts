@@ -1,9 +1,9 @@
 // Each target's state as `sbuild status` computes it (a dry run over the whole graph), plus
 // `failed`: a target that failed in the last build (per its timeline) and is still not fresh.
-import { Scheduler } from '../engine/scheduler.js';
+import { plan, planSummary } from '../engine/plan.js';
+import { selection } from '../engine/selection.js';
 import type { Workspace } from '../engine/workspace.js';
 import type { TimelineFile } from '../engine/timeline.js';
-import { LocalExecutor } from '../executors/local.js';
 import { describeReason } from '../ui/reasons.js';
 import { category } from '../engine/reasons.js';
 import type { State } from './group.js';
@@ -16,12 +16,10 @@ export interface TargetState {
   restorable: boolean;
 }
 
-export async function targetStates(ws: Workspace, timeline: TimelineFile | undefined, gpus?: string): Promise<Map<string, TargetState>> {
+export function targetStates(ws: Workspace, timeline: TimelineFile | undefined): Map<string, TargetState> {
   const all = ws.graph.nodes.map((n) => n.id);
-  const s = new Scheduler(ws, all, {
-    jobs: 1, keepGoing: true, force: false, dryRun: true, gpuFlag: gpus, executor: new LocalExecutor(), listener: () => {},
-  });
-  const r = await s.run();
+  const r = planSummary(plan(ws, selection(ws.graph, all)));
+  ws.hasher.save();
   const failedLast = new Set((timeline?.entries ?? []).filter((e) => e.outcome === 'failed').map((e) => e.name));
   const out = new Map<string, TargetState>();
   for (const w of r.wouldRun) {

@@ -1,6 +1,7 @@
 // Plain lines for CI and pipes; also the text printed for failures by every renderer.
 import type { BuildEvent } from '../engine/events.js';
 import { describeReason, summarizeReasons } from './reasons.js';
+import { failureMessage } from './failure.js';
 
 export function fmtMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
@@ -9,10 +10,11 @@ export function fmtMs(ms: number): string {
 }
 
 export function failureText(e: Extract<BuildEvent, { type: 'failed' }>): string {
-  const lines = [`✖ ${e.name}: ${e.message}`];
-  if (e.command) lines.push(`  command: ${e.command}`);
-  if (e.logFile) lines.push(`  log: ${e.logFile}`);
-  if (e.logTail) lines.push(...e.logTail.split('\n').map((l) => `  │ ${l}`));
+  const lines = [`✖ ${e.name}: ${failureMessage(e.failure, e.name)}`];
+  if (e.log) {
+    lines.push(`  command: ${e.log.command}`, `  log: ${e.log.logFile}`);
+    if (e.log.logTail) lines.push(...e.log.logTail.split('\n').map((l) => `  │ ${l}`));
+  }
   return lines.join('\n');
 }
 
@@ -49,8 +51,15 @@ export function jsonRenderer(write: (s: string) => void) {
   return (e: BuildEvent) => {
     const out = e.type === 'fresh' ? { type: 'skipped', name: e.name, reason: 'fresh' }
       : e.type === 'start' || e.type === 'would-run' || e.type === 'restored' ? { ...e, why: e.reasons.map(describeReason) }
-      : e.type === 'done' || e.type === 'failed' || e.type === 'summary' ? { ...e, ms: Math.round(e.ms) }
+      : e.type === 'failed' ? failedJson(e)
+      : e.type === 'done' || e.type === 'summary' ? { ...e, ms: Math.round(e.ms) }
       : e;
     write(JSON.stringify(out));
   };
+}
+
+/** A failure in the event stream: its kind and fields, the sentence, and the log as before (flat). */
+function failedJson(e: Extract<BuildEvent, { type: 'failed' }>) {
+  const { log, ...rest } = e;
+  return { ...rest, ms: Math.round(e.ms), message: failureMessage(e.failure, e.name), ...(log ?? {}) };
 }

@@ -7,7 +7,7 @@ import { select } from '../../graph/select.js';
 import { closure } from '../../graph/graph.js';
 import type { Workspace } from '../../engine/workspace.js';
 import type { OutputRecord } from '../../engine/lockfile.js';
-import { entryFrom } from '../../engine/rebuilder.js';
+import { LockRecorder } from '../../engine/record.js';
 import { storeOutputs } from '../../cache/outputs.js';
 import { beginWriting } from './writing.js';
 import { removeSnapshot } from '../../engine/noop-snapshot.js';
@@ -24,6 +24,7 @@ export async function adopt(ws: Workspace, opts: Options, out: (s: string) => vo
     const adopted = new Map<number, Record<string, OutputRecord>>();
     const upstream = (id: number) => adopted.get(id) ?? ws.lock.entries.get(ws.graph.nodes[id]!.name)?.outputs;
     const problems: string[] = [];
+    const recorder = new LockRecorder(ws);
     let fresh = 0;
     for (const id of ws.graph.order) {
       const node = ws.graph.nodes[id]!;
@@ -46,12 +47,11 @@ export async function adopt(ws: Workspace, opts: Options, out: (s: string) => vo
       adopted.set(id, outputs);
       out(`${opts.dryRun ? 'would adopt' : 'adopted'}  ${node.name}`);
       if (opts.dryRun) continue;
-      ws.lock.entries.set(node.name, entryFrom(cur, outputs));
-      ws.lock.dirty = true;
+      recorder.record(node.name, cur, outputs);
       if (node.target.cache !== false) storeOutputs(ws.store, ws.hasher, ws.root, node, cur.fingerprint);
     }
     if (!opts.dryRun) {
-      ws.save();
+      recorder.save();
       removeSnapshot(ws.root);
     }
     for (const p of problems) out(`not adopted  ${p}`);

@@ -1,9 +1,10 @@
 // `sbuild [targets…]`: build the selection, or with -n print what would run and why.
 import fs from 'node:fs';
-import { SbuildError } from '../../errors.js';
 import { select } from '../../graph/select.js';
 import type { GraphNode } from '../../graph/graph.js';
-import { Scheduler } from '../../engine/scheduler.js';
+import { Scheduler, type BuildOptions } from '../../engine/scheduler.js';
+import { plan } from '../../engine/plan.js';
+import { roots, selection, type Selection } from '../../engine/selection.js';
 import type { Workspace } from '../../engine/workspace.js';
 import type { Listener } from '../../engine/events.js';
 import { LocalExecutor, defaultJobs } from '../../executors/local.js';
@@ -15,13 +16,6 @@ import type { Options } from '../args.js';
 import { beginWriting } from './writing.js';
 import { remoteFor } from '../../cache/setup.js';
 import { jobsPath } from '../../executors/jobs.js';
-
-export function roots(ws: Workspace, targets: string[], all: boolean): number[] {
-  if (targets.length) return select(ws.graph, targets);
-  if (all) return ws.graph.nodes.map((n) => n.id);
-  if (ws.config.default) return select(ws.graph, [ws.config.default]);
-  throw new SbuildError('usage', 'No target given and the config has no `default`. Name a target (see `sbuild list`) or add `default: \'<target>\'` to tasks.config.ts.');
-}
 
 /** Whether this invocation may be answered from the no-op snapshot (it prints only a summary). */
 function snapshotEligible(opts: Options): boolean {
@@ -53,7 +47,7 @@ export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s:
 }
 
 /** Which targets run on Slurm: --executor, else the target's own `executor`, else the selectors. */
-async function slurmOptions(ws: Workspace, opts: Options): Promise<Pick<import('../../engine/scheduler.js').BuildOptions, 'slurm'>> {
+async function slurmOptions(ws: Workspace, opts: Options): Promise<Pick<BuildOptions, 'slurm'>> {
   const cfg = ws.config.slurm;
   const selectors = [...(cfg?.select ?? []), ...opts.slurm];
   const chosen = new Set<number>();
@@ -79,12 +73,13 @@ async function slurmOptions(ws: Workspace, opts: Options): Promise<Pick<import('
 }
 
 export async function build(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
-  const ids = roots(ws, opts.targets, false);
+  const sel = selection(ws.graph, roots(ws, opts.targets, false), opts.force);
+  if (opts.dryRun) return dryRun(ws, sel, opts, out);
   const jobs = opts.jobs ?? defaultJobs();
   let listener: Listener;
   let close = async () => {};
   if (opts.json) listener = jsonRenderer(out);
-  else if (process.stdout.isTTY && !process.env.CI && !opts.dryRun && !opts.quiet) {
+  else if (process.stdout.isTTY && !process.env.CI && !opts.quiet) {
     const tty = await (await import('../../ui/tty.js')).ttyRenderer(jobs, out);
     listener = tty.listener;
     close = tty.close;
@@ -93,23 +88,23 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
   for (const w of ws.warnings) listener({ type: 'warning', message: w });
   if (recovered) listener({ type: 'warning', message: recovered });
   ws.remote = remoteFor(ws.config, { url: opts.remoteCache, upload: opts.remoteUpload }, (message) => listener({ type: 'warning', message }));
-  const scheduler = new Scheduler(ws, ids, {
-    jobs, keepGoing: opts.keepGoing, force: opts.force, dryRun: opts.dryRun, gpuFlag: opts.gpus,
+  // Planned after the writer lock: another build that finished meanwhile is in the lock now.
+  const scheduler = new Scheduler(ws, plan(ws, sel), {
+    jobs, keepGoing: opts.keepGoing, gpuFlag: opts.gpus,
     executor: new LocalExecutor(), listener,
     ...(await slurmOptions(ws, opts)),
   });
+  phase('plan');
   const onSignal = (sig: NodeJS.Signals) => scheduler.interrupt(sig);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     const r = await scheduler.run();
     await close();
-    if (!opts.dryRun) {
-      const allFresh = r.failed.length === 0 && r.blocked.length === 0 && !r.interrupted;
-      if (allFresh && snapshotEligible(opts)) {
-        writeSnapshot(ws, snapshotKey(ws.root, ws.config, ws.configHash, selectionKey(opts), process.env), r.ran.length + r.restored.length + r.fresh.length);
-      } else removeSnapshot(ws.root);
-    }
+    const allFresh = r.failed.length === 0 && r.blocked.length === 0 && !r.interrupted;
+    if (allFresh && snapshotEligible(opts)) {
+      writeSnapshot(ws, snapshotKey(ws.root, ws.config, ws.configHash, selectionKey(opts), process.env), r.ran.length + r.restored.length + r.fresh.length);
+    } else removeSnapshot(ws.root);
     if (r.interrupted) return 130;
     return r.badInput ? 2 : r.failed.length ? 1 : 0;
   } finally {
@@ -117,4 +112,18 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** `-n`: the plan, printed; nothing runs and nothing is written but the stat cache. */
+function dryRun(ws: Workspace, sel: Selection, opts: Options, out: (s: string) => void): number {
+  const t0 = performance.now();
+  const listener = opts.json ? jsonRenderer(out) : plainRenderer(out, { quiet: opts.quiet, verbose: opts.verbose });
+  for (const w of ws.warnings) listener({ type: 'warning', message: w });
+  const p = plan(ws, sel);
+  listener({ type: 'plan', selected: p.steps.size, toRun: p.toDo.length });
+  for (const s of p.fresh) listener({ type: 'fresh', name: s.name });
+  for (const s of p.toDo) listener({ type: 'would-run', name: s.name, reasons: s.reasons, restore: s.need === 'restore' });
+  ws.hasher.save();
+  listener({ type: 'summary', ran: p.toDo.length, restored: 0, fresh: p.fresh.length, failed: 0, blocked: 0, ms: performance.now() - t0, interrupted: false, dryRun: true });
+  return 0;
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Workspace } from '../../engine/workspace.js';
 import type { Options } from '../args.js';
-import { roots } from './build.js';
+import { roots } from '../../engine/selection.js';
 import { beginWriting } from './writing.js';
 import { escapeMessage, lexists, outputEscape } from '../../util/fs.js';
 

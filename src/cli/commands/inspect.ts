@@ -2,7 +2,7 @@
 import type { Workspace } from '../../engine/workspace.js';
 import { closure } from '../../graph/graph.js';
 import type { Options } from '../args.js';
-import { roots } from './build.js';
+import { roots } from '../../engine/selection.js';
 
 export function list(ws: Workspace, opts: Options, out: (s: string) => void): number {
   const ids = new Set(roots(ws, opts.targets, true));

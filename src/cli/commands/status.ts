@@ -1,26 +1,24 @@
 // `sbuild status` and `sbuild explain`: a dry run over the selection, rendered per target.
 import { SbuildError } from '../../errors.js';
 import { select } from '../../graph/select.js';
-import { Scheduler, type BuildResult } from '../../engine/scheduler.js';
+import { plan, planSummary } from '../../engine/plan.js';
+import { roots, selection } from '../../engine/selection.js';
 import type { Workspace } from '../../engine/workspace.js';
 import { category } from '../../engine/reasons.js';
-import { LocalExecutor } from '../../executors/local.js';
 import { describeReason } from '../../ui/reasons.js';
 import { short } from '../../hashing/sha256.js';
 import type { Options } from '../args.js';
-import { roots } from './build.js';
 
-async function dryRun(ws: Workspace, ids: number[], opts: Options): Promise<BuildResult> {
-  const s = new Scheduler(ws, ids, {
-    jobs: 1, keepGoing: true, force: false, dryRun: true, gpuFlag: opts.gpus, executor: new LocalExecutor(), listener: () => {},
-  });
-  return s.run();
+/** The plan for these roots, as lists; the stat cache is kept (nothing else is written). */
+function dryRun(ws: Workspace, ids: number[]) {
+  const r = planSummary(plan(ws, selection(ws.graph, ids)));
+  ws.hasher.save();
+  return r;
 }
-
 
 export async function status(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
   const ids = roots(ws, opts.targets, true);
-  const r = await dryRun(ws, ids, opts);
+  const r = dryRun(ws, ids);
   const stale = new Map(r.wouldRun.map((w) => [w.name, w.reasons]));
   const restorable = new Set(r.wouldRun.filter((w) => w.restore).map((w) => w.name));
   const fresh = new Set(r.fresh);
@@ -48,7 +46,7 @@ export async function status(ws: Workspace, opts: Options, out: (s: string) => v
 export async function explain(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
   if (opts.targets.length !== 1) throw new SbuildError('usage', '`sbuild explain` takes exactly one target name, e.g. `sbuild explain exp/cfar_ca/full/eval-test`.');
   const ids = select(ws.graph, opts.targets);
-  const r = await dryRun(ws, ids, opts);
+  const r = dryRun(ws, ids);
   for (const id of ids) {
     const n = ws.graph.nodes[id]!;
     const entry = ws.lock.entries.get(n.name);

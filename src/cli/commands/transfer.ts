@@ -5,7 +5,7 @@ import type { Workspace } from '../../engine/workspace.js';
 import { remoteFor } from '../../cache/setup.js';
 import { fetchRemote, restoreOutputs, storeOutputs, upload } from '../../cache/outputs.js';
 import type { Options } from '../args.js';
-import { roots } from './build.js';
+import { roots } from '../../engine/selection.js';
 import { beginWriting } from './writing.js';
 import { outputHash } from '../../engine/rebuilder.js';
 

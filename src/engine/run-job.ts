@@ -1,0 +1,112 @@
+// Running one target: its old outputs removed, its job started with the build's environment,
+// and what it left hashed. Returns an outcome (outputs, or a Failure with its log), never
+// text; a failure's partial outputs are moved to .sbuild/failed/<name>/ first.
+import fs from 'node:fs';
+import type { GraphNode } from '../graph/graph.js';
+import type { Executor, Job, JobResult } from '../executors/executor.js';
+import { normalizeRel, OutputEscape, prepareOutput } from '../util/fs.js';
+import { ownerAbove } from '../graph/graph.js';
+import type { Current } from './rebuilder.js';
+import { LINEAGE_PREFIX } from './reasons.js';
+import type { OutputRecord } from './lockfile.js';
+import type { Workspace } from './workspace.js';
+import { clearFailed, moveAside } from './failed.js';
+import { withMoved, type Failure, type FailureLog } from './failure.js';
+
+export type JobOutcome =
+  | { kind: 'ran'; outputs: Record<string, OutputRecord>; ms: number }
+  | { kind: 'failed'; failure: Failure; log?: FailureLog; ms: number; warning?: string };
+
+/** The facts a command job carries: none (it cannot read them). */
+const NO_FACTS: Job['facts'] = Object.freeze({ hashes: {}, fingerprint: '', provenance: () => undefined, lineage: () => [] });
+
+export interface RunRequest {
+  executor: Executor;
+  gpus: string[];
+  signal: AbortSignal;
+}
+
+export async function runJob(ws: Workspace, node: GraphNode, cur: Current, req: RunRequest): Promise<JobOutcome> {
+  const root = ws.root;
+  const t0 = performance.now();
+  let result: JobResult;
+  try {
+    // Outputs are removed first: a command that fails to write one must not leave an old copy looking produced.
+    for (const o of node.outputs) {
+      prepareOutput(root, o, node.name); // refuses (the target fails) an output that resolves outside the workspace
+      ws.hasher.forget(o);
+    }
+    ws.rebuilder.outputsWritten(node.outputs);
+    const ids = req.gpus.join(',');
+    result = await req.executor.run({
+      node, root, gpus: req.gpus,
+      env: { ...process.env, CUDA_VISIBLE_DEVICES: ids, SBUILD_GPU_IDS: ids, SBUILD_TARGET: node.name, SBUILD_ROOT: root },
+      logFile: ws.logFile(node.name),
+      inputs: Object.keys(cur.record.inputs).filter((p) => !p.startsWith(LINEAGE_PREFIX)).map((p) => p.replace(/\/$/, '')),
+      signal: req.signal,
+      // Only in-process actions read these; commands do not pay for them.
+      facts: typeof node.target.run === 'function' ? factsFor(ws, node, cur) : NO_FACTS,
+    });
+  } catch (err) {
+    // An output that resolves outside the workspace is the config's problem, said in full by its message.
+    result = { ok: false, reason: 'threw', message: (err as Error).message, command: node.name, ...(err instanceof OutputEscape ? { badInput: true } : {}) };
+  }
+  const ms = performance.now() - t0;
+  if (!result.ok) {
+    // Bad input is said in full by its message; the log would only repeat it.
+    if (result.reason === 'threw' && result.badInput) return { ...setAside(ws, node, { kind: 'bad-input', message: result.message }), ms };
+    const failure: Failure =
+      result.reason === 'exit' ? { kind: 'exit', exitCode: result.exitCode } :
+      result.reason === 'signal' ? { kind: 'signal', signal: result.signal } :
+      result.reason === 'spawn' ? { kind: 'spawn', message: result.message } :
+      { kind: 'threw', message: result.message };
+    return { ...setAside(ws, node, failure), log: logOf(ws, node, result.command), ms };
+  }
+  const { outputs, notProduced } = ws.rebuilder.hashOutputs(node);
+  if (notProduced.length) return { ...setAside(ws, node, { kind: 'not-produced', paths: notProduced }), ms };
+  clearFailed(root, node.name);
+  return { kind: 'ran', outputs, ms };
+}
+
+/** A failed target's partial outputs go aside, so its declared outputs are absent; the failure says where. */
+function setAside(ws: Workspace, node: GraphNode, failure: Failure): { kind: 'failed'; failure: Failure; warning?: string } {
+  try {
+    const dir = moveAside(ws.root, node.name, node.outputs);
+    for (const o of node.outputs) ws.hasher.forget(o);
+    ws.rebuilder.outputsWritten(node.outputs);
+    return { kind: 'failed', failure: withMoved(failure, dir) };
+  } catch (err) {
+    return { kind: 'failed', failure, warning: `could not move the partial outputs of '${node.name}' aside: ${(err as Error).message}` };
+  }
+}
+
+/** The command, its log and the log's last 20 lines. */
+function logOf(ws: Workspace, node: GraphNode, command: string): FailureLog {
+  const logFile = ws.logFile(node.name);
+  try {
+    const logTail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-21).join('\n').trimEnd();
+    return { command, logFile, logTail };
+  } catch {
+    return { command, logFile };
+  }
+}
+
+/** Input hashes and provenance handed to an in-process action. */
+function factsFor(ws: Workspace, node: GraphNode, cur: Current): Job['facts'] {
+  const { graph, lock } = ws;
+  const hashes: Record<string, string> = {};
+  for (const [p, h] of Object.entries(cur.record.inputs)) if (!p.startsWith(LINEAGE_PREFIX)) hashes[p.replace(/\/$/, '')] = h;
+  const of = (name: string) => {
+    const fp = lock.entries.get(name)?.fingerprint;
+    return fp === undefined ? undefined : { target: name, fingerprint: fp };
+  };
+  return {
+    hashes,
+    fingerprint: cur.fingerprint,
+    provenance: (rel) => {
+      const owner = ownerAbove(graph.outputOwner, normalizeRel(ws.root, rel) ?? rel);
+      return owner === undefined ? undefined : of(graph.nodes[owner]!.name);
+    },
+    lineage: () => ws.rebuilder.lineageOf(node).map(of).filter((x) => x !== undefined),
+  };
+}
