@@ -12,6 +12,7 @@ import type { Sha256 } from '../hashing/sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { ActionResult } from './cache.js';
 import { checkResult, fileMode, isSha256, NOT_A_RESULT, type VerifiedResult } from './verify.js';
+import { localCacheDir } from '../engine/state-paths.js';
 
 export class LocalStore {
   readonly dir: string;
@@ -29,7 +30,7 @@ export class LocalStore {
 
   constructor(root: string) {
     this.root = root;
-    this.dir = path.join(root, '.sbuild', 'cache');
+    this.dir = localCacheDir(root);
   }
 
   private blobPath(hash: string): string {

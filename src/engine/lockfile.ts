@@ -8,6 +8,7 @@ import type { Json } from '../config/types.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { FINGERPRINT_FORMAT } from '../hashing/fingerprint.js';
+import { journalPath } from './state-paths.js';
 
 export const LOCK_FORMAT = 1;
 
@@ -87,9 +88,8 @@ function validEntry(e: unknown): e is LockEntry {
   );
 }
 
-export function journalPath(root: string): string {
-  return path.join(root, '.sbuild', 'journal.jsonl');
-}
+// Exported here for its callers; the path itself is state-paths.ts's.
+export { journalPath };
 
 /** Entries of targets that finished in an interrupted build; a torn last line is ignored. */
 function replayJournal(root: string, lock: LockFile): void {
