@@ -35,6 +35,7 @@ if (!fs.existsSync(dist)) {
   process.exit(2);
 }
 const { readMmConfigs } = await import(dist);
+const { mmconfigCacheDir } = await import(path.join(here, '..', 'dist', 'src', 'engine', 'state-paths.js'));
 
 const root = fs.existsSync(path.join(target, 'configs')) ? target : path.dirname(target);
 const configsDir = fs.existsSync(path.join(target, 'configs')) ? path.join(target, 'configs') : target;
@@ -49,7 +50,7 @@ const walk = (dir) => {
 walk(configsDir);
 files.sort();
 
-fs.rmSync(path.join(root, '.sbuild', 'mmconfig'), { recursive: true, force: true });
+fs.rmSync(mmconfigCacheDir(root), { recursive: true, force: true });
 const t0 = performance.now();
 const cold = readMmConfigs(files, { root, python, mmengine });
 const coldMs = performance.now() - t0;

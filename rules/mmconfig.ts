@@ -13,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { canonicalJson } from '../src/index.js';
+import { mmconfigCacheDir } from '../src/engine/state-paths.js';
 
 /** A Python value as JSON: tuples become arrays, dicts plain objects. */
 export type PyValue = null | boolean | number | string | PyValue[] | { [k: string]: PyValue };
@@ -157,7 +158,7 @@ function runBatch(b: Batch): void {
   if (pending.get(b.key) === b) pending.delete(b.key);
   const todo = [...b.files].filter((f) => !b.results.has(f));
   b.files.clear();
-  const cacheDir = path.join(b.root, '.sbuild', 'mmconfig');
+  const cacheDir = mmconfigCacheDir(b.root);
   const identity = interpreterIdentity(b.python, b.mode);
   // Configs share their bases (and the interpreter): each file is stat'ed and hashed once a batch.
   const stamps = new Stamps();

@@ -3,6 +3,7 @@
 // release assets, datasets and sbuild's own state are not. Use it as `policy: sardetPolicy`,
 // or spread it to extend: `policy: { ...sardetPolicy, maxFileMB: 50 }`.
 import type { Policy } from '../src/index.js';
+import { STATE_DIR } from '../src/engine/state-paths.js';
 
 export const sardetPolicy: Policy = {
   tracked: [
@@ -31,7 +32,7 @@ export const sardetPolicy: Policy = {
     // the linked dataset
     'data/**',
     // sbuild's cache, logs and stat cache
-    '.sbuild/**',
+    `${STATE_DIR}/**`,
   ],
   // GitHub rejects files over 100 MB
   maxFileMB: 100,

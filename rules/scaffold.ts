@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readMmConfigs, MmConfigError, defaultPython, type MmConfig } from './mmconfig.js';
+import { STATE_DIR } from '../src/engine/state-paths.js';
 
 export interface Scaffold {
   /** The text of tasks.config.ts. */
@@ -19,7 +20,7 @@ export interface Scaffold {
   configDirs: string[];
 }
 
-const SKIP_DIRS = new Set(['node_modules', '.git', '.sbuild', 'work_dirs', 'data', 'dist', '__pycache__', '.venv', 'venv']);
+const SKIP_DIRS = new Set(['node_modules', '.git', STATE_DIR, 'work_dirs', 'data', 'dist', '__pycache__', '.venv', 'venv']);
 
 /** Folders named like `configs` (configs/, local_configs/, …) at the top of the repository. */
 function configDirs(root: string): string[] {

@@ -14,6 +14,7 @@ import type { ActionCache, ActionResult } from './cache.js';
 import type { GraphNode } from '../graph/graph.js';
 import { complete } from './outputs.js';
 import { checkResult, fileMode, isSha256, NOT_A_RESULT, type VerifiedResult } from './verify.js';
+import { localCacheDir } from '../engine/state-paths.js';
 
 export class LocalStore implements ActionCache {
   readonly tier = 'local' as const;
@@ -34,7 +35,7 @@ export class LocalStore implements ActionCache {
 
   constructor(root: string) {
     this.root = root;
-    this.dir = path.join(root, '.sbuild', 'cache');
+    this.dir = localCacheDir(root);
   }
 
   private blobPath(hash: string): string {

@@ -10,6 +10,7 @@ import { sha256 } from '../hashing/sha256.js';
 import { SbuildError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Config } from './types.js';
+import { configCacheDir } from '../engine/state-paths.js';
 
 export { CONFIG_NAMES } from './root.js';
 import { CONFIG_NAMES } from './root.js';
@@ -67,7 +68,7 @@ export function findConfig(cwd: string, explicit?: string): string {
 export async function loadConfig(cwd: string, explicit?: string): Promise<LoadedConfig> {
   const file = findConfig(cwd, explicit);
   const root = path.dirname(file);
-  const cacheDir = path.join(root, '.sbuild', 'config');
+  const cacheDir = configCacheDir(root);
   const metaFile = path.join(cacheDir, 'meta.json');
 
   const cached = cachedBundle(file, cacheDir, metaFile);

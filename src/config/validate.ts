@@ -6,6 +6,7 @@ import { SbuildError, didYouMean } from '../errors.js';
 import { normalizeRel, normalizeInput, isGlob } from '../util/fs.js';
 import type { Config, Target } from './types.js';
 import type { LoadedConfig } from './load.js';
+import { STATE_DIR } from '../engine/state-paths.js';
 
 const TARGET_KEYS = new Set([
   'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize', 'lineage', 'executor', 'slurm', 'metrics',
@@ -76,7 +77,7 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
     const outputs = strings('outputs').map((p) => {
       if (isGlob(p)) fail(`${at}: output '${p}' is a glob; outputs must be exact files or directories. List them, or output their folder.`, name);
       const n = normalizeRel(root, p);
-      if (n === undefined || n === '' || n === '.sbuild' || n.startsWith('.sbuild/') || n === '.git' || n.startsWith('.git/')) {
+      if (n === undefined || n === '' || n === STATE_DIR || n.startsWith(`${STATE_DIR}/`) || n === '.git' || n.startsWith('.git/')) {
         fail(`${at}: output '${p}' is outside the workspace (${root}) or inside sbuild's own state. Outputs must be inside the workspace; write it under e.g. artifacts/.`, name);
       }
       return n!;
@@ -126,7 +127,7 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
   }
   if (config.linkedFolders !== undefined) {
     const lf = config.linkedFolders as unknown;
-    const bad = !Array.isArray(lf) ? lf : lf.find((f) => typeof f !== 'string' || normalizeRel(root, f) === undefined || ['', '.sbuild', '.git'].includes(normalizeRel(root, f)!.split('/')[0]!));
+    const bad = !Array.isArray(lf) ? lf : lf.find((f) => typeof f !== 'string' || normalizeRel(root, f) === undefined || ['', STATE_DIR, '.git'].includes(normalizeRel(root, f)!.split('/')[0]!));
     if (!Array.isArray(lf) || bad !== undefined) {
       fail(`The config's \`linkedFolders\` must be a list of workspace folders that are links to storage elsewhere, e.g. ['work_dirs']; ${JSON.stringify(bad) ?? String(bad)} is not one (inside the workspace, not .sbuild or .git).`, 'linkedFolders');
     }

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { normalizeRel, outputEscape } from '../util/fs.js';
+import { STATE_DIR, failedRel } from './state-paths.js';
 
 /**
  * The folder for one target, relative to the workspace. The name is one path segment
@@ -14,7 +15,7 @@ import { normalizeRel, outputEscape } from '../util/fs.js';
 export function failedDir(name: string): string {
   let seg = encodeURIComponent(name);
   if (seg === '' || seg === '.' || seg === '..') seg = seg.replace(/\./g, '%2E') || '%00';
-  return `.sbuild/failed/${seg}`;
+  return failedRel(seg);
 }
 
 /**
@@ -29,7 +30,7 @@ export function moveAside(root: string, name: string, outputs: readonly string[]
   for (const o of outputs) {
     // Recorded paths may come from an older config (the jobs record): stay inside the workspace.
     const clean = normalizeRel(root, o);
-    if (!clean || clean === '.sbuild' || clean.startsWith('.sbuild/')) continue;
+    if (!clean || clean === STATE_DIR || clean.startsWith(`${STATE_DIR}/`)) continue;
     // Never through a link out of the workspace (a declared linked folder aside): not ours to move.
     if (outputEscape(root, clean)) continue;
     const from = path.join(root, clean);

@@ -1,8 +1,8 @@
 // Run history in `.sbuild/history.json`: the last duration of each target, used to
 // start the critical path first. Never affects correctness; unreadable means empty.
 import fs from 'node:fs';
-import path from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
+import { historyPath } from './state-paths.js';
 
 export class History {
   private readonly file: string;
@@ -10,7 +10,7 @@ export class History {
   private dirty = false;
 
   constructor(root: string) {
-    this.file = path.join(root, '.sbuild', 'history.json');
+    this.file = historyPath(root);
   }
 
   load(): this {

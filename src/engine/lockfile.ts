@@ -4,10 +4,10 @@
 // build killed with -9 still keeps everything that finished (replayed on the next start).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Json } from '../config/types.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
-import { FINGERPRINT_FORMAT } from '../hashing/fingerprint.js';
+import { FINGERPRINT_FORMAT, type FingerprintRecord } from '../hashing/fingerprint.js';
+import { journalPath } from './state-paths.js';
 
 export const LOCK_FORMAT = 1;
 
@@ -18,15 +18,18 @@ export interface OutputRecord {
   files?: number;
 }
 
-export interface LockEntry {
+/**
+ * One target's record: the FingerprintRecord it was built from, less `format` (the lock's
+ * `fingerprintFormat` holds it once for all) and with each output's recorded content in place
+ * of the list of output paths, plus the fingerprint itself. From FingerprintRecord:
+ * - `action`: human-readable identity of the action (command line, or in-process rule id).
+ * - `params`: the declared params.
+ * - `env`: hashes of declared environment values (the values themselves may be secrets).
+ * - `inputs`: input path → content hash (a folder that is another target's output: `path/` → tree hash).
+ */
+export interface LockEntry extends Omit<FingerprintRecord, 'format' | 'outputs'> {
   fingerprint: Sha256;
-  /** Human-readable identity of the action (command line, or in-process rule id). */
-  action: string;
-  params: { [k: string]: Json };
-  /** Hashes of declared environment values (the values themselves may be secrets). */
-  env: Record<string, Sha256 | null>;
-  /** Input path → content hash (a folder that is another target's output: `path/` → tree hash). */
-  inputs: Record<string, Sha256>;
+  /** Output path → its recorded content (the keys are the fingerprinted output paths). */
   outputs: Record<string, OutputRecord>;
   /**
    * Tree hashes of upstream output folders that inputs were read from, as they were then.
@@ -87,9 +90,8 @@ function validEntry(e: unknown): e is LockEntry {
   );
 }
 
-export function journalPath(root: string): string {
-  return path.join(root, '.sbuild', 'journal.jsonl');
-}
+// Exported here for its callers; the path itself is state-paths.ts's.
+export { journalPath };
 
 /** Entries of targets that finished in an interrupted build; a torn last line is ignored. */
 function replayJournal(root: string, lock: LockFile): void {

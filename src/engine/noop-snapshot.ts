@@ -8,13 +8,13 @@
 // path. A stat younger than the timestamp slack is not trusted (racily clean), so a
 // snapshot is only written once every file is old enough — usually by the second no-op.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Config } from '../config/types.js';
 import { actionIdentity, FINGERPRINT_FORMAT } from '../hashing/fingerprint.js';
 import { LOCK_FORMAT } from './lockfile.js';
 import { sha256 } from '../hashing/sha256.js';
 import { absPath, writeFileAtomic } from '../util/fs.js';
 import type { Workspace } from './workspace.js';
+import { journalPath, noopSnapshotPath, writerLockPath } from './state-paths.js';
 
 const FORMAT = 1;
 const RACY_SLACK_MS = 50;
@@ -27,10 +27,6 @@ interface Snapshot {
   /** Non-group targets in the selection (for the summary line). */
   targets: number;
   files: Record<string, StatTuple>;
-}
-
-function file(root: string): string {
-  return path.join(root, '.sbuild', 'noop.json');
 }
 
 function tuple(st: fs.Stats | null | undefined): StatTuple {
@@ -65,10 +61,10 @@ function computeKey(root: string, config: Config, configHash: string, selection:
 
 /** The number of fresh targets when the snapshot still holds, else undefined. */
 export function checkSnapshot(root: string, key: string): number | undefined {
-  if (fs.existsSync(path.join(root, '.sbuild', 'journal.jsonl')) || fs.existsSync(path.join(root, '.sbuild', 'writer.pid'))) return undefined;
+  if (fs.existsSync(journalPath(root)) || fs.existsSync(writerLockPath(root))) return undefined;
   let snap: Snapshot;
   try {
-    snap = JSON.parse(fs.readFileSync(file(root), 'utf8')) as Snapshot;
+    snap = JSON.parse(fs.readFileSync(noopSnapshotPath(root), 'utf8')) as Snapshot;
   } catch {
     return undefined;
   }
@@ -86,7 +82,7 @@ export function checkSnapshot(root: string, key: string): number | undefined {
 }
 
 export function removeSnapshot(root: string): void {
-  fs.rmSync(file(root), { force: true });
+  fs.rmSync(noopSnapshotPath(root), { force: true });
 }
 
 /** Records the snapshot after an all-fresh build, unless some stat is too young to trust or moved. */
@@ -107,5 +103,5 @@ export function writeSnapshot(ws: Workspace, key: string, targets: number): void
     const b = tuple(st);
     if (JSON.stringify(a) !== JSON.stringify(b)) return; // changed while we built: not a verified state
   }
-  writeFileAtomic(file(ws.root), JSON.stringify({ format: FORMAT, key, targets, files } satisfies Snapshot));
+  writeFileAtomic(noopSnapshotPath(ws.root), JSON.stringify({ format: FORMAT, key, targets, files } satisfies Snapshot));
 }

@@ -2,8 +2,8 @@
 // ended, where it ran (local lane / GPU ids, or Slurm) and how it ended. The report draws it
 // as a Gantt chart. A build that ran nothing keeps the previous timeline.
 import fs from 'node:fs';
-import path from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
+import { timelinePath } from './state-paths.js';
 
 export interface TimelineEntry {
   name: string;
@@ -47,9 +47,8 @@ export class Timeline {
   }
 }
 
-export function timelinePath(root: string): string {
-  return path.join(root, '.sbuild', 'last-build.json');
-}
+// Exported here for its callers; the path itself is state-paths.ts's.
+export { timelinePath };
 
 /** The last build's timeline, or undefined when there is none (or it is unreadable). */
 export function readTimeline(root: string): TimelineFile | undefined {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Json } from '../config/types.js';
 import { canonicalJson, sha256 } from '../hashing/sha256.js';
 import { workspaceRoot } from '../config/root.js';
+import { valuesDir } from './state-paths.js';
 
 const PREFIX = 'values:';
 const REF = /^values:([0-9a-f]{64})$/;
@@ -16,10 +17,6 @@ export interface ValueChange {
   key: string;
   old?: Json;
   new?: Json;
-}
-
-function valuesDir(root: string): string {
-  return path.join(root, '.sbuild', 'values');
 }
 
 /**

@@ -10,7 +10,8 @@ import { buildGraph, type Graph } from '../graph/graph.js';
 import { FileHasher } from '../hashing/file-hasher.js';
 import { globFiles } from '../util/glob.js';
 import { allowLinkedFolders, logPath } from '../util/fs.js';
-import { readLock, writeLock, journalPath, type LockFile } from './lockfile.js';
+import { readLock, writeLock, type LockFile } from './lockfile.js';
+import { journalPath, statCachePath } from './state-paths.js';
 import { Rebuilder } from './rebuilder.js';
 import { LocalStore } from '../cache/local-store.js';
 import type { RemoteCache } from '../cache/remote.js';
@@ -53,7 +54,7 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
   const root = loaded.root;
   const diskGlob = (patterns: string[]): string[] => globFiles(root, patterns, (d) => hasher.listedDirs.add(d));
   const locate = locator(loaded, cwd);
-  const hasher = new FileHasher(root, path.join(root, '.sbuild', 'stat-cache.json'));
+  const hasher = new FileHasher(root, statCachePath(root));
   phase('read stat cache');
   // Taken before reading, so a write between the two shows as a change.
   let stamp = lockStamp(root);

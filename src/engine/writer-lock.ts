@@ -52,6 +52,7 @@ import { randomBytes } from 'node:crypto';
 import { SbuildError } from '../errors.js';
 import { sha256 } from '../hashing/sha256.js';
 import { exited, procStat } from '../util/proc.js';
+import { writerLockPath } from './state-paths.js';
 
 export interface WriterLock {
   /** True when another sbuild held the workspace first (its results are now in sbuild.lock). */
@@ -78,7 +79,9 @@ const POLL_MS = 100;
 const UNREADABLE_GRACE_MS = 5_000;
 /** Temp and claim files live microseconds; older ones were left by a process killed right then. */
 const LEFTOVER_MS = 60_000;
-const CLAIM_PREFIX = 'writer.pid.takeover-';
+/** The lock's file name: its temp files are `<name>.<pid>-<random>.tmp`, its claims `<name>.takeover-<id>`. */
+const LOCK_NAME = path.basename(writerLockPath(''));
+const CLAIM_PREFIX = `${LOCK_NAME}.takeover-`;
 
 export async function acquireWriterLock(
   root: string,
@@ -134,9 +137,8 @@ export async function acquireWriterLock(
   }
 }
 
-export function writerLockPath(root: string): string {
-  return path.join(root, '.sbuild', 'writer.pid');
-}
+// Exported here for its callers; the path itself is state-paths.ts's.
+export { writerLockPath };
 
 interface Entry {
   /** Identity of the file: the hash of its bytes (unique through the holder's token). */
@@ -347,14 +349,14 @@ function sweepLeftovers(dir: string): void {
   }
   const now = Date.now();
   for (const n of names) {
-    const isTmp = n.startsWith('writer.pid.') && n.endsWith('.tmp');
+    const isTmp = n.startsWith(`${LOCK_NAME}.`) && n.endsWith('.tmp');
     const isClaim = n.startsWith(CLAIM_PREFIX) && !n.endsWith('.tmp');
     if (!isTmp && !isClaim) continue;
     const f = path.join(dir, n);
     try {
       if (now - fs.statSync(f).mtimeMs < LEFTOVER_MS) continue;
       if (isTmp) {
-        const pid = Number(/^writer\.pid\.(?:takeover-[0-9a-f]+\.)?(\d+)-/.exec(n)?.[1]);
+        const pid = Number(/^(?:takeover-[0-9a-f]+\.)?(\d+)-/.exec(n.slice(LOCK_NAME.length + 1))?.[1]);
         if (pid && pid !== process.pid && judge({ pid, host: me().host, since: '' }) !== 'dead') continue;
         unlinkQuiet(f);
       } else {

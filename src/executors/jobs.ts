@@ -31,13 +31,13 @@ import { SbuildError } from '../errors.js';
 import { moveAside } from '../engine/failed.js';
 import type { Workspace } from '../engine/workspace.js';
 import { allProcs, exited, procStat, type Proc } from '../util/proc.js';
+import { jobsPath } from '../engine/state-paths.js';
 
 const LINUX = process.platform === 'linux';
 const GROUPS = process.platform !== 'win32';
 
-export function jobsPath(root: string): string {
-  return path.join(root, '.sbuild', 'jobs.jsonl');
-}
+// Exported here for its callers; the path itself is state-paths.ts's.
+export { jobsPath };
 
 /** The watchdog's program: `$0` names it in `ps`; the groups it holds are a space-padded list. */
 const WATCHDOG = `g=' '

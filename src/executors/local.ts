@@ -10,6 +10,7 @@ import { quoteArg } from '../hashing/fingerprint.js';
 import { writablePath, writeFileAtomicAsync } from '../util/fs.js';
 import type { Executor, Job, JobResult } from './executor.js';
 import { JobTracker, endGroup } from './jobs.js';
+import { actionTmpDir } from '../engine/state-paths.js';
 
 export class LocalExecutor implements Executor {
   private readonly running = new Set<number>();
@@ -71,7 +72,7 @@ export class LocalExecutor implements Executor {
     const t = job.node.target;
     const command = `in-process action ${t.rule?.id ?? t.name}`;
     const log = fs.createWriteStream(job.logFile);
-    const tmpRoot = path.join(job.root, '.sbuild', 'tmp');
+    const tmpRoot = actionTmpDir(job.root);
     fs.mkdirSync(tmpRoot, { recursive: true });
     const tmpDir = fs.mkdtempSync(path.join(tmpRoot, `${job.node.name.replace(/\//g, '_')}-`));
     const ctx: ActionContext = {

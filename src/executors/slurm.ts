@@ -11,6 +11,7 @@ import type { SlurmConfig, SlurmOptions, Target } from '../config/types.js';
 import { quoteArg } from '../hashing/fingerprint.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Executor, Job, JobResult } from './executor.js';
+import { slurmScriptDir } from '../engine/state-paths.js';
 
 /** The `sbatch` options of a target: its own `slurm` over the config's, GPUs as GRES. */
 export function sbatchOptions(t: Target, defaults: SlurmOptions = {}): string[] {
@@ -67,7 +68,7 @@ export class SlurmExecutor implements Executor {
     const t = job.node.target;
     const { script, command } = batchScript(t, job.root);
     // Laid out like the logs: one path per target name, so two targets never share a script.
-    const scriptFile = path.join(job.root, '.sbuild', 'slurm', `${job.node.name}.sh`);
+    const scriptFile = path.join(slurmScriptDir(job.root), `${job.node.name}.sh`);
     writeFileAtomic(scriptFile, script);
     fs.mkdirSync(path.dirname(job.logFile), { recursive: true });
     // An old log must not pass for this job's: Slurm truncates it only once the job starts.

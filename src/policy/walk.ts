@@ -3,8 +3,9 @@
 // own state, nested repositories, and folders no policy glob can reach into.
 import fs from 'node:fs';
 import path from 'node:path';
+import { STATE_DIR } from '../engine/state-paths.js';
 
-const SKIP = new Set(['.git', 'node_modules', '.sbuild']);
+const SKIP = new Set(['.git', 'node_modules', STATE_DIR]);
 
 /** Workspace-relative paths of files and links below `root`; `enter(dir)` prunes folders. */
 export function walkFiles(root: string, enter: (dir: string) => boolean): string[] {

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { SbuildError } from '../errors.js';
+import { logsDir, stateDir } from '../engine/state-paths.js';
 
 let counter = 0;
 const CLEAN_REL = /^[^/\\]+(\/[^/\\]+)*$/;
@@ -168,8 +169,8 @@ export function outputEscape(root: string, rel: string): Escape | undefined {
   if (at === undefined) return { rel, resolved: abs, why: 'broken' };
   const real = realRoot(root);
   if (at === real || !within(at, real)) return inLinkedFolder(root, rel, at) ? undefined : { rel, resolved: at, why: 'outside' };
-  const state = [path.join(real, '.sbuild'), path.join(real, '.git')];
-  const sb = realPathOf(path.join(root, '.sbuild'));
+  const state = [stateDir(real), path.join(real, '.git')];
+  const sb = realPathOf(stateDir(root));
   if (sb !== undefined) state.push(sb);
   if (state.some((s) => within(at, s))) return { rel, resolved: at, why: 'state' };
   return undefined;
@@ -265,7 +266,7 @@ function flatLogName(name: string): string {
  * the log goes is removed (the log is opened for writing, which would follow it).
  */
 export function logPath(root: string, name: string): string {
-  const dir = path.join(root, '.sbuild', 'logs');
+  const dir = logsDir(root);
   let rel = logName(name);
   if (rel.includes('/')) {
     const base = realPathOf(dir);

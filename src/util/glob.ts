@@ -4,9 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
+import { STATE_DIR } from '../engine/state-paths.js';
 
 /** Folders never searched: dependencies, version control, sbuild's own state. */
-const SKIP = new Set(['node_modules', '.git', '.sbuild']);
+const SKIP = new Set(['node_modules', '.git', STATE_DIR]);
 
 /**
  * Workspace-relative files matching any of `patterns`, sorted. `onDir` hears every folder

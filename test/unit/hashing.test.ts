@@ -8,6 +8,7 @@ import path from 'node:path';
 import { canonicalJson, sha256 } from '../../src/hashing/sha256.js';
 import { fingerprintOf, actionIdentity, FINGERPRINT_FORMAT } from '../../src/hashing/fingerprint.js';
 import { FileHasher } from '../../src/hashing/file-hasher.js';
+import { statCachePath } from '../../src/engine/state-paths.js';
 
 test('canonical JSON sorts keys at every level and drops undefined', () => {
   assert.equal(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null }, u: undefined }), '{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}');
@@ -34,7 +35,7 @@ function tmp(): string {
 
 test('the stat cache re-reads a file whose stat changed, and never trusts a racily-clean entry', () => {
   const root = tmp();
-  const cache = path.join(root, '.sbuild', 'stat-cache.json');
+  const cache = statCachePath(root);
   fs.writeFileSync(path.join(root, 'f'), 'one');
   const h = new FileHasher(root, cache);
   assert.equal(h.hashFile('f')!.hash, sha256('one'));
@@ -63,7 +64,7 @@ test('the stat cache re-reads a file whose stat changed, and never trusts a raci
 
 test('a corrupt stat cache is reported in one line and rebuilt', () => {
   const root = tmp();
-  const cache = path.join(root, '.sbuild', 'stat-cache.json');
+  const cache = statCachePath(root);
   fs.mkdirSync(path.dirname(cache));
   fs.writeFileSync(cache, '{"format":1,"entries":{"f":[1,2');
   fs.writeFileSync(path.join(root, 'f'), 'x');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readLock, writeLock, serializeLock, Journal, type LockEntry } from '../../src/engine/lockfile.js';
+import { readLock, writeLock, serializeLock, Journal, journalPath, type LockEntry } from '../../src/engine/lockfile.js';
 import { sha256, type Sha256 } from '../../src/hashing/sha256.js';
 
 const entry = (n: string): LockEntry => ({
@@ -38,7 +38,7 @@ test('a corrupt lock is reported, ignored and rewritten; the journal of a crashe
   j.record('b', entry('b'));
   j.record('a', null);
   j.close(false);
-  fs.appendFileSync(path.join(root, '.sbuild', 'journal.jsonl'), '{"name":"c","entry":{"fing');
+  fs.appendFileSync(journalPath(root), '{"name":"c","entry":{"fing');
   const replayed = readLock(root);
   assert.deepEqual([...replayed.entries.keys()].sort(), ['b']);
   assert.match(replayed.warnings[0]!, /recovered 2 finished target\(s\)/);

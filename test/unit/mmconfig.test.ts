@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readMmConfig, readMmConfigs, MmConfigError, type MmConfig } from '../../rules/mmconfig.js';
+import { mmconfigCacheDir } from '../../src/engine/state-paths.js';
 
 /** Writes files into a fresh temp folder; returns its path. */
 function workspace(files: Record<string, string>): string {
@@ -212,7 +213,7 @@ test('a cache entry that is truncated, random or empty is evaluated again, never
   const { python, starts } = countingPython(root);
   const read = () => readMmConfig('configs/a.py', root, { python });
   const want = read();
-  const dir = path.join(root, '.sbuild', 'mmconfig');
+  const dir = mmconfigCacheDir(root);
   const [entry] = fs.readdirSync(dir);
   const file = path.join(dir, entry!);
   const good = fs.readFileSync(file);

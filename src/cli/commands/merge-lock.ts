@@ -10,6 +10,7 @@ import { serializeLock, type LockEntry } from '../../engine/lockfile.js';
 import { FileHasher } from '../../hashing/file-hasher.js';
 import { outputHash } from '../../engine/rebuilder.js';
 import { writeFileAtomic } from '../../util/fs.js';
+import { statCachePath } from '../../engine/state-paths.js';
 
 function entries(file: string): Map<string, LockEntry> {
   try {
@@ -34,7 +35,7 @@ export function mergeLock(args: string[], out: (s: string) => void): number {
   const [base, ours, theirs, lockPath = 'sbuild.lock'] = args as [string, string, string, string?];
   const root = path.resolve(path.dirname(lockPath));
   // The same hashing as the rebuilder (read-only: a merge never writes the stat cache).
-  const hasher = new FileHasher(root, path.join(root, '.sbuild', 'stat-cache.json'));
+  const hasher = new FileHasher(root, statCachePath(root));
   const O = entries(base);
   const A = entries(ours);
   const B = entries(theirs);

@@ -1,0 +1,112 @@
+// Where sbuild keeps its own state: the `.sbuild/` folder at the workspace root, and every
+// file and folder in it. Each is spelt here once; everything else asks for it by function.
+// (sbuild.lock, the committed record, is at the workspace root, not in here.)
+//
+//   stat-cache.json   stat and content hash of each file hashed (hashing/file-hasher.ts)
+//   journal.jsonl     targets finished since sbuild.lock was last written (engine/lockfile.ts)
+//   noop.json         the stats of the last all-fresh build, to skip the next one's work
+//                     (engine/noop-snapshot.ts)
+//   writer.pid        the one writer's lock, beside its `writer.pid.takeover-*` claims and
+//                     `writer.pid.*.tmp` temp files (engine/writer-lock.ts)
+//   jobs.jsonl        the command jobs of a running build, so a later one can stop them
+//                     (executors/jobs.ts)
+//   history.json      each target's last duration, to start the critical path first
+//                     (engine/history.ts)
+//   last-build.json   the last build's timeline, for the report (engine/timeline.ts)
+//   logs/             one log per target, `<name>.log` (util/fs.ts logPath)
+//   failed/           partial outputs of failed or interrupted targets (engine/failed.ts)
+//   cache/            the local content-addressed store: `cas/` blobs, `ac/` entries
+//                     (cache/local-store.ts)
+//   values/           large param values by content hash, for `explain` (engine/values.ts)
+//   config/           the compiled tasks.config.ts bundles and their meta.json (config/load.ts)
+//   mmconfig/         evaluated mmengine configs (rules/mmconfig.ts)
+//   tmp/              private temp folders of in-process actions (executors/local.ts)
+//   slurm/            the batch script of each Slurm job (executors/slurm.ts)
+import path from 'node:path';
+
+/** The state folder's name, at the workspace root. */
+export const STATE_DIR = '.sbuild';
+
+/** `.sbuild/` itself. */
+export function stateDir(root: string): string {
+  return path.join(root, STATE_DIR);
+}
+
+/** `.sbuild/stat-cache.json`: the file hasher's stat cache. */
+export function statCachePath(root: string): string {
+  return path.join(root, STATE_DIR, 'stat-cache.json');
+}
+
+/** `.sbuild/journal.jsonl`: finished targets not yet folded into sbuild.lock. */
+export function journalPath(root: string): string {
+  return path.join(root, STATE_DIR, 'journal.jsonl');
+}
+
+/** `.sbuild/noop.json`: the no-op snapshot. */
+export function noopSnapshotPath(root: string): string {
+  return path.join(root, STATE_DIR, 'noop.json');
+}
+
+/** `.sbuild/writer.pid`: the writer lock (its claims and temp files are named after it). */
+export function writerLockPath(root: string): string {
+  return path.join(root, STATE_DIR, 'writer.pid');
+}
+
+/** `.sbuild/jobs.jsonl`: the record of a build's command jobs. */
+export function jobsPath(root: string): string {
+  return path.join(root, STATE_DIR, 'jobs.jsonl');
+}
+
+/** `.sbuild/history.json`: the last duration of each target. */
+export function historyPath(root: string): string {
+  return path.join(root, STATE_DIR, 'history.json');
+}
+
+/** `.sbuild/last-build.json`: the last build's timeline. */
+export function timelinePath(root: string): string {
+  return path.join(root, STATE_DIR, 'last-build.json');
+}
+
+/** `.sbuild/logs/`: target logs (a target's own path there is util/fs.ts logPath's). */
+export function logsDir(root: string): string {
+  return path.join(root, STATE_DIR, 'logs');
+}
+
+/**
+ * `.sbuild/failed/<folder>`, one failed target's partial outputs, relative to the workspace
+ * root and '/'-separated as messages show it (`path.join(root, …)` makes it absolute). The
+ * folder name for a target is engine/failed.ts's.
+ */
+export function failedRel(folder: string): string {
+  return `${STATE_DIR}/failed/${folder}`;
+}
+
+/** `.sbuild/cache/`: the local content-addressed store. */
+export function localCacheDir(root: string): string {
+  return path.join(root, STATE_DIR, 'cache');
+}
+
+/** `.sbuild/values/`: large param values by content hash. */
+export function valuesDir(root: string): string {
+  return path.join(root, STATE_DIR, 'values');
+}
+
+/** `.sbuild/config/`: the compiled-config cache. */
+export function configCacheDir(root: string): string {
+  return path.join(root, STATE_DIR, 'config');
+}
+
+/** `.sbuild/mmconfig/`: the mmengine config cache. */
+export function mmconfigCacheDir(root: string): string {
+  return path.join(root, STATE_DIR, 'mmconfig');
+}
+
+/** `.sbuild/tmp/`: where in-process actions get their private temp folders. */
+export function actionTmpDir(root: string): string {
+  return path.join(root, STATE_DIR, 'tmp');
+}
+
+/** `.sbuild/slurm/`: Slurm batch scripts, one path per target name. */
+export function slurmScriptDir(root: string): string {
+  return path.join(root, STATE_DIR, 'slurm');
+}
