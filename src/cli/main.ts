@@ -44,9 +44,11 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
   const loaded = await loadConfig(process.cwd(), opts.config);
   phase('load config');
   if (opts.command === 'check') return (await import('./commands/check.js')).check(loaded, opts, out);
+  let delta: import('../engine/noop-snapshot.js').SnapshotDelta | undefined;
   if (opts.command === 'build') {
     const fast = await (await import('./commands/build.js')).noopFastPath(loaded, opts, out);
-    if (fast !== undefined) return fast;
+    if ('code' in fast) return fast.code;
+    delta = fast.delta;
   }
   const { openWorkspace } = await import('../engine/workspace.js');
   const ws = await openWorkspace(process.cwd(), opts.config, loaded);
@@ -55,7 +57,7 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
     return (await import('./commands/metrics.js')).metrics(ws, { ...opts, command: 'metrics', targets: opts.targets.slice(1) }, out);
   }
   switch (opts.command) {
-    case 'build': return (await import('./commands/build.js')).build(ws, opts, out);
+    case 'build': return (await import('./commands/build.js')).build(ws, opts, out, delta);
     case 'status': return (await import('./commands/status.js')).status(ws, opts, out);
     case 'explain': return (await import('./commands/status.js')).explain(ws, opts, out);
     case 'list': return (await import('./commands/inspect.js')).list(ws, opts, out);

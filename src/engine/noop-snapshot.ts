@@ -5,8 +5,15 @@
 // (a file added there changes the folder's mtime), and sbuild.lock itself. The next build with
 // the same key, whose every stat is unchanged, is the same all-fresh build: it skips
 // validation, the graph, the lock and the rebuilder. Any difference falls back to the full
-// path. A stat younger than the timestamp slack is not trusted (racily clean), so a
-// snapshot is only written once every file is old enough — usually by the second no-op.
+// path. A stat younger than the timestamp slack is not trusted (racily clean): such a path is
+// recorded as racy, which no no-op accepts.
+//
+// When the snapshot misses, it still says what changed (snapshotDelta): the paths whose stat
+// differs (racy ones included) and the targets whose declaration differs. A build then judges
+// only the targets those touch and everything downstream of them (engine/dirty.ts); the rest
+// are fresh as the snapshot verified them. Anything it cannot attribute (another config
+// setting, another selection, sbuild.lock rewritten with other content, a path no target
+// reads or writes) means the whole graph is judged.
 import fs from 'node:fs';
 import type { Config } from '../config/types.js';
 import { actionIdentity, FINGERPRINT_FORMAT } from '../hashing/fingerprint.js';
@@ -16,7 +23,7 @@ import { absPath, writeFileAtomic } from '../util/fs.js';
 import type { Workspace } from './workspace.js';
 import { journalPath, noopSnapshotPath, writerLockPath } from './state-paths.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 const RACY_SLACK_MS = 50;
 
 type StatTuple = [number, number, number, number] | null;
@@ -24,9 +31,34 @@ type StatTuple = [number, number, number, number] | null;
 interface Snapshot {
   format: number;
   key: string;
+  /** Format, workspace and selection: a delta is only taken against the same selection. */
+  base: string;
+  /** The config without its targets (pools, gpus, caches…): any change there judges everything. */
+  rest: string;
+  /** Per target name: its declaration, its in-process action and its env values. */
+  declared: Record<string, string>;
   /** Non-group targets in the selection (for the summary line). */
   targets: number;
   files: Record<string, StatTuple>;
+  /** Paths whose stat was too young to vouch for their content: each counts as changed. */
+  racy: string[];
+  /** sbuild.lock's content hash: a lock rewritten with the same content (a git checkout and back) is the same lock. */
+  lockHash?: string;
+}
+
+/** What changed since the snapshot was taken, as far as it can say. */
+export interface SnapshotDelta {
+  /** Paths whose stat differs from the one recorded (or that were recorded racy). */
+  paths: string[];
+  /** Targets declared differently, or new. */
+  targets: string[];
+  /** sbuild.lock's stat when the delta was taken: another build that wrote it since voids the delta. */
+  lock: StatTuple;
+}
+
+/** Whether sbuild.lock is still as it was when the delta was taken. */
+export function deltaHolds(root: string, delta: SnapshotDelta): boolean {
+  return sameStat(fs.statSync(absPath(root, 'sbuild.lock'), { throwIfNoEntry: false }), delta.lock);
 }
 
 function tuple(st: fs.Stats | null | undefined): StatTuple {
@@ -59,49 +91,131 @@ function computeKey(root: string, config: Config, configHash: string, selection:
   return sha256([`${FORMAT}/${FINGERPRINT_FORMAT}/${LOCK_FORMAT}`, root, JSON.stringify(config), fns.join('\n'), envValues.join('\n'), selection.join('\n')].join('\0\0'));
 }
 
-/** The number of fresh targets when the snapshot still holds, else undefined. */
-export function checkSnapshot(root: string, key: string): number | undefined {
-  if (fs.existsSync(journalPath(root)) || fs.existsSync(writerLockPath(root))) return undefined;
-  let snap: Snapshot;
+function baseKey(root: string, selection: string[]): string {
+  return sha256([`${FORMAT}/${FINGERPRINT_FORMAT}/${LOCK_FORMAT}`, root, selection.join('\n')].join('\0\0'));
+}
+
+function restKey(config: Config): string {
+  return sha256(JSON.stringify({ ...config, targets: undefined }));
+}
+
+/** Each target's declaration as it decides its fingerprint: the target, its in-process action, its env values. */
+function declarations(config: Config, configHash: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of config.targets ?? []) {
+    const fn = typeof t?.run === 'function' ? actionIdentity(t, configHash) : '';
+    const envValues = (t?.env ?? []).map((n) => `${n}=${env[n] === undefined ? '-' : sha256(env[n]!)}`).join('\n');
+    out[String(t?.name)] = sha256(`${JSON.stringify(t)}\0${fn}\0${envValues}`);
+  }
+  return out;
+}
+
+/** The snapshot, when no build is under way or was interrupted (`during`: read by the build that holds the writer lock). */
+function readSnapshot(root: string, during = false): Snapshot | undefined {
+  if (!during && (fs.existsSync(journalPath(root)) || fs.existsSync(writerLockPath(root)))) return undefined;
   try {
-    snap = JSON.parse(fs.readFileSync(noopSnapshotPath(root), 'utf8')) as Snapshot;
+    const snap = JSON.parse(fs.readFileSync(noopSnapshotPath(root), 'utf8')) as Snapshot;
+    if (snap.format !== FORMAT || typeof snap.files !== 'object' || snap.files === null || !Array.isArray(snap.racy)) return undefined;
+    return snap;
   } catch {
     return undefined;
   }
-  if (snap.format !== FORMAT || snap.key !== key || typeof snap.files !== 'object' || snap.files === null) return undefined;
+}
+
+function sameStat(st: fs.Stats | undefined, want: StatTuple): boolean {
+  if (!st) return want === null;
+  return want !== null && st.size === want[0] && st.mtimeMs === want[1] && st.ino === want[2] && st.ctimeMs === want[3];
+}
+
+/** The number of fresh targets when the snapshot still holds, else undefined. */
+export function checkSnapshot(root: string, key: string): number | undefined {
+  const snap = readSnapshot(root);
+  if (!snap || snap.key !== key || snap.racy.length) return undefined;
   for (const p in snap.files) {
-    const want = snap.files[p]!;
-    const st = fs.statSync(absPath(root, p), { throwIfNoEntry: false });
-    if (!st) {
-      if (want !== null) return undefined;
-      continue;
-    }
-    if (want === null || st.size !== want[0] || st.mtimeMs !== want[1] || st.ino !== want[2] || st.ctimeMs !== want[3]) return undefined;
+    if (!sameStat(fs.statSync(absPath(root, p), { throwIfNoEntry: false }), snap.files[p]!)) return undefined;
   }
   return snap.targets;
+}
+
+/**
+ * What changed since the snapshot, for a build of the same selection; undefined when it cannot
+ * say (no snapshot, another selection or config setting, the lock's content changed), and the
+ * whole graph must be judged.
+ */
+export function snapshotDelta(root: string, config: Config, configHash: string, selection: string[], env: NodeJS.ProcessEnv): SnapshotDelta | undefined {
+  const snap = readSnapshot(root);
+  if (!snap || snap.base !== baseKey(root, selection) || snap.rest !== restKey(config)) return undefined;
+  const paths: string[] = [];
+  for (const p in snap.files) {
+    if (sameStat(fs.statSync(absPath(root, p), { throwIfNoEntry: false }), snap.files[p]!)) continue;
+    if (p === 'sbuild.lock') {
+      // Rewritten since (a git checkout and back): the same content is the same lock.
+      if (snap.lockHash === undefined || snap.lockHash !== fileHash(root, p)) return undefined;
+      continue;
+    }
+    paths.push(p);
+  }
+  for (const p of snap.racy) if (p !== 'sbuild.lock' && !paths.includes(p)) paths.push(p);
+  const now = declarations(config, configHash, env);
+  const targets: string[] = [];
+  for (const name in now) if (snap.declared[name] !== now[name]) targets.push(name);
+  // A target that is gone changes what globs match and what owns which path: judge everything.
+  for (const name in snap.declared) if (!(name in now)) return undefined;
+  return { paths, targets, lock: tuple(fs.statSync(absPath(root, 'sbuild.lock'), { throwIfNoEntry: false })) };
+}
+
+function fileHash(root: string, p: string): string | undefined {
+  try {
+    return sha256(fs.readFileSync(absPath(root, p)));
+  } catch {
+    return undefined;
+  }
 }
 
 export function removeSnapshot(root: string): void {
   fs.rmSync(noopSnapshotPath(root), { force: true });
 }
 
-/** Records the snapshot after an all-fresh build, unless some stat is too young to trust or moved. */
-export function writeSnapshot(ws: Workspace, key: string, targets: number): void {
+/**
+ * Records the snapshot after an all-fresh build, unless a stat moved while it built. `carried`:
+ * the snapshot this build's delta was taken against; the paths of targets it did not judge
+ * are carried over, each still with the stat it had then.
+ */
+export function writeSnapshot(ws: Workspace, key: string, selection: string[], targets: number, carried?: SnapshotDelta): void {
+  const old = carried ? readSnapshot(ws.root, true) : undefined;
   removeSnapshot(ws.root);
+  if (carried && !old) return;
   const files: Record<string, StatTuple> = {};
+  const racy: string[] = [];
   const now = Date.now();
   const paths = new Set<string>(['sbuild.lock']);
   for (const [p] of ws.hasher.statted()) paths.add(p);
   for (const d of ws.hasher.listedDirs) paths.add(d);
   for (const p of paths) {
     const st = fs.statSync(absPath(ws.root, p), { throwIfNoEntry: false }) ?? null;
-    if (st && st.mtimeMs + RACY_SLACK_MS >= now) return;
+    // sbuild.lock is told apart by its content hash (and a rewrite always takes a new inode).
+    if (st && st.mtimeMs + RACY_SLACK_MS >= now && p !== 'sbuild.lock') racy.push(p);
     files[p] = tuple(st);
   }
+  const lockHash = fileHash(ws.root, 'sbuild.lock');
   for (const [p, st] of ws.hasher.statted()) {
     const a = files[p];
     const b = tuple(st);
     if (JSON.stringify(a) !== JSON.stringify(b)) return; // changed while we built: not a verified state
   }
-  writeFileAtomic(noopSnapshotPath(ws.root), JSON.stringify({ format: FORMAT, key, targets, files } satisfies Snapshot));
+  if (old) {
+    // Paths this build did not look at were verified by the old snapshot: they must still hold
+    // its stats. A changed one it did not look at is read by no target it judged: dropped.
+    const changed = new Set(carried!.paths);
+    for (const p in old.files) {
+      if (p in files || changed.has(p)) continue;
+      if (!sameStat(fs.statSync(absPath(ws.root, p), { throwIfNoEntry: false }), old.files[p]!)) return;
+      files[p] = old.files[p]!;
+    }
+  }
+  const snap: Snapshot = {
+    format: FORMAT, key, base: baseKey(ws.root, selection), rest: restKey(ws.config),
+    declared: declarations(ws.config, ws.configHash, process.env), targets, files, racy, ...(lockHash ? { lockHash } : {}),
+  };
+  writeFileAtomic(noopSnapshotPath(ws.root), JSON.stringify(snap));
 }

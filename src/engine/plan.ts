@@ -42,11 +42,17 @@ export interface Plan {
   fresh: Step[];
   /** Fresh targets with nothing to do anywhere upstream: a build takes them as they are. */
   settled: Set<number>;
+  /** How many targets were judged (the others were known clean). */
+  judged: number;
 }
 
 const INPUT_KINDS = new Set(['input-changed', 'input-added', 'input-removed', 'input-missing']);
 
-export function plan(ws: Workspace, sel: Selection): Plan {
+/**
+ * `clean`: targets known fresh without judging them (dirty-set planning, engine/dirty.ts); each
+ * is taken as its lock entry says, unless it has none.
+ */
+export function plan(ws: Workspace, sel: Selection, clean?: Set<number>): Plan {
   const { graph, lock, rebuilder } = ws;
   const steps = new Map<number, Step>();
   const toDo: Step[] = [];
@@ -86,6 +92,7 @@ export function plan(ws: Workspace, sel: Selection): Plan {
     }
   };
 
+  let judged = 0;
   const judge = (id: number) => {
     const node = graph.nodes[id]!;
     if (node.group) {
@@ -93,6 +100,12 @@ export function plan(ws: Workspace, sel: Selection): Plan {
       return;
     }
     const entry = lock.entries.get(node.name);
+    if (entry && clean?.has(id)) {
+      outputs.set(id, entry.outputs);
+      if (node.deps.every((d) => settled.has(d))) settled.add(id);
+      return add(id, 'fresh', []);
+    }
+    judged++;
     const upstreamChanged = node.deps.some((d) => changed.has(d));
     const cur = rebuilder.current(node, (d) => outputs.get(d), false, entry, overlay);
     const decision = rebuilder.decide(cur, entry, sel.forced.has(id));
@@ -143,7 +156,7 @@ export function plan(ws: Workspace, sel: Selection): Plan {
       if (left === 1) ready.push(d);
     }
   }
-  return { selection: sel, steps, toDo, fresh: [...fresh.values()], settled };
+  return { selection: sel, steps, toDo, fresh: [...fresh.values()], settled, judged };
 }
 
 function absentInputs(graph: Graph, id: number, absent: Map<number, Current>): number[] {

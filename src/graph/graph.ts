@@ -221,7 +221,7 @@ function folderMatcher(glob: string): (dir: string) => boolean {
   };
 }
 
-function parentOf(p: string): string {
+export function parentOf(p: string): string {
   const i = p.lastIndexOf('/');
   return i < 0 ? '' : p.slice(0, i);
 }

@@ -103,3 +103,97 @@ test('flags that need per-target output never use the snapshot', () => {
   }
   assert.deepEqual(r.takeRuns(), ['upper']);
 });
+
+/** How many targets the build judged, and of how many (from SBUILD_TIMING's plan line); undefined: answered by the snapshot. */
+function judged(r: Rig, env: NodeJS.ProcessEnv = {}): string | undefined {
+  const res = r.run([], { ...env, SBUILD_TIMING: '1' });
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  return /plan \((\d+\/\d+) judged\)/.exec(res.stderr)?.[1];
+}
+
+test('dirty-set planning: after a change, only what it touches and what is downstream is judged', () => {
+  const r = rig();
+  const chain = (k: number) => `
+      { name: 'prep${k}', inputs: ['in/${k}.txt'], outputs: ['out/${k}/prep.txt'], run: ${JSON.stringify(sh(`prep${k}`, `mkdir -p out/${k} && cp in/${k}.txt out/${k}/prep.txt`))} },
+      { name: 'train${k}', inputs: ['out/${k}/prep.txt'], outputs: ['out/${k}/model.txt'], env: ['SEED${k}'], run: ${JSON.stringify(sh(`train${k}`, `cat out/${k}/prep.txt out/${k}/prep.txt > out/${k}/model.txt`))} },`;
+  for (let k = 0; k < 4; k++) r.write(`in/${k}.txt`, `${k}\n`);
+  r.write('notes/keep.md', 'x\n');
+  r.config(`{
+    default: 'all',
+    targets: [${[0, 1, 2, 3].map(chain).join('')}
+      { name: 'table', inputs: ['out/*/model.txt'], outputs: ['out/table.txt'], run: ${JSON.stringify(sh('table', 'cat out/*/model.txt > out/table.txt'))} },
+      { name: 'all', deps: ['table'] },
+    ],
+  }`);
+  /** Ages every file, judges everything once (a snapshot of old stats), and checks the next build is answered by it. */
+  const settleOld = (env: NodeJS.ProcessEnv = {}) => {
+    ageAll(r);
+    assert.equal(judged(r, env), '9/9', 'every stat moved: everything is judged (by content: nothing runs)');
+    assert.equal(judged(r, env), undefined, 'answered by the snapshot');
+    assert.deepEqual(r.takeRuns(), []);
+  };
+  /** Writes a file with an old mtime, so only its own stat differs (and it is not too young to vouch for). */
+  const edit = (rel: string, content: string) => {
+    r.write(rel, content);
+    const past = new Date(Date.now() - 5_000);
+    fs.utimesSync(r.path(rel), past, past);
+  };
+  assert.equal(judged(r), '9/9', 'the first build judges everything');
+  assert.equal(r.takeRuns().length, 9);
+  // Right after a build, outputs younger than the timestamp slack cannot vouch for their content:
+  // their targets (only) are judged again; with none that young, the snapshot answers.
+  assert.match(judged(r) ?? 'snapshot', /^([1-8]\/9|snapshot)$/);
+  assert.deepEqual(r.takeRuns(), []);
+  settleOld();
+  // One input edited: its chain and the table are judged, the other three chains are not.
+  edit('in/2.txt', 'two\n');
+  assert.equal(judged(r), '3/9');
+  assert.deepEqual(r.takeRuns(), ['prep2', 'table', 'train2']);
+  // The next build judges at most what that build wrote (if still too young to vouch for).
+  assert.match(judged(r) ?? 'snapshot', /^([1-3]\/9|snapshot)$/);
+  assert.deepEqual(r.takeRuns(), []);
+  settleOld();
+  // A reverted edit: judged again, restored from the cache, nothing runs.
+  edit('in/2.txt', '2\n');
+  assert.equal(judged(r), '3/9');
+  assert.deepEqual(r.takeRuns(), []);
+  settleOld();
+  // A declared env value: its target and what is downstream are judged; train1 reruns and, as
+  // it writes the same bytes, the table stays fresh (early cutoff).
+  assert.equal(judged(r, { SEED1: 'x' }), '2/9');
+  assert.deepEqual(r.takeRuns(), ['train1']);
+  settleOld({ SEED1: 'x' });
+  // An output deleted by hand: its owner and what is downstream; the cache brings it back.
+  fs.rmSync(r.path('out/0/prep.txt'));
+  assert.equal(judged(r, { SEED1: 'x' }), '3/9');
+  assert.equal(r.read('out/0/prep.txt'), '0\n');
+  assert.deepEqual(r.takeRuns(), []);
+  settleOld({ SEED1: 'x' });
+  // A new file where the table's glob looks: the table is judged (and runs), nothing else.
+  edit('out/9/model.txt', '9\n');
+  assert.equal(judged(r, { SEED1: 'x' }), '1/9');
+  assert.deepEqual(r.takeRuns(), ['table']);
+  settleOld({ SEED1: 'x' });
+  // A file no target reads is never looked at: the snapshot still answers.
+  edit('notes/keep.md', 'y\n');
+  assert.equal(judged(r, { SEED1: 'x' }), undefined);
+  // Another config setting: everything is judged.
+  r.write('tasks.config.ts', r.read('tasks.config.ts').replace("default: 'all',", "default: 'all', gpus: [],"));
+  assert.equal(judged(r, { SEED1: 'x' }), '9/9');
+  assert.deepEqual(r.takeRuns(), []);
+  // sbuild.lock rewritten with the same content (a checkout and back): still a delta, not a full judgment.
+  settleOld({ SEED1: 'x' });
+  const lock = r.read('sbuild.lock');
+  fs.rmSync(r.path('sbuild.lock'));
+  r.write('sbuild.lock', lock);
+  edit('in/3.txt', 'three\n');
+  assert.equal(judged(r, { SEED1: 'x' }), '3/9');
+  assert.deepEqual(r.takeRuns(), ['prep3', 'table', 'train3']);
+  // ... and with other content (an entry gone): everything.
+  settleOld({ SEED1: 'x' });
+  const l = JSON.parse(r.read('sbuild.lock'));
+  delete l.targets.prep0;
+  r.write('sbuild.lock', JSON.stringify(l, null, 2));
+  assert.equal(judged(r, { SEED1: 'x' }), '9/9');
+  assert.deepEqual(r.takeRuns(), []);
+});

@@ -9,7 +9,8 @@ import type { Workspace } from '../../engine/workspace.js';
 import type { Listener } from '../../engine/events.js';
 import { LocalExecutor, defaultJobs } from '../../executors/local.js';
 import { plainRenderer, jsonRenderer, summaryText } from '../../ui/plain.js';
-import { checkSnapshot, removeSnapshot, snapshotKey, writeSnapshot } from '../../engine/noop-snapshot.js';
+import { checkSnapshot, deltaHolds, removeSnapshot, snapshotDelta, snapshotKey, writeSnapshot, type SnapshotDelta } from '../../engine/noop-snapshot.js';
+import { cleanTargets } from '../../engine/dirty.js';
 import { configHashOf, type LoadedConfig } from '../../config/load.js';
 import { phase } from '../../util/timing.js';
 import type { Options } from '../args.js';
@@ -26,10 +27,13 @@ function selectionKey(opts: Options): string[] {
   return opts.targets.length ? opts.targets : ['(default)'];
 }
 
-/** Answers a build in which nothing changed since the last all-fresh build; undefined: build normally. */
-export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s: string) => void): Promise<number | undefined> {
+/**
+ * Answers a build in which nothing changed since the last all-fresh build (`code`); otherwise
+ * says what changed since it, when it can (`delta`, for dirty-set planning).
+ */
+export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s: string) => void): Promise<{ code: number } | { delta: SnapshotDelta | undefined }> {
   // Jobs of a killed build are recorded there: the full path stops them first.
-  if (!snapshotEligible(opts) || fs.existsSync(jobsPath(loaded.root))) return undefined;
+  if (!snapshotEligible(opts) || fs.existsSync(jobsPath(loaded.root))) return { delta: undefined };
   const t0 = performance.now();
   let key: string;
   try {
@@ -37,13 +41,22 @@ export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s:
   } catch {
     // The config has not been validated yet: a value the key cannot describe (a BigInt, a
     // cycle, targets that are not a list) is for validation to report, not for this shortcut.
-    return undefined;
+    return { delta: undefined };
   }
   const fresh = checkSnapshot(loaded.root, key);
   phase('noop snapshot');
-  if (fresh === undefined) return undefined;
+  if (fresh === undefined) {
+    let delta: SnapshotDelta | undefined;
+    try {
+      delta = snapshotDelta(loaded.root, loaded.config, configHashOf(loaded), selectionKey(opts), process.env);
+    } catch {
+      delta = undefined;
+    }
+    phase('snapshot delta');
+    return { delta };
+  }
   out(summaryText({ type: 'summary', ran: 0, restored: 0, fresh, failed: 0, blocked: 0, ms: performance.now() - t0, interrupted: false, dryRun: false }));
-  return 0;
+  return { code: 0 };
 }
 
 /** Which targets run on Slurm: --executor, else the target's own `executor`, else the selectors. */
@@ -72,7 +85,8 @@ async function slurmOptions(ws: Workspace, opts: Options): Promise<Pick<BuildOpt
   return { slurm: { executor: new SlurmExecutor(cfg), onSlurm, maxJobs: opts.maxJobs ?? cfg?.maxJobs ?? Infinity } };
 }
 
-export async function build(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
+/** `delta`: what changed since the last all-fresh build of this selection (judge only what it touches). */
+export async function build(ws: Workspace, opts: Options, out: (s: string) => void, delta?: SnapshotDelta): Promise<number> {
   const sel = selection(ws.graph, roots(ws, opts.targets, false), opts.force);
   if (opts.dryRun) return dryRun(ws, sel, opts, out);
   const jobs = opts.jobs ?? defaultJobs();
@@ -88,13 +102,16 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
   for (const w of ws.warnings) listener({ type: 'warning', message: w });
   if (recovered) listener({ type: 'warning', message: recovered });
   ws.remote = remoteFor(ws.config, { url: opts.remoteCache, upload: opts.remoteUpload }, (message) => listener({ type: 'warning', message }));
-  // Planned after the writer lock: another build that finished meanwhile is in the lock now.
-  const scheduler = new Scheduler(ws, plan(ws, sel), {
+  // Planned after the writer lock: another build that finished meanwhile is in the lock now
+  // (and then the snapshot's delta no longer describes it).
+  const clean = delta && deltaHolds(ws.root, delta) ? cleanTargets(ws.graph, sel, delta) : undefined;
+  const planned = plan(ws, sel, clean);
+  phase(`plan (${planned.judged}/${planned.steps.size} judged)`);
+  const scheduler = new Scheduler(ws, planned, {
     jobs, keepGoing: opts.keepGoing, gpuFlag: opts.gpus,
     executor: new LocalExecutor(), listener,
     ...(await slurmOptions(ws, opts)),
   });
-  phase('plan');
   const onSignal = (sig: NodeJS.Signals) => scheduler.interrupt(sig);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -103,7 +120,7 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
     await close();
     const allFresh = r.failed.length === 0 && r.blocked.length === 0 && !r.interrupted;
     if (allFresh && snapshotEligible(opts)) {
-      writeSnapshot(ws, snapshotKey(ws.root, ws.config, ws.configHash, selectionKey(opts), process.env), r.ran.length + r.restored.length + r.fresh.length);
+      writeSnapshot(ws, snapshotKey(ws.root, ws.config, ws.configHash, selectionKey(opts), process.env), selectionKey(opts), r.ran.length + r.restored.length + r.fresh.length, clean ? delta : undefined);
     } else removeSnapshot(ws.root);
     if (r.interrupted) return 130;
     return r.badInput ? 2 : r.failed.length ? 1 : 0;

@@ -1,0 +1,62 @@
+// Dirty-set planning: from what changed since the no-op snapshot (paths whose stat moved,
+// targets declared differently), the targets that must be judged again: those that read,
+// write or list a changed path, those declared differently, and everything downstream of
+// them. The rest of the selection is fresh as the snapshot verified it. A path no target
+// accounts for makes the answer "judge everything" (undefined).
+import { ownerAbove, parentOf, type Graph } from '../graph/graph.js';
+import picomatch from 'picomatch';
+import type { SnapshotDelta } from './noop-snapshot.js';
+import type { Selection } from './selection.js';
+
+/** Targets of the selection that need not be judged; undefined: judge them all. */
+export function cleanTargets(graph: Graph, sel: Selection, delta: SnapshotDelta): Set<number> | undefined {
+  const dirty = new Set<number>();
+  for (const name of delta.targets) {
+    const n = graph.byName.get(name);
+    if (n && sel.selected.has(n.id)) dirty.add(n.id);
+  }
+  if (delta.paths.length) {
+    const readers = new Map<string, number[]>();
+    const add = (p: string, id: number) => {
+      const l = readers.get(p);
+      if (l) l.push(id);
+      else readers.set(p, [id]);
+    };
+    for (const id of sel.selected) {
+      const n = graph.nodes[id]!;
+      for (const { path } of n.literalInputs) add(path, id);
+      // A glob reads every file and folder listing below its base.
+      for (const spec of n.globInputs) add(picomatch.scan(spec).base, id);
+    }
+    for (const p of delta.paths) {
+      let found = false;
+      const owner = ownerAbove(graph.outputOwner, p);
+      if (owner !== undefined) {
+        found = true;
+        if (sel.selected.has(owner)) dirty.add(owner);
+      }
+      // The path itself, or a folder above it, is read by these.
+      for (let cur = p; ; cur = parentOf(cur)) {
+        for (const id of readers.get(cur) ?? []) {
+          found = true;
+          dirty.add(id);
+        }
+        if (cur === '') break;
+      }
+      if (!found) return undefined;
+    }
+  }
+  // Everything downstream is judged again too.
+  const stack = [...dirty];
+  while (stack.length) {
+    for (const d of graph.nodes[stack.pop()!]!.dependents) {
+      if (sel.selected.has(d) && !dirty.has(d)) {
+        dirty.add(d);
+        stack.push(d);
+      }
+    }
+  }
+  const clean = new Set<number>();
+  for (const id of sel.selected) if (!dirty.has(id)) clean.add(id);
+  return clean;
+}
