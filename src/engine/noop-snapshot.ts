@@ -28,7 +28,7 @@ const RACY_SLACK_MS = 50;
 
 type StatTuple = [number, number, number, number] | null;
 
-interface Snapshot {
+export interface Snapshot {
   format: number;
   key: string;
   /** Format, workspace and selection: a delta is only taken against the same selection. */
@@ -127,27 +127,38 @@ function sameStat(st: fs.Stats | undefined, want: StatTuple): boolean {
   return want !== null && st.size === want[0] && st.mtimeMs === want[1] && st.ino === want[2] && st.ctimeMs === want[3];
 }
 
-/** The number of fresh targets when the snapshot still holds, else undefined. */
-export function checkSnapshot(root: string, key: string): number | undefined {
+/** The snapshot as it stands now: the recorded paths whose stat moved since (each path statted once). */
+export interface SnapshotCheck {
+  snap: Snapshot;
+  moved: string[];
+}
+
+/** Reads the snapshot and stats every path it records; undefined when there is none to use. */
+export function checkSnapshot(root: string): SnapshotCheck | undefined {
   const snap = readSnapshot(root);
-  if (!snap || snap.key !== key || snap.racy.length) return undefined;
+  if (!snap) return undefined;
+  const moved: string[] = [];
   for (const p in snap.files) {
-    if (!sameStat(fs.statSync(absPath(root, p), { throwIfNoEntry: false }), snap.files[p]!)) return undefined;
+    if (!sameStat(fs.statSync(absPath(root, p), { throwIfNoEntry: false }), snap.files[p]!)) moved.push(p);
   }
-  return snap.targets;
+  return { snap, moved };
+}
+
+/** The number of fresh targets when the snapshot holds for this key (nothing moved, nothing racy), else undefined. */
+export function snapshotHolds(check: SnapshotCheck, key: string): number | undefined {
+  return check.snap.key === key && check.moved.length === 0 && check.snap.racy.length === 0 ? check.snap.targets : undefined;
 }
 
 /**
  * What changed since the snapshot, for a build of the same selection; undefined when it cannot
- * say (no snapshot, another selection or config setting, the lock's content changed), and the
- * whole graph must be judged.
+ * say (another selection or config setting, a target removed, the lock's content changed), and
+ * the whole graph must be judged.
  */
-export function snapshotDelta(root: string, config: Config, configHash: string, selection: string[], env: NodeJS.ProcessEnv): SnapshotDelta | undefined {
-  const snap = readSnapshot(root);
-  if (!snap || snap.base !== baseKey(root, selection) || snap.rest !== restKey(config)) return undefined;
+export function snapshotDelta(root: string, check: SnapshotCheck, config: Config, configHash: string, selection: string[], env: NodeJS.ProcessEnv): SnapshotDelta | undefined {
+  const { snap } = check;
+  if (snap.base !== baseKey(root, selection) || snap.rest !== restKey(config)) return undefined;
   const paths: string[] = [];
-  for (const p in snap.files) {
-    if (sameStat(fs.statSync(absPath(root, p), { throwIfNoEntry: false }), snap.files[p]!)) continue;
+  for (const p of check.moved) {
     if (p === 'sbuild.lock') {
       // Rewritten since (a git checkout and back): the same content is the same lock.
       if (snap.lockHash === undefined || snap.lockHash !== fileHash(root, p)) return undefined;
@@ -155,7 +166,8 @@ export function snapshotDelta(root: string, config: Config, configHash: string, 
     }
     paths.push(p);
   }
-  for (const p of snap.racy) if (p !== 'sbuild.lock' && !paths.includes(p)) paths.push(p);
+  const seen = new Set(paths);
+  for (const p of snap.racy) if (!seen.has(p)) paths.push(p);
   const now = declarations(config, configHash, env);
   const targets: string[] = [];
   for (const name in now) if (snap.declared[name] !== now[name]) targets.push(name);

@@ -47,6 +47,12 @@ interface Event {
 function events(r: RunResult): Event[] {
   const out: Event[] = [];
   for (const line of r.stdout.split('\n')) {
+    // A plain build (the one that may be answered by the no-op snapshot or plan from its delta).
+    const plain = /^(▶|↺|✖) (\S+?)(?::? |$)/.exec(line);
+    if (plain) {
+      out.push({ type: plain[1] === '▶' ? 'start' : plain[1] === '↺' ? 'restored' : 'failed', name: plain[2]!, why: [line] } as Event);
+      continue;
+    }
     if (!line.startsWith('{')) continue;
     try {
       out.push(JSON.parse(line) as Event);
@@ -400,7 +406,9 @@ class SeedRun {
   build(what: string): void {
     const anyFail = this.failing().length > 0;
     const jobs = this.rng.pick([[], [], ['-j', '1'], ['-j', '4']]);
-    const args = ['--json', ...jobs, ...(anyFail ? ['-k'] : []), ...(this.rng.chance(0.3) ? ['all'] : [])];
+    // Plain output most of the time: those builds may be answered by the no-op snapshot, or judge
+    // only the targets its delta touches (dirty-set planning); --json never uses either.
+    const args = [...(this.rng.chance(0.2) ? ['--json'] : []), ...jobs, ...(anyFail ? ['-k'] : []), ...(this.rng.chance(0.3) ? ['all'] : [])];
     const r = this.rig.run(args);
     const ran = this.rig.takeRuns();
     const evs = events(r);

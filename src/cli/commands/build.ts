@@ -9,7 +9,7 @@ import type { Workspace } from '../../engine/workspace.js';
 import type { Listener } from '../../engine/events.js';
 import { LocalExecutor, defaultJobs } from '../../executors/local.js';
 import { plainRenderer, jsonRenderer, summaryText } from '../../ui/plain.js';
-import { checkSnapshot, deltaHolds, removeSnapshot, snapshotDelta, snapshotKey, writeSnapshot, type SnapshotDelta } from '../../engine/noop-snapshot.js';
+import { checkSnapshot, deltaHolds, removeSnapshot, snapshotDelta, snapshotHolds, snapshotKey, writeSnapshot, type SnapshotDelta } from '../../engine/noop-snapshot.js';
 import { cleanTargets } from '../../engine/dirty.js';
 import { configHashOf, type LoadedConfig } from '../../config/load.js';
 import { phase } from '../../util/timing.js';
@@ -43,12 +43,13 @@ export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s:
     // cycle, targets that are not a list) is for validation to report, not for this shortcut.
     return { delta: undefined };
   }
-  const fresh = checkSnapshot(loaded.root, key);
+  const check = checkSnapshot(loaded.root);
+  const fresh = check ? snapshotHolds(check, key) : undefined;
   phase('noop snapshot');
   if (fresh === undefined) {
     let delta: SnapshotDelta | undefined;
     try {
-      delta = snapshotDelta(loaded.root, loaded.config, configHashOf(loaded), selectionKey(opts), process.env);
+      delta = check ? snapshotDelta(loaded.root, check, loaded.config, configHashOf(loaded), selectionKey(opts), process.env) : undefined;
     } catch {
       delta = undefined;
     }
