@@ -154,7 +154,7 @@ export function snapshotHolds(check: SnapshotCheck, key: string): number | undef
  * say (another selection or config setting, a target removed, the lock's content changed), and
  * the whole graph must be judged.
  */
-export function snapshotDelta(root: string, check: SnapshotCheck, config: Config, configHash: string, selection: string[], env: NodeJS.ProcessEnv): SnapshotDelta | undefined {
+export function snapshotDelta(root: string, check: SnapshotCheck, key: string, config: Config, configHash: string, selection: string[], env: NodeJS.ProcessEnv): SnapshotDelta | undefined {
   const { snap } = check;
   if (snap.base !== baseKey(root, selection) || snap.rest !== restKey(config)) return undefined;
   const paths: string[] = [];
@@ -168,11 +168,14 @@ export function snapshotDelta(root: string, check: SnapshotCheck, config: Config
   }
   const seen = new Set(paths);
   for (const p of snap.racy) if (!seen.has(p)) paths.push(p);
-  const now = declarations(config, configHash, env);
   const targets: string[] = [];
-  for (const name in now) if (snap.declared[name] !== now[name]) targets.push(name);
-  // A target that is gone changes what globs match and what owns which path: judge everything.
-  for (const name in snap.declared) if (!(name in now)) return undefined;
+  // The same key: no declaration changed (only files did), so none need describing again.
+  if (snap.key !== key) {
+    const now = declarations(config, configHash, env);
+    for (const name in now) if (snap.declared[name] !== now[name]) targets.push(name);
+    // A target that is gone changes what globs match and what owns which path: judge everything.
+    for (const name in snap.declared) if (!(name in now)) return undefined;
+  }
   return { paths, targets, lock: tuple(fs.statSync(absPath(root, 'sbuild.lock'), { throwIfNoEntry: false })) };
 }
 
@@ -194,7 +197,8 @@ export function removeSnapshot(root: string): void {
  * are carried over, each still with the stat it had then.
  */
 export function writeSnapshot(ws: Workspace, key: string, selection: string[], targets: number, carried?: SnapshotDelta): void {
-  const old = carried ? readSnapshot(ws.root, true) : undefined;
+  const previous = readSnapshot(ws.root, true);
+  const old = carried ? previous : undefined;
   removeSnapshot(ws.root);
   if (carried && !old) return;
   const files: Record<string, StatTuple> = {};
@@ -227,7 +231,8 @@ export function writeSnapshot(ws: Workspace, key: string, selection: string[], t
   }
   const snap: Snapshot = {
     format: FORMAT, key, base: baseKey(ws.root, selection), rest: restKey(ws.config),
-    declared: declarations(ws.config, ws.configHash, process.env), targets, files, racy, ...(lockHash ? { lockHash } : {}),
+    // The same key describes the same declarations: no need to describe them again.
+    declared: previous?.key === key ? previous.declared : declarations(ws.config, ws.configHash, process.env), targets, files, racy, ...(lockHash ? { lockHash } : {}),
   };
   writeFileAtomic(noopSnapshotPath(ws.root), JSON.stringify(snap));
 }

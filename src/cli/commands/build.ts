@@ -49,7 +49,7 @@ export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s:
   if (fresh === undefined) {
     let delta: SnapshotDelta | undefined;
     try {
-      delta = check ? snapshotDelta(loaded.root, check, loaded.config, configHashOf(loaded), selectionKey(opts), process.env) : undefined;
+      delta = check ? snapshotDelta(loaded.root, check, key, loaded.config, configHashOf(loaded), selectionKey(opts), process.env) : undefined;
     } catch {
       delta = undefined;
     }
