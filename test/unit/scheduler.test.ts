@@ -157,6 +157,15 @@ test('scheduler: a target needing more GPUs than exist fails as impossible, with
   assert.equal(failureMessage(failureOf(none.events, 'big'), 'big'), "target 'big' needs 3 GPU(s) but the pool has 0 (none detected). Run on a machine with a GPU, pass --gpus IDS, or set `cpuFallback: true` on the target to run it on the CPU.");
 });
 
+test('scheduler: a target that asks for zero of a resource runs like one without resources', T, async () => {
+  const m = workspace({ targets: [cmd('zero', ['in.txt'], ['out/zero'], { resources: { gpu: 0 } }), cmd('empty', ['in.txt'], ['out/empty'], { resources: {} })] });
+  m.write('in.txt', 'i\n');
+  const r = await m.build([], { gpuFlag: '0' });
+  assert.deepEqual(r.failed, []);
+  assert.deepEqual(r.ran, ['zero', 'empty']);
+  assert.deepEqual(r.ex.starts.map((s) => [s.name, s.gpus, s.cuda]), [['zero', [], ''], ['empty', [], '']]);
+});
+
 test('scheduler: early cutoff — an upstream that reruns with identical bytes leaves its dependent fresh', T, async () => {
   const m = workspace({ targets: [cmd('up', ['src.txt'], ['out/up']), cmd('down', ['out/up'], ['out/down'])] });
   m.write('src.txt', 'one\n');
