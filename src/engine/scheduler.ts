@@ -348,7 +348,8 @@ export class Scheduler {
       if (this.running >= this.opts.jobs) return 'skip';
       const res = item.node.target.resources;
       const noGpu = (res?.gpu ?? 0) > 0 && this.pools!.gpus.length === 0;
-      const gpus = res ? this.pools!.tryAcquire(noGpu ? { ...res, gpu: 0 } : res) : [];
+      // No pools when no queued target needs a resource: `resources: { gpu: 0 }` needs none.
+      const gpus = res && this.pools ? this.pools.tryAcquire(noGpu ? { ...res, gpu: 0 } : res) : [];
       if (gpus === undefined) return 'skip';
       void this.start(item, gpus, false);
       return 'take';
