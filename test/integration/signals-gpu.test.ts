@@ -99,8 +99,9 @@ test('a GPU job fails clearly when no GPU exists, unless cpuFallback allows the 
 test('one writer at a time: a second build waits (naming the holder) or, with --no-wait, exits 2; a dead holder is taken over; status never blocks', async () => {
   const r = rig();
   r.write('a.txt', 'a\n');
+  // The job holds the writer lock until the test lets it go (o/go), however slow the machine.
   r.config(`{ default: 'slow', targets: [
-    { name: 'slow', inputs: ['a.txt'], outputs: ['o/slow'], run: ${JSON.stringify(sh('slow', 'touch o/started; sleep 1; cp a.txt o/slow'))} },
+    { name: 'slow', inputs: ['a.txt'], outputs: ['o/slow'], run: ${JSON.stringify(sh('slow', 'touch o/started; while [ ! -e o/go ]; do sleep 0.05; done; cp a.txt o/slow'))} },
   ] }`);
   const first = r.spawn([]);
   const firstExit = new Promise<number | null>((res) => first.on('exit', res));
@@ -112,11 +113,18 @@ test('one writer at a time: a second build waits (naming the holder) or, with --
   assert.match(busy.stderr, new RegExp(`error: Another sbuild \\(pid ${first.pid}, since [^)]+\\) is building in this workspace`));
   const status = r.run(['status']);
   assert.equal(status.code, 0, 'status does not block');
-  const second = r.run([]); // waits for the first, then finds everything fresh
+  // The second waits for the first, then finds everything fresh.
+  const second = r.spawn([]);
+  let secondOut = '';
+  let secondErr = '';
+  second.stdout.on('data', (d) => (secondOut += d));
+  second.stderr.on('data', (d) => (secondErr += d));
+  const secondExit = new Promise<number | null>((res) => second.on('exit', res));
+  await waitFor(() => new RegExp(`waiting for sbuild \\(pid ${first.pid}`).test(secondErr));
+  r.write('o/go', '');
   assert.equal(await firstExit, 0);
-  assert.equal(second.code, 0, second.stdout + second.stderr);
-  assert.match(second.stderr, new RegExp(`waiting for sbuild \\(pid ${first.pid}`));
-  assert.match(second.stdout, /0 ran, 1 fresh/);
+  assert.equal(await secondExit, 0, secondOut + secondErr);
+  assert.match(secondOut, /0 ran, 1 fresh/);
   assert.deepEqual(r.takeRuns(), ['slow']);
   assert.ok(!r.exists('.sbuild/writer.pid'), 'released');
   // A lock left by a process that no longer exists is taken over.
