@@ -21,7 +21,7 @@ import { LOCK_FORMAT } from './lockfile.js';
 import { sha256 } from '../hashing/sha256.js';
 import { absPath, writeFileAtomic } from '../util/fs.js';
 import type { Workspace } from './workspace.js';
-import { journalPath, noopSnapshotPath, writerLockPath } from './state-paths.js';
+import { journalPath, noopDeclaredPath, noopSnapshotPath, writerLockPath } from './state-paths.js';
 
 const FORMAT = 2;
 const RACY_SLACK_MS = 50;
@@ -35,8 +35,6 @@ export interface Snapshot {
   base: string;
   /** The config without its targets (pools, gpus, caches…): any change there judges everything. */
   rest: string;
-  /** Per target name: its declaration, its in-process action and its env values. */
-  declared: Record<string, string>;
   /** Non-group targets in the selection (for the summary line). */
   targets: number;
   files: Record<string, StatTuple>;
@@ -44,6 +42,12 @@ export interface Snapshot {
   racy: string[];
   /** sbuild.lock's content hash: a lock rewritten with the same content (a git checkout and back) is the same lock. */
   lockHash?: string;
+}
+
+/** Per target name, under the snapshot key it belongs to: its declaration, in-process action and env values. */
+interface Declared {
+  key: string;
+  targets: Record<string, string>;
 }
 
 /** What changed since the snapshot was taken, as far as it can say. */
@@ -171,10 +175,18 @@ export function snapshotDelta(root: string, check: SnapshotCheck, key: string, c
   const targets: string[] = [];
   // The same key: no declaration changed (only files did), so none need describing again.
   if (snap.key !== key) {
+    // Kept apart from the snapshot (read only here, on a miss), under the key it describes.
+    let declared: Declared;
+    try {
+      declared = JSON.parse(fs.readFileSync(noopDeclaredPath(root), 'utf8')) as Declared;
+    } catch {
+      return undefined;
+    }
+    if (declared.key !== snap.key || typeof declared.targets !== 'object' || declared.targets === null) return undefined;
     const now = declarations(config, configHash, env);
-    for (const name in now) if (snap.declared[name] !== now[name]) targets.push(name);
+    for (const name in now) if (declared.targets[name] !== now[name]) targets.push(name);
     // A target that is gone changes what globs match and what owns which path: judge everything.
-    for (const name in snap.declared) if (!(name in now)) return undefined;
+    for (const name in declared.targets) if (!(name in now)) return undefined;
   }
   return { paths, targets, lock: tuple(fs.statSync(absPath(root, 'sbuild.lock'), { throwIfNoEntry: false })) };
 }
@@ -229,10 +241,12 @@ export function writeSnapshot(ws: Workspace, key: string, selection: string[], t
       files[p] = old.files[p]!;
     }
   }
+  // The same key describes the same declarations: the file written with it still holds.
+  if (previous?.key !== key) {
+    writeFileAtomic(noopDeclaredPath(ws.root), JSON.stringify({ key, targets: declarations(ws.config, ws.configHash, process.env) } satisfies Declared));
+  }
   const snap: Snapshot = {
-    format: FORMAT, key, base: baseKey(ws.root, selection), rest: restKey(ws.config),
-    // The same key describes the same declarations: no need to describe them again.
-    declared: previous?.key === key ? previous.declared : declarations(ws.config, ws.configHash, process.env), targets, files, racy, ...(lockHash ? { lockHash } : {}),
+    format: FORMAT, key, base: baseKey(ws.root, selection), rest: restKey(ws.config), targets, files, racy, ...(lockHash ? { lockHash } : {}),
   };
   writeFileAtomic(noopSnapshotPath(ws.root), JSON.stringify(snap));
 }

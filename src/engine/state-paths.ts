@@ -47,6 +47,11 @@ export function noopSnapshotPath(root: string): string {
   return path.join(root, STATE_DIR, 'noop.json');
 }
 
+/** `.sbuild/noop-declared.json`: each target's declaration key for the snapshot's config (read only on a miss). */
+export function noopDeclaredPath(root: string): string {
+  return path.join(root, STATE_DIR, 'noop-declared.json');
+}
+
 /** `.sbuild/writer.pid`: the writer lock (its claims and temp files are named after it). */
 export function writerLockPath(root: string): string {
   return path.join(root, STATE_DIR, 'writer.pid');
