@@ -16,6 +16,7 @@ import { plan, type Plan } from '../../src/engine/plan.js';
 import { Scheduler, type BuildResult } from '../../src/engine/scheduler.js';
 import type { BuildEvent } from '../../src/engine/events.js';
 import { FakeExecutor } from './fake-executor.js';
+import { WorkspaceFiles } from './files.js';
 
 export interface BuildOpts {
   force?: boolean;
@@ -35,12 +36,14 @@ export interface Build {
   done: Promise<BuildResult>;
 }
 
-export class MemoryWorkspace {
+export class MemoryWorkspace extends WorkspaceFiles {
   readonly root: string;
   config: Omit<Config, 'targets'> & { targets: Target[] };
 
   constructor(config: Omit<Config, 'targets'> & { targets: Target[] }) {
-    this.root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-unit-')));
+    const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-unit-')));
+    super(root);
+    this.root = root;
     this.config = config;
   }
 
@@ -57,23 +60,6 @@ export class MemoryWorkspace {
   /** A workspace as a command opens it: the lock, stat cache and graph read afresh. */
   open(): Promise<Workspace> {
     return openWorkspace(this.root, undefined, this.loaded());
-  }
-
-  path(rel: string): string {
-    return path.join(this.root, rel);
-  }
-
-  write(rel: string, content: string): void {
-    fs.mkdirSync(path.dirname(this.path(rel)), { recursive: true });
-    fs.writeFileSync(this.path(rel), content);
-  }
-
-  read(rel: string): string {
-    return fs.readFileSync(this.path(rel), 'utf8');
-  }
-
-  exists(rel: string): boolean {
-    return fs.existsSync(this.path(rel));
   }
 
   remove(rel: string): void {

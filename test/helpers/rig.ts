@@ -7,6 +7,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
+import { WorkspaceFiles } from './files.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = path.join(REPO, 'bin', 'sbuild.js');
@@ -17,34 +18,17 @@ export interface RunResult {
   stderr: string;
 }
 
-export class Rig {
-  readonly dir: string;
+export class Rig extends WorkspaceFiles {
   private readonly top: string;
 
   /** `name`: the workspace is a folder of that name (some outputs show it) below the temp dir. */
   constructor(name?: string) {
-    this.top = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-test-')));
+    const top = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-test-')));
+    super(name ? path.join(top, name) : top);
+    this.top = top;
     fs.mkdirSync(path.join(this.top, 'node_modules'));
     fs.symlinkSync(REPO, path.join(this.top, 'node_modules', 'sbuild'), 'dir');
-    this.dir = name ? path.join(this.top, name) : this.top;
     fs.mkdirSync(this.dir, { recursive: true });
-  }
-
-  path(rel: string): string {
-    return path.join(this.dir, rel);
-  }
-
-  write(rel: string, content: string): void {
-    fs.mkdirSync(path.dirname(this.path(rel)), { recursive: true });
-    fs.writeFileSync(this.path(rel), content);
-  }
-
-  read(rel: string): string {
-    return fs.readFileSync(this.path(rel), 'utf8');
-  }
-
-  exists(rel: string): boolean {
-    return fs.existsSync(this.path(rel));
   }
 
   /** Writes tasks.config.ts from the body of the object passed to defineConfig. */
