@@ -65,7 +65,12 @@ export function findConfig(cwd: string, explicit?: string): string {
   );
 }
 
-export async function loadConfig(cwd: string, explicit?: string): Promise<LoadedConfig> {
+/**
+ * `opts.generation`: a process that loads the config again (`sbuild watch`) imports it afresh
+ * under a new URL; the module map would otherwise hand back the first evaluation, whose rules
+ * read their files (Python configs) back then.
+ */
+export async function loadConfig(cwd: string, explicit?: string, opts: { generation?: number } = {}): Promise<LoadedConfig> {
   const file = findConfig(cwd, explicit);
   const root = path.dirname(file);
   const cacheDir = configCacheDir(root);
@@ -78,7 +83,7 @@ export async function loadConfig(cwd: string, explicit?: string): Promise<Loaded
   process.setSourceMapsEnabled(true);
   let mod: { default?: unknown } | undefined;
   try {
-    mod = await importBundle(bundle.bundleFile, 0);
+    mod = await importBundle(bundle.bundleFile, 0, opts.generation);
   } catch (err) {
     if (userThrew(err, bundle)) throw loadError(err, file, cwd, bundle);
     // The bundle did not import for a reason in none of the user's files: it vanished (another
@@ -88,7 +93,7 @@ export async function loadConfig(cwd: string, explicit?: string): Promise<Loaded
   if (!mod || (cached && !isObject(mod.default))) {
     bundle = await compile(file, root, cacheDir, metaFile);
     try {
-      mod = await importBundle(bundle.bundleFile, 1);
+      mod = await importBundle(bundle.bundleFile, 1, opts.generation);
     } catch (err) {
       throw loadError(err, file, cwd, bundle);
     }
@@ -134,8 +139,9 @@ function cachedBundle(file: string, cacheDir: string, metaFile: string): Bundle 
 }
 
 /** A second attempt gets its own URL: the module map keeps a failed import under the first. */
-async function importBundle(bundleFile: string, attempt: number): Promise<{ default?: unknown }> {
-  const url = pathToFileURL(bundleFile).href + (attempt ? `?attempt=${attempt}` : '');
+async function importBundle(bundleFile: string, attempt: number, generation = 0): Promise<{ default?: unknown }> {
+  const query = [...(generation ? [`generation=${generation}`] : []), ...(attempt ? [`attempt=${attempt}`] : [])].join('&');
+  const url = pathToFileURL(bundleFile).href + (query ? `?${query}` : '');
   return (await import(url)) as { default?: unknown };
 }
 

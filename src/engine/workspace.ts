@@ -44,9 +44,15 @@ export interface Workspace {
    * finished a build between this one reading them and taking the writer lock.
    */
   lockChanged(): boolean;
+  /**
+   * sbuild.lock and the journal as they stand are what this process wrote, holding the writer
+   * lock (`sbuild watch` after a build): lockChanged() compares against them from now on.
+   */
+  lockSeen(): void;
 }
 
-export async function openWorkspace(cwd: string, configFlag?: string, preloaded?: LoadedConfig): Promise<Workspace> {
+/** `reuse.hasher`: a stat cache kept in memory across workspaces of one process (`sbuild watch`). */
+export async function openWorkspace(cwd: string, configFlag?: string, preloaded?: LoadedConfig, reuse?: { hasher: FileHasher }): Promise<Workspace> {
   const loaded = preloaded ?? (await loadConfig(cwd, configFlag));
   const { config, targets } = validateConfig(loaded, cwd);
   allowLinkedFolders(loaded.root, config.linkedFolders ?? []);
@@ -54,7 +60,7 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
   const root = loaded.root;
   const diskGlob = (patterns: string[]): string[] => globFiles(root, patterns, (d) => hasher.listedDirs.add(d));
   const locate = locator(loaded, cwd);
-  const hasher = new FileHasher(root, statCachePath(root));
+  const hasher = reuse?.hasher ?? new FileHasher(root, statCachePath(root));
   phase('read stat cache');
   // Taken before reading, so a write between the two shows as a change.
   let stamp = lockStamp(root);
@@ -94,6 +100,9 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
     },
     lockChanged() {
       return lockStamp(root) !== stamp;
+    },
+    lockSeen() {
+      stamp = lockStamp(root);
     },
   };
   return ws;

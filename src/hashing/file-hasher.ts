@@ -133,6 +133,36 @@ export class FileHasher {
     for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) this.stats.delete(rel.slice(0, i));
   }
 
+  /** The stat taken of a path this process: undefined when never taken (or forgotten), null when absent. */
+  statMemo(rel: string): fs.Stats | null | undefined {
+    return this.stats.get(rel);
+  }
+
+  /** The content hash recorded for a file when it was last hashed, and when (Date.now() before the read). */
+  recordedHash(rel: string): { hash: Sha256; hashedAt: number } | undefined {
+    const e = this.entries.get(rel);
+    return e && { hash: e[4], hashedAt: e[5] };
+  }
+
+  /** Whether a stat is memoised for some path below a folder. */
+  hasStatsBelow(rel: string): boolean {
+    const prefix = rel + '/';
+    for (const k of this.stats.keys()) if (k.startsWith(prefix)) return true;
+    return false;
+  }
+
+  /**
+   * A watcher saw the path change (`sbuild watch`): its stat, the stats of the folders above it
+   * and of every path below it are taken again when next asked for. Content hashes stay, checked
+   * against the new stat as usual (a file is read again only when its stat moved).
+   */
+  invalidate(rel: string): void {
+    this.stats.delete(rel);
+    const prefix = rel + '/';
+    for (const k of this.stats.keys()) if (k.startsWith(prefix)) this.stats.delete(k);
+    for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) this.stats.delete(rel.slice(0, i));
+  }
+
   save(): void {
     if (!this.dirty) return;
     const obj: Record<string, Entry> = {};

@@ -39,6 +39,11 @@ export function fingerprintOf(rec: FingerprintRecord): Sha256 {
 
 const moduleHashes = new Map<string, string>();
 
+/** Rule modules may have changed since they were hashed (a config reloaded by `sbuild watch`). */
+export function forgetModuleHashes(): void {
+  moduleHashes.clear();
+}
+
 /**
  * Identity of a target's action, as stored in the lock and compared by `explain`.
  *
