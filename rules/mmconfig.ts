@@ -12,7 +12,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { canonicalJson } from '../src/index.js';
+import { canonicalJson, noteConfigReads } from '../src/index.js';
 import { mmconfigCacheDir } from '../src/engine/state-paths.js';
 
 /** A Python value as JSON: tuples become arrays, dicts plain objects. */
@@ -165,10 +165,13 @@ function runBatch(b: Batch): void {
   const misses: string[] = [];
   for (const abs of todo) {
     const hit = readCache(cacheDir, abs, identity, b.mode, stamps);
-    if (hit) b.results.set(abs, toConfig(b.root, abs, hit.result, hit.mmengine));
-    else misses.push(abs);
+    if (hit) {
+      b.results.set(abs, toConfig(b.root, abs, hit.result, hit.mmengine));
+      noteRead(abs, hit.result);
+    } else misses.push(abs);
   }
   if (misses.length === 0) return;
+  noteConfigReads(misses); // even when the evaluation fails: fixing the file is what reloads
   const res = evaluate(b, misses);
   for (const [i, abs] of misses.entries()) {
     const r = res.results[i];
@@ -178,7 +181,13 @@ function runBatch(b: Batch): void {
     }
     writeCache(cacheDir, abs, identity, r, res, stamps);
     b.results.set(abs, toConfig(b.root, abs, r, res.mmengine));
+    noteRead(abs, r);
   }
+}
+
+/** The config, its bases and a missing base it looked for: `sbuild watch` reloads when one changes. */
+function noteRead(abs: string, r: PyResult): void {
+  noteConfigReads([abs, ...(Array.isArray(r.read) ? r.read : []), ...(r.missing ? [r.missing] : [])]);
 }
 
 /** The evaluator script, next to this module in the package's `rules/` (also from dist/ and bundles). */
