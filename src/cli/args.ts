@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { SbuildError, didYouMean } from '../errors.js';
 import { parseSize } from '../cache/gc.js';
 
-export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'metrics', 'report', 'help'] as const;
+export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'metrics', 'report', 'watch', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Options {
@@ -37,6 +37,8 @@ export interface Options {
   out: string | undefined;
   /** --inputs: (list) each target's inputs and params too. */
   inputs: boolean;
+  /** --debounce MS: (watch) how long changes settle before a build; undefined: SBUILD_WATCH_DEBOUNCE_MS or 30. */
+  debounceMs: number | undefined;
 }
 
 const FLAGS = {
@@ -63,6 +65,7 @@ const FLAGS = {
   md: { type: 'boolean' },
   out: { type: 'string' },
   inputs: { type: 'boolean' },
+  debounce: { type: 'string' },
 } as const;
 
 export function parseCli(argv: string[]): Options {
@@ -112,7 +115,13 @@ export function parseCli(argv: string[]): Options {
     maxJobs = Number(v['max-jobs']);
     if (!Number.isInteger(maxJobs) || maxJobs < 1) throw new SbuildError('usage', `--max-jobs takes a whole number ≥ 1 (Slurm jobs submitted at once), got '${v['max-jobs']}'.`);
   }
+  let debounceMs: number | undefined;
+  if (v.debounce !== undefined) {
+    debounceMs = Number(v.debounce);
+    if (v.debounce.trim() === '' || !Number.isFinite(debounceMs) || debounceMs < 0) throw new SbuildError('usage', `--debounce takes milliseconds ≥ 0 (how long changes settle before a build), got '${v.debounce}'. Example: --debounce 50.`);
+  }
   return {
+    debounceMs,
     executor: v.executor as Options['executor'],
     slurm: (v.slurm ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean),
     maxJobs,
@@ -158,6 +167,7 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild materialize [targets…]    write missing outputs from committed results (e.g. the table)
        sbuild metrics diff [REV] [REV2] metrics JSONs vs a revision (default HEAD), or REV vs REV2
        sbuild report [--out DIR]        one HTML page: graph by state, results, last build, metrics vs HEAD
+       sbuild watch [targets…]          build, then rebuild the selection whenever one of its inputs changes
 
 Targets: exact names, globs over names ('exp/*/full/**'), or tags (tag:smoke).
 
@@ -171,6 +181,7 @@ Flags:
       --inputs        (list) show each target's inputs and params
       --md            (metrics diff) a Markdown table for a pull request
       --out DIR       (report) write DIR/index.html (default artifacts/report/)
+      --debounce MS   (watch) let changes settle this long before a build (default 30)
   -q, --quiet         only failures and the summary
   -v, --verbose       also list fresh targets (metrics diff: unchanged values too)
   -c, --config FILE   use this config instead of searching upwards

@@ -40,6 +40,8 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
   // These two work on git's files, not on a workspace: no config needed.
   if (opts.command === 'merge-lock') return (await import('./commands/merge-lock.js')).mergeLock(opts.targets, out);
   if (opts.command === 'init') return (await import('./commands/init.js')).init(process.cwd(), opts, out);
+  // A resident process: it loads (and reloads) the config itself.
+  if (opts.command === 'watch') return (await import('./commands/watch.js')).watch(process.cwd(), opts, out);
   phase('modules');
   const loaded = await loadConfig(process.cwd(), opts.config);
   phase('load config');

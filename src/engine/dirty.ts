@@ -2,32 +2,25 @@
 // targets declared differently), the targets that must be judged again: those that read,
 // write or list a changed path, those declared differently, and everything downstream of
 // them. The rest of the selection is fresh as the snapshot verified it. A path no target
-// accounts for makes the answer "judge everything" (undefined).
+// accounts for makes the answer "judge everything" (undefined). `sbuild watch` asks the same
+// with the paths its watcher found changed since its last all-fresh build.
 import { ownerAbove, parentOf, type Graph } from '../graph/graph.js';
 import picomatch from 'picomatch';
 import type { SnapshotDelta } from './noop-snapshot.js';
 import type { Selection } from './selection.js';
 
-/** Targets of the selection that need not be judged; undefined: judge them all. */
-export function cleanTargets(graph: Graph, sel: Selection, delta: SnapshotDelta): Set<number> | undefined {
+/**
+ * Targets of the selection that need not be judged; undefined: judge them all. `delta.targets`:
+ * names of targets to judge whatever the paths say (declared differently, or not known fresh).
+ */
+export function cleanTargets(graph: Graph, sel: Selection, delta: Pick<SnapshotDelta, 'paths' | 'targets'>): Set<number> | undefined {
   const dirty = new Set<number>();
   for (const name of delta.targets) {
     const n = graph.byName.get(name);
     if (n && sel.selected.has(n.id)) dirty.add(n.id);
   }
   if (delta.paths.length) {
-    const readers = new Map<string, number[]>();
-    const add = (p: string, id: number) => {
-      const l = readers.get(p);
-      if (l) l.push(id);
-      else readers.set(p, [id]);
-    };
-    for (const id of sel.selected) {
-      const n = graph.nodes[id]!;
-      for (const { path } of n.literalInputs) add(path, id);
-      // A glob reads every file and folder listing below its base.
-      for (const spec of n.globInputs) add(picomatch.scan(spec).base, id);
-    }
+    const readers = readersOf(graph, sel);
     for (const p of delta.paths) {
       let found = false;
       const owner = ownerAbove(graph.outputOwner, p);
@@ -59,4 +52,26 @@ export function cleanTargets(graph: Graph, sel: Selection, delta: SnapshotDelta)
   const clean = new Set<number>();
   for (const id of sel.selected) if (!dirty.has(id)) clean.add(id);
   return clean;
+}
+
+/** Per selection (a process that builds it again and again keeps it): path → the targets that read it. */
+const readerMaps = new WeakMap<Selection, Map<string, number[]>>();
+
+function readersOf(graph: Graph, sel: Selection): Map<string, number[]> {
+  let readers = readerMaps.get(sel);
+  if (readers) return readers;
+  readers = new Map<string, number[]>();
+  const add = (p: string, id: number) => {
+    const l = readers!.get(p);
+    if (l) l.push(id);
+    else readers!.set(p, [id]);
+  };
+  for (const id of sel.selected) {
+    const n = graph.nodes[id]!;
+    for (const { path } of n.literalInputs) add(path, id);
+    // A glob reads every file and folder listing below its base.
+    for (const spec of n.globInputs) add(picomatch.scan(spec).base, id);
+  }
+  readerMaps.set(sel, readers);
+  return readers;
 }

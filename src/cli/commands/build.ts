@@ -61,7 +61,7 @@ export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s:
 }
 
 /** Which targets run on Slurm: --executor, else the target's own `executor`, else the selectors. */
-async function slurmOptions(ws: Workspace, opts: Options): Promise<Pick<BuildOptions, 'slurm'>> {
+export async function slurmOptions(ws: Workspace, opts: Options): Promise<Pick<BuildOptions, 'slurm'>> {
   const cfg = ws.config.slurm;
   const selectors = [...(cfg?.select ?? []), ...opts.slurm];
   const chosen = new Set<number>();

@@ -1,0 +1,424 @@
+// `sbuild watch`: a resident process in a temp workspace. Each test waits on its output lines
+// (never on fixed sleeps): the "watching" line after every build, the summary line naming what
+// triggered it. Commands append to runs.log, so each build's work is counted exactly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { sh, useRigs, type Rig } from '../helpers/rig.js';
+
+const rig = useRigs();
+
+interface Watch {
+  lines: string[];
+  stderr: () => string;
+  /** Resolves with the `n`-th line (1-based, counted from the start) matching `re`. */
+  line(re: RegExp, n?: number): Promise<string>;
+  count(re: RegExp): number;
+  exited: Promise<number | null>;
+  alive(): boolean;
+  kill(sig?: NodeJS.Signals): void;
+}
+
+/** Starts `sbuild watch …` with a short debounce and collects its output. */
+function watch(r: Rig, args: string[] = [], env: NodeJS.ProcessEnv = {}): Watch {
+  const child = r.spawn(['watch', ...args], { SBUILD_WATCH_DEBOUNCE_MS: '30', ...env });
+  const lines: string[] = [];
+  let err = '';
+  let partial = '';
+  let exitCode: number | null | undefined;
+  const waiters: Array<() => void> = [];
+  child.stdout.on('data', (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop()!;
+    lines.push(...parts);
+    for (const w of [...waiters]) w();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+    for (const w of [...waiters]) w();
+  });
+  const exited = new Promise<number | null>((res) =>
+    child.on('exit', (code) => {
+      exitCode = code;
+      for (const w of [...waiters]) w();
+      res(code);
+    }));
+  const matching = (re: RegExp) => lines.filter((l) => re.test(l));
+  const w: Watch = {
+    lines,
+    stderr: () => err,
+    count: (re) => matching(re).length,
+    line: (re, n = 1) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const m = matching(re);
+          if (m.length >= n) {
+            waiters.splice(waiters.indexOf(check), 1);
+            clearTimeout(timer);
+            resolve(m[n - 1]!);
+          } else if (exitCode !== undefined) {
+            waiters.splice(waiters.indexOf(check), 1);
+            clearTimeout(timer);
+            reject(new Error(`sbuild watch exited (${exitCode}) before line ${n} matching ${re}:\n${lines.join('\n')}\n${err}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(check), 1);
+          reject(new Error(`timed out waiting for line ${n} matching ${re}:\n${lines.join('\n')}\n${err}`));
+        }, 60_000);
+        waiters.push(check);
+        check();
+      }),
+    exited,
+    alive: () => exitCode === undefined,
+    kill: (sig = 'SIGINT') => child.kill(sig),
+  };
+  return w;
+}
+
+const WATCHING = /^sbuild: watching \d+ files in \d+ folders for \d+ targets?; Ctrl-C stops$/;
+const SUMMARY = /^sbuild: .*\d+ ran, .* fresh in /;
+
+/** a ← in/a.txt, b ← in/b.txt, cat ← a + b + in/extra/*.txt; `all` builds cat. */
+function threeTargets(r: Rig): void {
+  r.write('in/a.txt', 'A\n');
+  r.write('in/b.txt', 'B\n');
+  r.write('in/extra/x.txt', 'X\n');
+  r.config(`{
+    default: 'all',
+    targets: [
+      { name: 'a', inputs: ['in/a.txt'], outputs: ['o/a'], run: ${JSON.stringify(sh('a', 'mkdir -p o; cp in/a.txt o/a'))} },
+      { name: 'b', inputs: ['in/b.txt'], outputs: ['o/b'], run: ${JSON.stringify(sh('b', 'mkdir -p o; cp in/b.txt o/b'))} },
+      { name: 'cat', inputs: ['o/a', 'o/b', 'in/extra/*.txt'], outputs: ['o/cat'], run: ${JSON.stringify(sh('cat', 'cat o/a o/b in/extra/*.txt > o/cat'))} },
+      { name: 'all', deps: ['cat'] },
+    ],
+  }`);
+}
+
+async function stop(w: Watch): Promise<void> {
+  if (!w.alive()) return;
+  w.kill('SIGINT');
+  assert.equal(await w.exited, 130, w.lines.join('\n') + w.stderr());
+}
+
+test('an edit rebuilds exactly what reads it; touch, own outputs and unread files rebuild nothing; a deleted output comes back', async () => {
+  const r = rig();
+  threeTargets(r);
+  const w = watch(r);
+  try {
+    await w.line(WATCHING);
+    assert.deepEqual(r.takeRuns(), ['a', 'b', 'cat']);
+    assert.match(w.lines.join('\n'), /watching 7 files in \d+ folders for 3 targets/);
+
+    r.write('in/a.txt', 'A2\n');
+    assert.match(await w.line(SUMMARY, 2), /2 ran, 1 fresh in .* — after in\/a\.txt changed$/);
+    await w.line(WATCHING, 2);
+    assert.deepEqual(r.takeRuns(), ['a', 'cat']);
+    assert.equal(r.read('o/cat'), 'A2\nB\nX\n');
+
+    // Same bytes under a new stat, and a file no target reads: nothing. The next real edit is
+    // the next build, and it names only its own file.
+    const t = new Date(Date.now() + 2000);
+    fs.utimesSync(r.path('in/b.txt'), t, t);
+    r.write('notes.txt', 'not an input\n');
+    r.write('in/extra/y.txt', 'Y\n'); // a new match of cat's glob
+    assert.match(await w.line(SUMMARY, 3), /1 ran, 2 fresh in .* — after in\/extra\/y\.txt changed$/);
+    await w.line(WATCHING, 3);
+    assert.deepEqual(r.takeRuns(), ['cat']);
+    assert.equal(r.read('o/cat'), 'A2\nB\nX\nY\n');
+
+    fs.rmSync(r.path('o/cat'));
+    assert.match(await w.line(SUMMARY, 4), /0 ran, 1 restored, 2 fresh in .* — after o\/cat changed$/);
+    await w.line(WATCHING, 4);
+    assert.equal(r.read('o/cat'), 'A2\nB\nX\nY\n');
+    r.write('o/b', 'tampered\n');
+    assert.match(await w.line(SUMMARY, 5), /— after o\/b changed$/);
+    await w.line(WATCHING, 5);
+    assert.equal(r.read('o/b'), 'B\n');
+    assert.deepEqual(r.takeRuns(), [], 'both came back from the cache');
+    assert.equal(w.count(SUMMARY), 5, w.lines.join('\n'));
+  } finally {
+    await stop(w);
+  }
+});
+
+test('after a build that did not leave everything fresh, the next one judges every target', async () => {
+  const r = rig();
+  r.write('in/a.txt', 'A\n');
+  r.write('in/d.txt', 'D\n');
+  r.config(`{
+    default: 'all',
+    targets: [
+      { name: 'a', inputs: ['in/a.txt'], outputs: ['o/a'], run: ${JSON.stringify(sh('a', 'mkdir -p o; cp in/a.txt o/a'))} },
+      { name: 'd', inputs: ['in/d.txt'], outputs: ['o/d'], run: ${JSON.stringify(sh('d', 'mkdir -p o; cp in/d.txt o/d'))} },
+      { name: 'all', deps: ['a', 'd'] },
+    ],
+  }`);
+  const w = watch(r, ['-k']);
+  try {
+    await w.line(WATCHING);
+    assert.deepEqual(r.takeRuns(), ['a', 'd']);
+    // d's input is gone: d fails, and keeps the record of its last build (and its output).
+    fs.rmSync(r.path('in/d.txt'));
+    assert.match(await w.line(/^sbuild: \d+ ran, /, 2), /0 ran, 1 fresh, 1 failed, 1 not run \(dependency failed\) in .* — after in\/d\.txt changed$/);
+    await w.line(WATCHING, 2);
+    // An edit that touches only a: d is judged again too, and fails again (not "fresh").
+    r.write('in/a.txt', 'A2\n');
+    assert.match(await w.line(/^sbuild: \d+ ran, /, 3), /1 ran, 0 fresh, 1 failed, 1 not run \(dependency failed\) in .* — after in\/a\.txt changed$/);
+    await w.line(WATCHING, 3);
+    r.write('in/d.txt', 'D2\n');
+    assert.match(await w.line(/^sbuild: \d+ ran, /, 4), /1 ran, 1 fresh in .* — after in\/d\.txt changed$/);
+    await w.line(WATCHING, 4);
+    assert.deepEqual(r.takeRuns(), ['a', 'd']);
+    assert.equal(r.read('o/d'), 'D2\n');
+  } finally {
+    await stop(w);
+  }
+});
+
+test('an absent intermediate (output deleted, not in the cache) is produced when a dependent that reads it runs', async () => {
+  const r = rig();
+  threeTargets(r);
+  const w = watch(r);
+  try {
+    await w.line(WATCHING);
+    assert.deepEqual(r.takeRuns(), ['a', 'b', 'cat']);
+    fs.rmSync(r.path('.sbuild/cache'), { recursive: true, force: true });
+    fs.rmSync(r.path('o/a'));
+    // a is fresh by its record, its output not on disk and in no cache: left absent.
+    assert.match(await w.line(SUMMARY, 2), /0 ran, 3 fresh in .* — after o\/a changed$/);
+    await w.line(WATCHING, 2);
+    assert.ok(!r.exists('o/a'));
+    // cat must run: it needs o/a, so a runs first.
+    r.write('in/b.txt', 'B2\n');
+    assert.match(await w.line(SUMMARY, 3), /3 ran, 0 fresh in .* — after in\/b\.txt changed$/);
+    await w.line(WATCHING, 3);
+    assert.deepEqual(r.takeRuns(), ['a', 'b', 'cat']);
+    assert.equal(r.read('o/cat'), 'A\nB2\nX\n');
+  } finally {
+    await stop(w);
+  }
+});
+
+test('a glob into an output folder follows what the folder holds after each build', async () => {
+  const r = rig();
+  r.write('in/n.txt', '2\n');
+  r.write('in/other.txt', 'o\n');
+  r.config(`{
+    default: 'all',
+    targets: [
+      { name: 'gen', inputs: ['in/n.txt'], outputs: ['o/parts'], run: ${JSON.stringify(sh('gen', 'mkdir -p o/parts; for i in $(seq 1 $(cat in/n.txt)); do echo p$i > o/parts/p$i.txt; done'))} },
+      { name: 'sum', inputs: ['o/parts/*.txt'], outputs: ['o/sum'], run: ${JSON.stringify(sh('sum', 'cat o/parts/*.txt > o/sum'))} },
+      { name: 'other', inputs: ['in/other.txt'], outputs: ['o/other'], run: ${JSON.stringify(sh('other', 'cp in/other.txt o/other'))} },
+      { name: 'all', deps: ['sum', 'other'] },
+    ],
+  }`);
+  const w = watch(r);
+  try {
+    await w.line(WATCHING);
+    assert.deepEqual(r.takeRuns(), ['gen', 'other', 'sum']);
+    r.write('in/n.txt', '3\n');
+    assert.match(await w.line(SUMMARY, 2), /2 ran, 1 fresh in .* — after in\/n\.txt changed$/);
+    await w.line(WATCHING, 2);
+    assert.equal(r.read('o/sum'), 'p1\np2\np3\n');
+    // The next build sees the three parts as they are: sum stays fresh.
+    r.write('in/other.txt', 'o2\n');
+    assert.match(await w.line(SUMMARY, 3), /1 ran, 2 fresh in .* — after in\/other\.txt changed$/);
+    await w.line(WATCHING, 3);
+    assert.deepEqual(r.takeRuns(), ['gen', 'other', 'sum']);
+  } finally {
+    await stop(w);
+  }
+});
+
+test('only the selection is built: an input of another target starts nothing', async () => {
+  const r = rig();
+  threeTargets(r);
+  const w = watch(r, ['a']);
+  try {
+    await w.line(WATCHING);
+    assert.deepEqual(r.takeRuns(), ['a']);
+    r.write('in/b.txt', 'B2\n');
+    r.write('in/a.txt', 'A2\n');
+    assert.match(await w.line(SUMMARY, 2), /1 ran, 0 fresh in .* — after in\/a\.txt changed$/);
+    await w.line(WATCHING, 2);
+    assert.deepEqual(r.takeRuns(), ['a']);
+    assert.ok(!r.exists('o/b'));
+  } finally {
+    await stop(w);
+  }
+});
+
+test('a config edit reloads it; a broken config is reported and waited on, not fatal', async () => {
+  const r = rig();
+  threeTargets(r);
+  const w = watch(r);
+  try {
+    await w.line(WATCHING);
+    r.takeRuns();
+    r.write('tasks.config.ts', r.read('tasks.config.ts').replace('cp in/b.txt o/b', 'cp in/b.txt o/b; echo more >> o/b'));
+    assert.match(await w.line(SUMMARY, 2), /2 ran, 1 fresh in .* — after tasks\.config\.ts changed \(config reloaded\)$/);
+    await w.line(WATCHING, 2);
+    assert.deepEqual(r.takeRuns(), ['b', 'cat']);
+    assert.equal(r.read('o/cat'), 'A\nB\nmore\nX\n');
+
+    const good = r.read('tasks.config.ts');
+    r.write('tasks.config.ts', good.replace("default: 'all',", "default: 'all',,"));
+    await w.line(/^sbuild: waiting for a fix; Ctrl-C stops$/);
+    assert.match(w.stderr(), /tasks\.config\.ts:\d+:\d+: error: Syntax error in the config/);
+    r.write('in/a.txt', 'A3\n'); // not built while the config is broken
+    r.write('tasks.config.ts', good.replace("default: 'all',", "default: 'b',"));
+    assert.match(await w.line(SUMMARY, 3), /0 ran, 1 fresh in .* — after tasks\.config\.ts changed \(config reloaded\)$/);
+    await w.line(WATCHING, 3);
+    assert.deepEqual(r.takeRuns(), []);
+    assert.ok(w.alive());
+  } finally {
+    await stop(w);
+  }
+});
+
+test('a Python experiment config the config load evaluated: editing one of its bases reloads', async () => {
+  const r = rig();
+  r.write('configs/base.py', 'lr = 0.1\n');
+  r.write('configs/exp.py', "_base_ = ['base.py']\nepochs = 2\n");
+  r.config(`{
+    targets: [
+      { name: 'train', outputs: ['o/train'], run: ${'`'}echo train >> runs.log; mkdir -p o; echo \${cfg.values.lr} \${cfg.values.epochs} > o/train${'`'} },
+    ],
+    default: 'train',
+  }`, "import { readMmConfig } from 'sbuild/rules';\nconst cfg = readMmConfig('configs/exp.py');");
+  const w = watch(r);
+  try {
+    await w.line(WATCHING);
+    assert.equal(r.read('o/train'), '0.1 2\n');
+    r.takeRuns();
+    r.write('configs/base.py', 'lr = 0.2\n');
+    assert.match(await w.line(SUMMARY, 2), /1 ran, 0 fresh in .* — after configs\/base\.py changed \(config reloaded\)$/);
+    await w.line(WATCHING, 2);
+    assert.deepEqual(r.takeRuns(), ['train']);
+    assert.equal(r.read('o/train'), '0.2 2\n');
+  } finally {
+    await stop(w);
+  }
+});
+
+test('changes during a build start exactly one more build after it', async () => {
+  const r = rig();
+  r.write('in/s.txt', 's0\n');
+  r.write('in/t.txt', 't0\n');
+  r.write('in/u.txt', 'u0\n');
+  // slow reads t's output, so t has run before slow holds the build (until marks/go appears).
+  r.config(`{
+    default: 'all',
+    targets: [
+      { name: 't', inputs: ['in/t.txt'], outputs: ['o/t'], run: ${JSON.stringify(sh('t', 'mkdir -p o; cp in/t.txt o/t'))} },
+      { name: 'slow', inputs: ['in/s.txt', 'o/t'], outputs: ['o/s'], run: ${JSON.stringify(sh('slow', 'mkdir -p marks; cat in/s.txt o/t > o/s; touch marks/started; while [ ! -e marks/go ]; do sleep 0.02; done; rm -f marks/go marks/started'))} },
+      { name: 'u', inputs: ['in/u.txt'], outputs: ['o/u'], run: ${JSON.stringify(sh('u', 'mkdir -p o; cp in/u.txt o/u'))} },
+      { name: 'all', deps: ['slow', 'u'] },
+    ],
+  }`);
+  const w = watch(r);
+  try {
+    await waitFile(r, 'marks/started');
+    r.write('in/s.txt', 's1\n');
+    r.write('in/s.txt', 's2\n');
+    r.write('in/t.txt', 't1\n');
+    r.write('marks/go', '');
+    await w.line(SUMMARY);
+    await waitFile(r, 'marks/started');
+    r.write('marks/go', '');
+    assert.match(await w.line(SUMMARY, 2), /2 ran, 1 fresh in .* — after in\/s\.txt and in\/t\.txt changed$/);
+    await w.line(WATCHING, 2);
+    assert.equal(r.read('o/s'), 's2\nt1\n');
+    // Nothing else is queued: the next build is the next edit's.
+    r.write('in/u.txt', 'u1\n');
+    assert.match(await w.line(SUMMARY, 3), /1 ran, 2 fresh in .* — after in\/u\.txt changed$/);
+    await w.line(WATCHING, 3);
+    assert.deepEqual(r.takeRuns(), ['slow', 'slow', 't', 't', 'u', 'u']);
+    assert.equal(w.count(SUMMARY), 3);
+  } finally {
+    await stop(w);
+  }
+});
+
+test('other sbuild commands work while watch waits; a build by another sbuild is taken as it is', async () => {
+  const r = rig();
+  threeTargets(r);
+  // A long window: the other build below runs (and writes sbuild.lock) before watch looks.
+  const w = watch(r, ['--debounce', '4000']);
+  try {
+    await w.line(WATCHING);
+    r.takeRuns();
+    const st = r.run(['status']);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /fresh {3}cat/);
+    r.write('in/a.txt', 'A2\n');
+    const b = r.run(['--no-wait']);
+    assert.equal(b.code, 0, b.stdout + b.stderr);
+    assert.match(b.stdout, /2 ran, 1 fresh/);
+    assert.deepEqual(r.takeRuns(), ['a', 'cat']);
+    // Watch saw in/a.txt and the outputs change, re-read sbuild.lock, and found all fresh.
+    assert.match(await w.line(SUMMARY, 2), /0 ran, 3 fresh in /);
+    await w.line(WATCHING, 2);
+    const again = r.run(['--no-wait']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /0 ran, 3 fresh/);
+    assert.deepEqual(r.takeRuns(), []);
+    assert.equal(r.read('o/cat'), 'A2\nB\nX\n');
+  } finally {
+    await stop(w);
+  }
+  assert.equal(w.count(SUMMARY), 2, 'no build loop: ' + w.lines.join('\n'));
+});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`${signal} stops watch with exit 130, idle or mid-build (the running job gets it)`, async () => {
+    const r = rig();
+    r.write('in/s.txt', 's0\n');
+    r.config(`{
+      default: 'slow',
+      targets: [
+        { name: 'slow', inputs: ['in/s.txt'], outputs: ['o/s'], run: ${JSON.stringify(sh('slow', 'mkdir -p o marks; cp in/s.txt o/s.part; if [ "$(cat in/s.txt)" = s1 ]; then touch marks/started; sleep 30; fi; mv o/s.part o/s'))} },
+      ],
+    }`);
+    const idle = watch(r);
+    await idle.line(WATCHING);
+    idle.kill(signal);
+    assert.equal(await idle.exited, 130);
+
+    const busy = watch(r);
+    await busy.line(WATCHING);
+    r.write('in/s.txt', 's1\n');
+    await waitFile(r, 'marks/started');
+    const t0 = Date.now();
+    busy.kill(signal);
+    assert.equal(await busy.exited, 130, busy.lines.join('\n'));
+    assert.ok(Date.now() - t0 < 10_000, 'the sleeping job was stopped, not waited for');
+    assert.match(busy.lines.join('\n'), /interrupted: 0 ran/);
+    assert.ok(!r.exists('o/s'), 'an interrupted target leaves no output');
+  });
+}
+
+test('bad input: an unknown target, a bad flag, -n: the usual one-paragraph error and exit 2', () => {
+  const r = rig();
+  threeTargets(r);
+  const unknown = r.run(['watch', 'cta']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^error: There is no target named 'cta'\. Did you mean .*'cat'/);
+  const flag = r.run(['watch', '--debounce', 'soon']);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /^error: --debounce takes milliseconds/);
+  const dry = r.run(['watch', '-n']);
+  assert.equal(dry.code, 2);
+  assert.match(dry.stderr, /does not take -n\/--dry-run/);
+  assert.equal(r.takeRuns().length, 0);
+});
+
+async function waitFile(r: Rig, rel: string, ms = 60_000): Promise<void> {
+  const t0 = Date.now();
+  while (!fs.existsSync(path.join(r.dir, rel))) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${rel}`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
