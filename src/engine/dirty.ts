@@ -13,7 +13,7 @@ import type { Selection } from './selection.js';
  * Targets of the selection that need not be judged; undefined: judge them all. `delta.targets`:
  * names of targets to judge whatever the paths say (declared differently, or not known fresh).
  */
-export function cleanTargets(graph: Graph, sel: Selection, delta: Pick<SnapshotDelta, 'paths' | 'targets'>): Set<number> | undefined {
+export function cleanTargets(graph: Graph, sel: Selection, delta: Pick<SnapshotDelta, 'paths' | 'targets'> & Partial<Pick<SnapshotDelta, 'absent'>>): Set<number> | undefined {
   const dirty = new Set<number>();
   for (const name of delta.targets) {
     const n = graph.byName.get(name);
@@ -48,6 +48,14 @@ export function cleanTargets(graph: Graph, sel: Selection, delta: Pick<SnapshotD
         stack.push(d);
       }
     }
+  }
+  // A target whose outputs were absent is judged (found absent again), not taken from its
+  // entry: a dependent that must run has to find it absent to have it produced first. What is
+  // downstream needs no judging for it: a target is settled only when its upstreams are, so
+  // the build judges those dependents itself.
+  for (const p of delta.absent ?? []) {
+    const owner = ownerAbove(graph.outputOwner, p);
+    if (owner !== undefined && sel.selected.has(owner)) dirty.add(owner);
   }
   const clean = new Set<number>();
   for (const id of sel.selected) if (!dirty.has(id)) clean.add(id);

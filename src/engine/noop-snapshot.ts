@@ -56,6 +56,8 @@ export interface SnapshotDelta {
   paths: string[];
   /** Targets declared differently, or new. */
   targets: string[];
+  /** Paths recorded absent that still are (outputs of absent targets: fresh by record, not on disk). */
+  absent: string[];
   /** sbuild.lock's stat when the delta was taken: another build that wrote it since voids the delta. */
   lock: StatTuple;
 }
@@ -135,6 +137,8 @@ function sameStat(st: fs.Stats | undefined, want: StatTuple): boolean {
 export interface SnapshotCheck {
   snap: Snapshot;
   moved: string[];
+  /** Recorded absent, and still absent. */
+  absent: string[];
 }
 
 /** Reads the snapshot and stats every path it records; undefined when there is none to use. */
@@ -142,10 +146,13 @@ export function checkSnapshot(root: string): SnapshotCheck | undefined {
   const snap = readSnapshot(root);
   if (!snap) return undefined;
   const moved: string[] = [];
+  const absent: string[] = [];
   for (const p in snap.files) {
-    if (!sameStat(fs.statSync(absPath(root, p), { throwIfNoEntry: false }), snap.files[p]!)) moved.push(p);
+    const want = snap.files[p]!;
+    if (!sameStat(fs.statSync(absPath(root, p), { throwIfNoEntry: false }), want)) moved.push(p);
+    else if (want === null) absent.push(p);
   }
-  return { snap, moved };
+  return { snap, moved, absent };
 }
 
 /** The number of fresh targets when the snapshot holds for this key (nothing moved, nothing racy), else undefined. */
@@ -188,7 +195,7 @@ export function snapshotDelta(root: string, check: SnapshotCheck, key: string, c
     // A target that is gone changes what globs match and what owns which path: judge everything.
     for (const name in declared.targets) if (!(name in now)) return undefined;
   }
-  return { paths, targets, lock: tuple(fs.statSync(absPath(root, 'sbuild.lock'), { throwIfNoEntry: false })) };
+  return { paths, targets, absent: check.absent, lock: tuple(fs.statSync(absPath(root, 'sbuild.lock'), { throwIfNoEntry: false })) };
 }
 
 function fileHash(root: string, p: string): string | undefined {

@@ -197,3 +197,40 @@ test('dirty-set planning: after a change, only what it touches and what is downs
   assert.equal(judged(r, { SEED1: 'x' }), '9/9');
   assert.deepEqual(r.takeRuns(), []);
 });
+
+test('dirty-set planning: an absent intermediate is produced when a dependent that reads it must run', () => {
+  const r = rig();
+  r.write('in/a.txt', 'A\n');
+  r.write('in/b.txt', 'B\n');
+  r.config(`{
+    default: 'all',
+    targets: [
+      { name: 'a', inputs: ['in/a.txt'], outputs: ['o/a'], run: ${JSON.stringify(sh('a', 'mkdir -p o; cp in/a.txt o/a'))} },
+      { name: 'b', inputs: ['in/b.txt'], outputs: ['o/b'], run: ${JSON.stringify(sh('b', 'mkdir -p o; cp in/b.txt o/b'))} },
+      { name: 'cat', inputs: ['o/a', 'o/b'], outputs: ['o/cat'], run: ${JSON.stringify(sh('cat', 'cat o/a o/b > o/cat'))} },
+      { name: 'all', deps: ['cat'] },
+    ],
+  }`);
+  assert.equal(judged(r), '3/3');
+  assert.deepEqual(r.takeRuns(), ['a', 'b', 'cat']);
+  // a's output gone and in no cache: a stays absent (fresh by its record), and the snapshot
+  // recorded after that build says so.
+  fs.rmSync(r.path('.sbuild/cache'), { recursive: true, force: true });
+  fs.rmSync(r.path('o/a'));
+  ageAll(r);
+  judged(r);
+  ageAll(r);
+  judged(r);
+  assert.equal(judged(r), undefined, 'answered by the snapshot');
+  assert.ok(!r.exists('o/a'));
+  // cat must run: a is judged (not taken from its entry), found absent, and produced first.
+  r.write('in/b.txt', 'B2\n');
+  const past = new Date(Date.now() - 5_000);
+  fs.utimesSync(r.path('in/b.txt'), past, past);
+  const res = r.run([], { SBUILD_TIMING: '1' });
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stderr, /plan \(3\/3 judged\)/);
+  assert.deepEqual(r.takeRuns(), ['a', 'b', 'cat']);
+  assert.equal(r.read('o/cat'), 'A\nB2\n');
+});
+
