@@ -52,5 +52,7 @@ export function moveAside(root: string, name: string, outputs: readonly string[]
 
 /** A target that succeeded: an earlier failure's leftovers no longer describe it. */
 export function clearFailed(root: string, name: string): void {
-  fs.rmSync(path.join(root, failedDir(name)), { recursive: true, force: true });
+  const dir = path.join(root, failedDir(name));
+  // Usually there is none: a look costs less than rmSync's own (it throws and catches ENOENT).
+  if (fs.lstatSync(dir, { throwIfNoEntry: false })) fs.rmSync(dir, { recursive: true, force: true });
 }

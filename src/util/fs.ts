@@ -85,18 +85,20 @@ export function realPathOf(abs: string): string | undefined {
   const rest: string[] = [];
   let cur = abs;
   for (;;) {
-    let exists: boolean;
+    // The C library's realpath: one call per path (the JS one stats every component, each time).
     try {
-      exists = fs.lstatSync(cur, { throwIfNoEntry: false }) !== undefined;
+      const real = fs.realpathSync.native(cur);
+      return rest.length ? path.join(real, ...rest) : real;
     } catch {
-      exists = false; // ENOTDIR: a file on the way; what lies beyond cannot exist
-    }
-    if (exists) {
+      // Absent (or a file on the way: what lies beyond cannot exist) goes up a level; something
+      // that is there but does not resolve is a broken or looping link.
+      let exists: boolean;
       try {
-        return path.join(fs.realpathSync(cur), ...rest);
+        exists = fs.lstatSync(cur, { throwIfNoEntry: false }) !== undefined;
       } catch {
-        return undefined;
+        exists = false;
       }
+      if (exists) return undefined;
     }
     const up = path.dirname(cur);
     if (up === cur) return abs;
@@ -214,7 +216,9 @@ export function lexists(abs: string): boolean {
 export function removeOutput(root: string, rel: string, target: string): void {
   const e = outputEscape(root, rel);
   if (e) throw new OutputEscape(e, escapeMessage(e, root, `refusing to delete the output '${rel}' of target '${target}'`));
-  fs.rmSync(path.resolve(root, rel), { recursive: true, force: true });
+  const abs = path.resolve(root, rel);
+  // Usually absent (a cold build): a look costs less than rmSync's own (it throws and catches ENOENT).
+  if (fs.lstatSync(abs, { throwIfNoEntry: false })) fs.rmSync(abs, { recursive: true, force: true });
 }
 
 /** removeOutput, then the output's folder made (before a target runs). */
