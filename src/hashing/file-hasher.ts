@@ -38,6 +38,12 @@ export class FileHasher {
   private entries = new Map<string, Entry>();
   /** Stats taken during this process, so a path is stat'ed once per command (until forgotten). */
   private stats = new Map<string, fs.Stats | null>();
+  /**
+   * Folder → the paths one level below it that lead to a path in `entries` or `stats`, so
+   * forget() visits only what lies below the path it forgets. A scan of every key instead
+   * costs the size of the workspace per output written: quadratic in a cold build.
+   */
+  private readonly below = new Map<string, Set<string>>();
   private dirty = false;
   /** One-line notice when the cache on disk was unreadable (rebuilt from scratch). */
   readonly warning: string | undefined;
@@ -57,9 +63,11 @@ export class FileHasher {
         const e = parsed.entries[p]!;
         if (!Array.isArray(e) || e.length !== 6 || typeof e[4] !== 'string' || e[4].length !== 64) throw new Error('entry');
         this.entries.set(p, e);
+        this.index(p);
       }
     } catch {
       this.entries.clear();
+      this.below.clear();
       this.dirty = true;
       this.warning = `stat cache ${path.relative(root, cacheFile)} was corrupt; rebuilt it (files are re-hashed once)`;
     }
@@ -71,6 +79,7 @@ export class FileHasher {
     if (st === undefined) {
       st = fs.statSync(absPath(this.root, rel), { throwIfNoEntry: false }) ?? null;
       this.stats.set(rel, st);
+      this.index(rel);
     }
     return st;
   }
@@ -88,6 +97,7 @@ export class FileHasher {
     const abs = absPath(this.root, rel);
     const hash = size > STREAM_THRESHOLD ? hashLargeFile(abs) : sha256(fs.readFileSync(abs));
     this.entries.set(rel, [size, st.mtimeMs, st.ino, st.ctimeMs, hash, hashedAt]);
+    this.index(rel);
     this.dirty = true;
     return { hash, size };
   }
@@ -126,9 +136,18 @@ export class FileHasher {
   forget(rel: string): void {
     if (this.entries.delete(rel)) this.dirty = true;
     this.stats.delete(rel);
-    const prefix = rel + '/';
-    for (const k of this.entries.keys()) if (k.startsWith(prefix)) { this.entries.delete(k); this.dirty = true; }
-    for (const k of this.stats.keys()) if (k.startsWith(prefix)) this.stats.delete(k);
+    const stack = [rel];
+    while (stack.length) {
+      const dir = stack.pop()!;
+      const kids = this.below.get(dir);
+      if (!kids) continue;
+      this.below.delete(dir);
+      for (const k of kids) {
+        if (this.entries.delete(k)) this.dirty = true;
+        this.stats.delete(k);
+        stack.push(k);
+      }
+    }
     // A folder that gains or loses files: its ancestors' stats are stale too.
     for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) this.stats.delete(rel.slice(0, i));
   }
@@ -161,6 +180,18 @@ export class FileHasher {
     const prefix = rel + '/';
     for (const k of this.stats.keys()) if (k.startsWith(prefix)) this.stats.delete(k);
     for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) this.stats.delete(rel.slice(0, i));
+  }
+
+  /** Records the way from the path's ancestors down to it (see `below`). */
+  private index(p: string): void {
+    for (let i = p.lastIndexOf('/'); i > 0; i = p.lastIndexOf('/')) {
+      const dir = p.slice(0, i);
+      let kids = this.below.get(dir);
+      if (!kids) this.below.set(dir, (kids = new Set()));
+      else if (kids.has(p)) return; // the way above is recorded already
+      kids.add(p);
+      p = dir;
+    }
   }
 
   save(): void {

@@ -93,3 +93,35 @@ test('tree hashes depend on relative paths and contents, not on where the folder
   assert.notEqual(a.hash, h.hashTree('b')!.hash);
   fs.rmSync(root, { recursive: true });
 });
+
+test('forget drops a path and everything below it (entries read from the cache too), and nothing beside it', () => {
+  const root = tmp();
+  const cache = path.join(root, '.sbuild', 'sc.json');
+  const files = ['d/sub/deep/x', 'd/y', 'dd/z', 'd.txt', 'e/f'];
+  for (const f of files) {
+    fs.mkdirSync(path.join(root, path.dirname(f)), { recursive: true });
+    fs.writeFileSync(path.join(root, f), f);
+  }
+  const h = new FileHasher(root, cache);
+  for (const f of files) h.hashFile(f);
+  h.save();
+  const saved = () => Object.keys(JSON.parse(fs.readFileSync(cache, 'utf8')).entries).sort();
+  assert.deepEqual(saved(), [...files].sort());
+  // Loaded from the cache file: forget must reach those entries as well.
+  const h2 = new FileHasher(root, cache);
+  h2.forget('d');
+  h2.save();
+  assert.deepEqual(saved(), ['d.txt', 'dd/z', 'e/f']);
+  // Remembered again after a forget, and forgotten again from one level down.
+  h2.hashFile('d/sub/deep/x');
+  h2.hashFile('d/y');
+  h2.forget('d/sub');
+  h2.save();
+  assert.deepEqual(saved(), ['d.txt', 'd/y', 'dd/z', 'e/f']);
+  // A rewritten file below a forgotten folder is read afresh (its stat is not reused).
+  h2.hashFile('e/f');
+  fs.writeFileSync(path.join(root, 'e', 'f'), 'other content');
+  h2.forget('e');
+  assert.equal(h2.hashFile('e/f')!.hash, sha256('other content'));
+  fs.rmSync(root, { recursive: true });
+});
