@@ -144,17 +144,15 @@ export class JobTracker {
  */
 export async function endGroup(pgid: number): Promise<boolean> {
   if (!GROUPS) return false;
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    return false; // the usual case: the group is empty
-  }
-  // Members were there (perhaps only exited ones not yet reaped): wait until none runs.
-  let found = false;
+  if (!signalable(-pgid)) return false; // the usual case: the group is empty
+  // Members are there (perhaps only exited ones not yet reaped). Whether one runs is judged
+  // before the kill: a process killed a moment ago may already look exited.
+  const found = LINUX ? groupMembers(allProcs(), pgid).length > 0 : true;
+  signal(-pgid, 'SIGKILL');
+  // Wait until none runs.
   for (let i = 0; i < 200; i++) {
     const live = LINUX ? groupMembers(allProcs(), pgid).length > 0 : signalable(-pgid);
     if (!live) break;
-    found = true;
     if (i % 10 === 9) signal(-pgid, 'SIGKILL');
     await sleep(10);
   }
