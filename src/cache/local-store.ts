@@ -113,6 +113,8 @@ export class LocalStore implements ActionCache {
    */
   getAction(fingerprint: string, look = false): VerifiedResult | undefined {
     const p = this.acPath(fingerprint);
+    // Most lookups miss (every target of a cold build): a look is cheaper than a read that throws.
+    if (!fs.existsSync(p)) return undefined;
     let text: string;
     try {
       text = fs.readFileSync(p, 'utf8');

@@ -10,6 +10,7 @@ import { listFiles, type FileHasher } from '../hashing/file-hasher.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import type { ActionResult, CachedOutput } from './cache.js';
 import type { LocalStore } from './local-store.js';
+import type { OutputRecord } from '../engine/lockfile.js';
 import type { RemoteCache } from './remote.js';
 import { checkResult, type VerifiedResult } from './verify.js';
 
@@ -20,11 +21,16 @@ export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string
   return result;
 }
 
-/** Copies a target's (just hashed) outputs into the store's blobs; the manifest, or undefined when one vanished. */
-export function outputBlobs(store: LocalStore, hasher: FileHasher, root: string, node: GraphNode): ActionResult | undefined {
+/**
+ * Copies a target's (just hashed) outputs into the store's blobs; the manifest, or undefined
+ * when one vanished. `hashed`: the records just taken of them (as written to the lock), so a
+ * file written a moment ago (racily new to the stat cache) is not read and hashed again.
+ */
+export function outputBlobs(store: LocalStore, hasher: FileHasher, root: string, node: GraphNode, hashed?: Record<string, OutputRecord>): ActionResult | undefined {
   const outputs: Record<string, CachedOutput> = {};
   for (const o of node.outputs) {
-    const fh = hasher.hashFile(o);
+    const rec = hashed?.[o];
+    const fh = rec && rec.files === undefined && hasher.kind(o) === 'file' ? rec : hasher.hashFile(o);
     if (fh) {
       store.putBlob(fh.hash, path.join(root, o));
       outputs[o] = { kind: 'file', hash: fh.hash, size: fh.size, mode: hasher.stat(o)!.mode & 0o777 };

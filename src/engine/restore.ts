@@ -75,10 +75,10 @@ export function recordsOf(result: VerifiedResult, overlay?: Map<string, Sha256>)
  * uploads) in the background. Returns the upload to wait for before the build ends, and a
  * warning when the outputs could not be stored.
  */
-export function keepOutputs(ws: Workspace, node: GraphNode, fingerprint: Sha256, tiers: readonly ActionCache[]): { upload?: Promise<void>; warning?: string } {
+export function keepOutputs(ws: Workspace, node: GraphNode, fingerprint: Sha256, outputs: Record<string, OutputRecord>, tiers: readonly ActionCache[]): { upload?: Promise<void>; warning?: string } {
   if (node.target.cache === false) return {};
   try {
-    const result = outputBlobs(ws.store, ws.hasher, ws.root, node);
+    const result = outputBlobs(ws.store, ws.hasher, ws.root, node, outputs);
     if (!result) return {};
     ws.store.keep(fingerprint, result);
     const uploads = tiers.filter((t) => t !== ws.store && t.enabled && t.writable);

@@ -377,7 +377,7 @@ export class Scheduler {
       this.fail(node, outcome.ms, outcome.failure, outcome.log);
     } else {
       this.recordOutputs(node, cur, outcome.outputs);
-      const kept = keepOutputs(this.ws, node, cur.fingerprint, this.tiers);
+      const kept = keepOutputs(this.ws, node, cur.fingerprint, outcome.outputs, this.tiers);
       if (kept.warning) this.emit({ type: 'warning', message: kept.warning });
       if (kept.upload) this.uploads.push(kept.upload);
       this.history!.record(node.name, outcome.ms);

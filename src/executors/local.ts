@@ -18,11 +18,13 @@ export class LocalExecutor implements Executor {
 
   async run(job: Job): Promise<JobResult> {
     const run = job.node.target.run;
-    fs.mkdirSync(path.dirname(job.logFile), { recursive: true });
-    if (typeof run === 'function') return this.runFunction(job, run);
+    if (typeof run === 'function') {
+      fs.mkdirSync(path.dirname(job.logFile), { recursive: true });
+      return this.runFunction(job, run);
+    }
     const command = typeof run === 'string' ? run : (run ?? []).map(quoteArg).join(' ');
     // One descriptor for stdout and stderr keeps their lines in order (and is the cheapest spawn).
-    const fd = fs.openSync(job.logFile, 'w');
+    const fd = openLog(job.logFile);
     fs.writeSync(fd, `$ ${command}\n`);
     // Recorded before it starts, so that nothing this job does can outlive sbuild unnoticed (jobs.ts).
     const tracker = (this.tracker ??= new JobTracker(job.root));
@@ -116,6 +118,17 @@ export class LocalExecutor implements Executor {
         /* already gone */
       }
     }
+  }
+}
+
+/** Opens (truncates) a log for writing; its folder is made only when missing (once per folder, not per job). */
+function openLog(file: string): number {
+  try {
+    return fs.openSync(file, 'w');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    return fs.openSync(file, 'w');
   }
 }
 
