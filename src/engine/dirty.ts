@@ -78,8 +78,17 @@ function readersOf(graph: Graph, sel: Selection): Map<string, number[]> {
     const n = graph.nodes[id]!;
     for (const { path } of n.literalInputs) add(path, id);
     // A glob reads every file and folder listing below its base.
-    for (const spec of n.globInputs) add(picomatch.scan(spec).base, id);
+    for (const spec of n.globInputs) add(globBase(spec), id);
   }
   readerMaps.set(sel, readers);
   return readers;
+}
+
+const bases = new Map<string, string>();
+
+/** The folder a glob lists below (the same spec is often declared by many targets). */
+function globBase(spec: string): string {
+  let b = bases.get(spec);
+  if (b === undefined) bases.set(spec, (b = picomatch.scan(spec).base));
+  return b;
 }

@@ -42,7 +42,7 @@ export interface Plan {
   fresh: Step[];
   /** Fresh targets with nothing to do anywhere upstream: a build takes them as they are. */
   settled: Set<number>;
-  /** How many targets were judged (the others were known clean). */
+  /** How many targets were judged, here or (below one that runs) by the build; the others were known clean. */
   judged: number;
 }
 
@@ -50,9 +50,11 @@ const INPUT_KINDS = new Set(['input-changed', 'input-added', 'input-removed', 'i
 
 /**
  * `clean`: targets known fresh without judging them (dirty-set planning, engine/dirty.ts); each
- * is taken as its lock entry says, unless it has none.
+ * is taken as its lock entry says, unless it has none. `forBuild`: the plan starts a build,
+ * which judges again every target below one that runs, so the plan does not judge those (its
+ * reason for them is only `upstream-will-run`; `status` and `explain` judge them in full).
  */
-export function plan(ws: Workspace, sel: Selection, clean?: Set<number>): Plan {
+export function plan(ws: Workspace, sel: Selection, clean?: Set<number>, forBuild = false): Plan {
   const { graph, lock, rebuilder } = ws;
   const steps = new Map<number, Step>();
   const toDo: Step[] = [];
@@ -107,6 +109,10 @@ export function plan(ws: Workspace, sel: Selection, clean?: Set<number>): Plan {
     }
     judged++;
     const upstreamChanged = node.deps.some((d) => changed.has(d));
+    if (forBuild && upstreamChanged) {
+      changed.add(id);
+      return add(id, 'run', [{ kind: 'upstream-will-run', dep: graph.nodes[node.deps.find((d) => changed.has(d))!]!.name }]);
+    }
     const cur = rebuilder.current(node, (d) => outputs.get(d), false, entry, overlay);
     const decision = rebuilder.decide(cur, entry, sel.forced.has(id));
     let reasons = decision.fresh ? [] : decision.reasons;

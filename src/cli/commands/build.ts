@@ -106,7 +106,8 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
   // Planned after the writer lock: another build that finished meanwhile is in the lock now
   // (and then the snapshot's delta no longer describes it).
   const clean = delta && deltaHolds(ws.root, delta) ? cleanTargets(ws.graph, sel, delta) : undefined;
-  const planned = plan(ws, sel, clean);
+  if (delta) phase('dirty set');
+  const planned = plan(ws, sel, clean, true);
   phase(`plan (${planned.judged}/${planned.steps.size} judged)`);
   const scheduler = new Scheduler(ws, planned, {
     jobs, keepGoing: opts.keepGoing, gpuFlag: opts.gpus,

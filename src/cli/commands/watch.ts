@@ -533,7 +533,7 @@ class Session {
  * they touch is judged); undefined: judge everything.
  */
 export async function runBuild(ws: Workspace, sel: Selection, opts: Options, listener: Listener, started: (s: Scheduler) => void, changed?: string[]): Promise<{ result: BuildResult; plan: Plan }> {
-  const planned = plan(ws, sel, changed ? cleanSince(ws, sel, changed) : undefined);
+  const planned = plan(ws, sel, changed ? cleanSince(ws, sel, changed) : undefined, true);
   const scheduler = new Scheduler(ws, planned, {
     jobs: opts.jobs ?? defaultJobs(), keepGoing: opts.keepGoing, gpuFlag: opts.gpus,
     executor: new LocalExecutor(), listener,
