@@ -165,8 +165,7 @@ export class FileHasher {
 
   /** Whether a stat is memoised for some path below a folder. */
   hasStatsBelow(rel: string): boolean {
-    const prefix = rel + '/';
-    for (const k of this.stats.keys()) if (k.startsWith(prefix)) return true;
+    for (const k of this.under(rel)) if (this.stats.has(k)) return true;
     return false;
   }
 
@@ -177,9 +176,17 @@ export class FileHasher {
    */
   invalidate(rel: string): void {
     this.stats.delete(rel);
-    const prefix = rel + '/';
-    for (const k of this.stats.keys()) if (k.startsWith(prefix)) this.stats.delete(k);
+    for (const k of this.under(rel)) this.stats.delete(k);
     for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) this.stats.delete(rel.slice(0, i));
+  }
+
+  /** Every remembered path below a folder, through the `below` index (not a scan of every path). */
+  private *under(rel: string): Generator<string> {
+    const stack = [rel];
+    while (stack.length) for (const k of this.below.get(stack.pop()!) ?? []) {
+      yield k;
+      stack.push(k);
+    }
   }
 
   /** Records the way from the path's ancestors down to it (see `below`). */
