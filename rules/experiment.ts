@@ -55,6 +55,13 @@ export interface Runner {
   checkpoint: string;
   /** File name of the training log in the work dir, when the program writes one. */
   log?: string;
+  /**
+   * How an interrupted training continues (the target's `resume`, with the variant's work dir
+   * as its folder): the arguments that make the program resume from what its work dir holds,
+   * and the file that says there is something to resume from. Without it, training always
+   * starts from scratch.
+   */
+  resume?: { args: string[]; marker?: string };
   /** The interpreter that evaluates configs (Python runners: the one that runs the jobs). */
   python?: string;
   /** `--cfg-options` that make a job of `limit` images a small one (smoke), from the merged config. */
@@ -280,6 +287,8 @@ export function experiment(opts: ExperimentOptions): Experiment {
         tags: [variant, 'train'],
         description: `${opts.description ?? opts.name}: ${variant} training`,
         ...(opts.trainGpus ? { resources: { gpu: opts.trainGpus }, cpuFallback: true } : {}),
+        // Its work dir holds one fingerprint's checkpoints: a rerun of it continues them, another never sees them.
+        ...(r.resume ? { resume: { dir: workDir, args: r.resume.args, ...(r.resume.marker ? { marker: r.resume.marker } : {}) } } : {}),
       } as Target,
       ['inputs', 'outputs', 'run', 'params'] as const,
       () => {
@@ -376,6 +385,12 @@ export interface MmdetOptions {
   checkpoint?: string;
   /** Pass the test script `--out-metrics FILE --split SPLIT` (default true: the SARDet repository's tools/test.py takes them). */
   metricsArgs?: boolean;
+  /**
+   * How tools/train.py continues an interrupted training from its work dir (default MMEngine's,
+   * MMDetection 3.x: `--resume`, which reads `last_checkpoint`). MMDetection 2.x:
+   * `{ args: ['--auto-resume'], marker: 'latest.pth' }`. `false`: always start from scratch.
+   */
+  resume?: { args: string[]; marker?: string } | false;
 }
 
 /** A `--cfg-options` value as MMEngine's DictAction parses it back. */
@@ -448,6 +463,7 @@ export function mmdetRunner(o: MmdetOptions = {}): Runner {
     trainInputs: [trainScript],
     testInputs: [testScript],
     checkpoint: o.checkpoint ?? 'latest.pth',
+    ...(o.resume === false ? {} : { resume: o.resume ?? { args: ['--resume'], marker: 'last_checkpoint' } }),
     limitOptions: mmengineLimitOptions,
     train: (j) => [python, trainScript, j.config, '--work-dir', j.workDir, ...cfgOptionArgs(j.cfgOptions), ...j.args],
     test: (j) => [python, testScript, j.config, j.checkpoint, '--work-dir', j.workDir, ...(metricsArgs ? ['--out-metrics', j.metrics, '--split', j.split] : []), ...cfgOptionArgs(j.cfgOptions), ...j.args],

@@ -94,6 +94,19 @@ export interface SlurmConfig extends SlurmOptions {
   settleSeconds?: number;
 }
 
+/** See `Target.resume` and docs/LONG_JOBS.md. */
+export interface ResumeOptions {
+  /**
+   * The folder (workspace-relative) where the command keeps its partial work: checkpoints,
+   * MMEngine's `last_checkpoint`. Other targets' declared outputs inside it are left alone.
+   */
+  dir: string;
+  /** Appended to the command when it resumes, e.g. `['--resume']` (MMEngine: resume from `last_checkpoint`). */
+  args?: string[];
+  /** A file in `dir` whose presence means there is something to resume from (e.g. `last_checkpoint`); default: any file there. */
+  marker?: string;
+}
+
 export interface Target {
   /** Unique, `/`-separated name, e.g. `exp/cfar_ca/full/eval-test`. */
   name: string;
@@ -136,6 +149,12 @@ export interface Target {
   description?: string;
   /** Store outputs in the content-addressed cache (default true). */
   cache?: boolean;
+  /**
+   * A long job that can continue where an interrupted run of it stopped (a training that
+   * writes checkpoints). Its partial work belongs to one fingerprint: a rerun of the same
+   * fingerprint keeps it and is told to resume; a changed fingerprint never sees it.
+   */
+  resume?: ResumeOptions;
   /**
    * Fingerprint the fingerprints of every target upstream too, so this target reruns when
    * any of them changes even if its outputs come out byte-identical. For targets that record

@@ -3,13 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SbuildError, didYouMean } from '../errors.js';
-import { normalizeRel, normalizeInput, isGlob } from '../util/fs.js';
+import { normalizeRel, normalizeInput, isGlob, isSafeRelative } from '../util/fs.js';
 import type { Config, Target } from './types.js';
 import type { LoadedConfig } from './load.js';
 import { STATE_DIR } from '../engine/state-paths.js';
 
 const TARGET_KEYS = new Set([
-  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize', 'lineage', 'executor', 'slurm', 'metrics',
+  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize', 'lineage', 'executor', 'slurm', 'metrics', 'resume',
 ]);
 
 /** A target after validation: paths normalised to posix, workspace-relative. */
@@ -19,6 +19,15 @@ export interface CheckedTarget {
   inputs: string[];
   outputs: string[];
   deps: string[];
+  /** `resume`, its folder normalised. */
+  resume?: ResumeSpec;
+}
+
+/** A target's `resume`, checked: the folder workspace-relative, the marker relative to it. */
+export interface ResumeSpec {
+  dir: string;
+  args: string[];
+  marker?: string;
 }
 
 export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Config; targets: CheckedTarget[] } {
@@ -120,8 +129,10 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
       const bad = slurmProblem(t.slurm, false);
       if (bad) fail(`${at}: ${bad}`, name);
     }
-    checked.push({ target: t, name, inputs, outputs, deps });
+    const resume = t.resume === undefined ? undefined : resumeSpec(t, root, inputs, (msg) => fail(`${at}: ${msg}`, name));
+    checked.push({ target: t, name, inputs, outputs, deps, ...(resume ? { resume } : {}) });
   });
+  checkResumeFolders(checked, fail);
   if (config.default !== undefined && !seen.has(config.default)) {
     fail(`The config's \`default\` names '${config.default}', which is not a target.${didYouMean(config.default, seen.keys())}`, config.default);
   }
@@ -150,6 +161,53 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
     }
   }
   return { config, targets: checked };
+}
+
+/**
+ * A resume folder belongs to its target: another target's resume folder may not overlap it,
+ * nor may it lie inside another target's declared output (whose content it would set aside).
+ */
+function checkResumeFolders(checked: CheckedTarget[], fail: (msg: string, where?: string) => never): void {
+  const within = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
+  const withResume = checked.filter((c) => c.resume);
+  for (const a of withResume) {
+    const dir = a.resume!.dir;
+    for (const b of withResume) {
+      if (b !== a && (within(dir, b.resume!.dir) || within(b.resume!.dir, dir))) {
+        fail(`targets '${a.name}' and '${b.name}' keep their partial work in overlapping folders ('${dir}' and '${b.resume!.dir}'); each would set the other's aside. Give each training its own resume.dir.`, a.name);
+      }
+    }
+    for (const c of checked) {
+      if (c === a) continue;
+      const out = c.outputs.find((o) => within(dir, o));
+      if (out !== undefined) fail(`target '${a.name}': its resume folder '${dir}' lies inside '${out}', an output of '${c.name}'. Keep the partial work in a folder that no other target outputs.`, a.name);
+    }
+  }
+}
+
+/** A target's `resume`, checked against its own declaration (other targets: checkResumeFolders). */
+function resumeSpec(t: Target, root: string, inputs: string[], fail: (msg: string) => never): ResumeSpec {
+  const r = t.resume as unknown;
+  const example = "{ dir: 'work_dirs/exp', args: ['--resume'], marker: 'last_checkpoint' }";
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return fail(`\`resume\` must be an object such as ${example}.`);
+  const o = r as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!['dir', 'args', 'marker'].includes(k)) fail(`\`resume\` has an unknown field \`${k}\`.${didYouMean(k, ['dir', 'args', 'marker'])} Allowed: dir, args, marker.`);
+  }
+  if (typeof t.run !== 'string' && !Array.isArray(t.run)) fail('`resume` needs a command (`run` as an array or a shell string): an in-process action or a group has no partial work to keep.');
+  const dir = typeof o.dir === 'string' && o.dir !== '' && !isGlob(o.dir) ? normalizeRel(root, o.dir) : undefined;
+  if (dir === undefined || dir === '' || dir === STATE_DIR || dir.startsWith(`${STATE_DIR}/`) || dir === '.git' || dir.startsWith('.git/')) {
+    fail(`resume.dir ${JSON.stringify(o.dir)} must be a folder inside the workspace (not the workspace itself, .sbuild or .git, and not a glob): the folder where the command keeps its checkpoints, e.g. 'work_dirs/exp'.`);
+  }
+  if (o.args !== undefined && (!Array.isArray(o.args) || o.args.some((a) => typeof a !== 'string' || a === ''))) fail("resume.args must be an array of non-empty strings, e.g. ['--resume'].");
+  if (o.marker !== undefined && (typeof o.marker !== 'string' || !isSafeRelative(o.marker))) {
+    fail(`resume.marker ${JSON.stringify(o.marker)} must be a file name relative to resume.dir, without '..', e.g. 'last_checkpoint'.`);
+  }
+  // Its partial work is set aside when the fingerprint changes: an input in there would go with it.
+  const inside = (p: string) => p === dir || p.startsWith(`${dir}/`) || dir!.startsWith(`${p}/`);
+  const bad = inputs.find((p) => !p.startsWith('!') && inside(p.replace(/\/$/, '')));
+  if (bad !== undefined) fail(`its input '${bad}' overlaps its resume folder '${dir}', whose content is set aside whenever the target's fingerprint changes. Keep the checkpoints in a folder of their own.`);
+  return { dir: dir!, args: (o.args as string[] | undefined) ?? [], ...(o.marker !== undefined ? { marker: o.marker as string } : {}) };
 }
 
 const SLURM_KEYS = ['partition', 'account', 'qos', 'time', 'mem', 'cpusPerTask', 'extra'];

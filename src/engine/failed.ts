@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { normalizeRel, outputEscape } from '../util/fs.js';
-import { STATE_DIR, failedRel } from './state-paths.js';
+import { STATE_DIR, failedRel, targetSegment } from './state-paths.js';
 
 /**
  * The folder for one target, relative to the workspace. The name is one path segment
@@ -13,9 +13,7 @@ import { STATE_DIR, failedRel } from './state-paths.js';
  * 'exp/a' can never own target 'exp/a/train''s folder, and no name can climb out of it.
  */
 export function failedDir(name: string): string {
-  let seg = encodeURIComponent(name);
-  if (seg === '' || seg === '.' || seg === '..') seg = seg.replace(/\./g, '%2E') || '%00';
-  return failedRel(seg);
+  return failedRel(targetSegment(name));
 }
 
 /**

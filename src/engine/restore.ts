@@ -9,6 +9,7 @@ import type { VerifiedResult } from '../cache/verify.js';
 import { removeInside } from '../util/fs.js';
 import type { OutputRecord } from './lockfile.js';
 import type { Workspace } from './workspace.js';
+import { restoringResume } from './resume.js';
 
 export type RestoreOutcome =
   /** The outputs are back on disk, hashed as they now are. */
@@ -31,7 +32,7 @@ export function peekLocal(ws: Workspace, node: GraphNode, fingerprint: Sha256): 
 /** Restores the target's outputs from the local store when it holds this exact fingerprint. */
 export function restoreLocal(ws: Workspace, node: GraphNode, fingerprint: Sha256): RestoreOutcome {
   if (node.target.cache === false) return MISS;
-  return settle(ws, node, () => ws.store.lookup(fingerprint, node));
+  return settle(ws, node, fingerprint, () => ws.store.lookup(fingerprint, node));
 }
 
 /** The same through another tier (the remote): its hit lands in the local store, then on disk. */
@@ -43,14 +44,20 @@ export async function restoreFrom(tier: ActionCache, ws: Workspace, node: GraphN
   } catch {
     return MISS;
   }
-  return result ? settle(ws, node, () => result) : MISS;
+  return result ? settle(ws, node, fingerprint, () => result) : MISS;
 }
 
-function settle(ws: Workspace, node: GraphNode, get: () => VerifiedResult | undefined): RestoreOutcome {
+function settle(ws: Workspace, node: GraphNode, fingerprint: Sha256, get: () => VerifiedResult | undefined): RestoreOutcome {
   const { store, hasher, root } = ws;
   try {
     const result = get();
     if (!result) return MISS;
+    // A resumable job's folder then holds this fingerprint's finished work, not another's partial.
+    if (node.resume) {
+      restoringResume(root, ws.graph, node, fingerprint);
+      hasher.forget(node.resume.dir);
+      ws.rebuilder.outputsWritten([node.resume.dir]);
+    }
     restoreOutputs(store, hasher, root, result);
   } catch (err) {
     for (const o of node.outputs) removeInside(root, o);

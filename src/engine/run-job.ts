@@ -4,7 +4,9 @@
 import fs from 'node:fs';
 import type { GraphNode } from '../graph/graph.js';
 import type { Executor, Job, JobResult } from '../executors/executor.js';
+import path from 'node:path';
 import { normalizeRel, OutputEscape, prepareOutput } from '../util/fs.js';
+import { inResumeFolder, outputsToSetAside, startResume } from './resume.js';
 import { ownerAbove } from '../graph/graph.js';
 import type { Current } from './rebuilder.js';
 import { LINEAGE_PREFIX } from './reasons.js';
@@ -31,16 +33,28 @@ export async function runJob(ws: Workspace, node: GraphNode, cur: Current, req: 
   const t0 = performance.now();
   let result: JobResult;
   try {
-    // Outputs are removed first: a command that fails to write one must not leave an old copy looking produced.
+    // A resumable job's folder: kept for this fingerprint's unfinished work, else set aside (resume.ts).
+    const resume = node.resume ? startResume(root, ws.graph, node, cur.fingerprint) : undefined;
+    if (node.resume) {
+      ws.hasher.forget(node.resume.dir);
+      ws.rebuilder.outputsWritten([node.resume.dir]);
+    }
+    // Outputs are removed first: a command that fails to write one must not leave an old copy
+    // looking produced. Those in a resumed folder are the unfinished run's, which it continues.
     for (const o of node.outputs) {
-      prepareOutput(root, o, node.name); // refuses (the target fails) an output that resolves outside the workspace
+      if (resume?.resuming && inResumeFolder(node, o)) ensureParent(root, o);
+      else prepareOutput(root, o, node.name); // refuses (the target fails) an output that resolves outside the workspace
       ws.hasher.forget(o);
     }
     ws.rebuilder.outputsWritten(node.outputs);
     const ids = req.gpus.join(',');
     result = await req.executor.run({
       node, root, gpus: req.gpus,
-      env: { ...process.env, CUDA_VISIBLE_DEVICES: ids, SBUILD_GPU_IDS: ids, SBUILD_TARGET: node.name, SBUILD_ROOT: root },
+      ...(resume ? { args: resume.resuming ? node.resume!.args : [], notes: resume.notes } : {}),
+      env: {
+        ...process.env, CUDA_VISIBLE_DEVICES: ids, SBUILD_GPU_IDS: ids, SBUILD_TARGET: node.name, SBUILD_ROOT: root,
+        ...(resume ? { SBUILD_RESUME: resume.resuming ? '1' : '0', SBUILD_RESUME_DIR: node.resume!.dir } : {}),
+      },
       logFile: ws.logFile(node.name),
       inputs: Object.keys(cur.record.inputs).filter((p) => !p.startsWith(LINEAGE_PREFIX)).map((p) => p.replace(/\/$/, '')),
       signal: req.signal,
@@ -68,10 +82,16 @@ export async function runJob(ws: Workspace, node: GraphNode, cur: Current, req: 
   return { kind: 'ran', outputs, ms };
 }
 
+/** The folder of an output left in place (a resumed run's), made if missing. */
+function ensureParent(root: string, rel: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(root, rel)), { recursive: true });
+}
+
 /** A failed target's partial outputs go aside, so its declared outputs are absent; the failure says where. */
 function setAside(ws: Workspace, node: GraphNode, failure: Failure): { kind: 'failed'; failure: Failure; warning?: string } {
   try {
-    const dir = moveAside(ws.root, node.name, node.outputs);
+    // A resumable job's folder stays: it is the partial work the next run of it continues.
+    const dir = moveAside(ws.root, node.name, outputsToSetAside(node));
     for (const o of node.outputs) ws.hasher.forget(o);
     ws.rebuilder.outputsWritten(node.outputs);
     return { kind: 'failed', failure: withMoved(failure, dir) };

@@ -20,6 +20,7 @@ import { AbsentTargets } from './absent.js';
 import { LockRecorder } from './record.js';
 import { keepOutputs, restoreFrom, restoreLocal, peekLocal, type RestoreOutcome } from './restore.js';
 import { runJob, type JobOutcome } from './run-job.js';
+import { finishResume } from './resume.js';
 import type { Failure, FailureLog } from './failure.js';
 import type { ActionCache } from '../cache/cache.js';
 import { RemoteTier } from '../cache/remote-tier.js';
@@ -293,6 +294,8 @@ export class Scheduler {
       this.again = true;
     }
     this.recorder.record(node.name, cur, outputs);
+    // Recorded: what its resume folder holds is finished work now (resume.ts).
+    if (node.resume) finishResume(this.ws.root, node, cur.fingerprint);
     this.outputs.set(node.id, outputs);
     this.changed.add(node.id);
     this.ws.rebuilder.outputsWritten(node.outputs);

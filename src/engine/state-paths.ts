@@ -15,6 +15,8 @@
 //   last-build.json   the last build's timeline, for the report (engine/timeline.ts)
 //   logs/             one log per target, `<name>.log` (util/fs.ts logPath)
 //   failed/           partial outputs of failed or interrupted targets (engine/failed.ts)
+//   resume/           which fingerprint each resumable target's work folder holds (engine/resume.ts)
+//   partial/          resumable partial work set aside, by target and fingerprint (engine/resume.ts)
 //   cache/            the local content-addressed store: `cas/` blobs, `ac/` entries
 //                     (cache/local-store.ts)
 //   values/           large param values by content hash, for `explain` (engine/values.ts)
@@ -26,6 +28,26 @@ import path from 'node:path';
 
 /** The state folder's name, at the workspace root. */
 export const STATE_DIR = '.sbuild';
+
+/**
+ * A target name as one path segment (percent-encoded like a URI component: 'exp/a/train' →
+ * 'exp%2Fa%2Ftrain'), so that no name owns another's folder or climbs out of its own.
+ */
+export function targetSegment(name: string): string {
+  let seg = encodeURIComponent(name);
+  if (seg === '' || seg === '.' || seg === '..') seg = seg.replace(/\./g, '%2E') || '%00';
+  return seg;
+}
+
+/** `.sbuild/resume/<target>.json`: the fingerprint a resumable target's folder holds work of. */
+export function resumeStampPath(root: string, name: string): string {
+  return path.join(root, STATE_DIR, 'resume', `${targetSegment(name)}.json`);
+}
+
+/** `.sbuild/partial/`: partial work set aside (`<target>/<fingerprint>/`, or `<target>/old-<time>/`). */
+export function partialDir(root: string): string {
+  return path.join(root, STATE_DIR, 'partial');
+}
 
 /** `.sbuild/` itself. */
 export function stateDir(root: string): string {

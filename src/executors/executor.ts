@@ -1,5 +1,6 @@
 // The boundary between the scheduler and whatever runs a job (this machine, later Slurm).
 import type { GraphNode } from '../graph/graph.js';
+import { quoteArg } from '../hashing/fingerprint.js';
 
 export interface Job {
   node: GraphNode;
@@ -13,8 +14,23 @@ export interface Job {
   /** Resolved input files, workspace-relative. */
   inputs: string[];
   signal: AbortSignal;
+  /** Arguments appended to the target's command (a resumed run's `resume.args`). */
+  args?: string[];
+  /** Lines that say what sbuild did before the command started (set aside, resuming), for its log. */
+  notes?: string[];
   /** What an in-process action's context adds about its inputs and provenance. */
   facts: Pick<import('../config/types.js').ActionContext, 'hashes' | 'fingerprint' | 'provenance' | 'lineage'>;
+}
+
+/** The command a job runs: the target's, with the job's arguments appended (quoted for a shell string). */
+export function jobCommand(run: string | string[], args: readonly string[] = []): string | string[] {
+  if (args.length === 0) return run;
+  return typeof run === 'string' ? `${run} ${args.map(quoteArg).join(' ')}` : [...run, ...args];
+}
+
+/** How a command is shown (and written atop its log). */
+export function shownCommand(run: string | string[]): string {
+  return typeof run === 'string' ? run : run.map(quoteArg).join(' ');
 }
 
 export type JobResult =

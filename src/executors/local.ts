@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import type { ActionContext } from '../config/types.js';
-import { quoteArg } from '../hashing/fingerprint.js';
 import { writablePath, writeFileAtomicAsync } from '../util/fs.js';
-import type { Executor, Job, JobResult } from './executor.js';
+import { jobCommand, shownCommand, type Executor, type Job, type JobResult } from './executor.js';
+import { outputsToSetAside } from '../engine/resume.js';
 import { JobTracker, endGroup } from './jobs.js';
 import { actionTmpDir } from '../engine/state-paths.js';
 
@@ -22,13 +22,14 @@ export class LocalExecutor implements Executor {
       fs.mkdirSync(path.dirname(job.logFile), { recursive: true });
       return this.runFunction(job, run);
     }
-    const command = typeof run === 'string' ? run : (run ?? []).map(quoteArg).join(' ');
+    const line = jobCommand(run!, job.args);
+    const command = shownCommand(line);
     // One descriptor for stdout and stderr keeps their lines in order (and is the cheapest spawn).
     const fd = openLog(job.logFile);
-    fs.writeSync(fd, `$ ${command}\n`);
+    fs.writeSync(fd, `$ ${command}\n${(job.notes ?? []).map((n) => `sbuild: ${n}\n`).join('')}`);
     // Recorded before it starts, so that nothing this job does can outlive sbuild unnoticed (jobs.ts).
     const tracker = (this.tracker ??= new JobTracker(job.root));
-    const id = tracker.starting(job.node.name, job.node.outputs);
+    const id = tracker.starting(job.node.name, outputsToSetAside(job.node));
     let pid: number | undefined;
     try {
       const { execa } = await import('execa');
@@ -46,7 +47,7 @@ export class LocalExecutor implements Executor {
         reject: false,
         cleanup: true,
       };
-      const child = typeof run === 'string' ? execa(run, { ...opts, shell: true }) : execa(run![0]!, run!.slice(1), opts);
+      const child = typeof line === 'string' ? execa(line, { ...opts, shell: true }) : execa(line[0]!, line.slice(1), opts);
       pid = child.pid;
       if (pid !== undefined) {
         this.running.add(pid);

@@ -10,7 +10,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import type { SlurmConfig, SlurmOptions, Target } from '../config/types.js';
 import { quoteArg } from '../hashing/fingerprint.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { Executor, Job, JobResult } from './executor.js';
+import { jobCommand, shownCommand, type Executor, type Job, type JobResult } from './executor.js';
 import { slurmScriptDir } from '../engine/state-paths.js';
 
 /** The `sbatch` options of a target: its own `slurm` over the config's, GPUs as GRES. */
@@ -37,14 +37,15 @@ export function jobName(target: string): string {
 }
 
 /** The batch script: the command as the local executor would run it, in the workspace. */
-export function batchScript(t: Target, root: string): { script: string; command: string } {
-  const command = typeof t.run === 'string' ? t.run : (t.run as string[]).map(quoteArg).join(' ');
+export function batchScript(t: Target, root: string, args: readonly string[] = [], notes: readonly string[] = []): { script: string; command: string } {
+  const command = shownCommand(jobCommand(t.run as string | string[], args));
   const script = [
     '#!/bin/sh',
     `cd ${quoteArg(root)} || exit 97`,
     // What the local executor hands a job: its GPU ids under sbuild's own name too.
     'SBUILD_GPU_IDS="${CUDA_VISIBLE_DEVICES:-}"; export SBUILD_GPU_IDS',
     `printf '%s\\n' ${quoteArg(`$ ${command}`)} "# slurm job \${SLURM_JOB_ID:-?} on $(hostname), CUDA_VISIBLE_DEVICES=\${CUDA_VISIBLE_DEVICES:-}"`,
+    ...notes.map((n) => `printf '%s\\n' ${quoteArg(`sbuild: ${n}`)}`),
     command,
     '',
   ].join('\n');
@@ -66,7 +67,7 @@ export class SlurmExecutor implements Executor {
 
   async run(job: Job): Promise<JobResult> {
     const t = job.node.target;
-    const { script, command } = batchScript(t, job.root);
+    const { script, command } = batchScript(t, job.root, job.args, job.notes);
     // Laid out like the logs: one path per target name, so two targets never share a script.
     const scriptFile = path.join(slurmScriptDir(job.root), `${job.node.name}.sh`);
     writeFileAtomic(scriptFile, script);

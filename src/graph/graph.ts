@@ -5,7 +5,7 @@ import picomatch from 'picomatch';
 import { SbuildError, didYouMean } from '../errors.js';
 import { isGlob } from '../util/fs.js';
 import type { Target } from '../config/types.js';
-import type { CheckedTarget } from '../config/validate.js';
+import type { CheckedTarget, ResumeSpec } from '../config/validate.js';
 
 export interface GraphNode {
   id: number;
@@ -14,6 +14,8 @@ export interface GraphNode {
   /** A group has no `run`: it only names other targets. */
   group: boolean;
   outputs: string[];
+  /** The target's `resume`, checked (a job that can continue an interrupted run). */
+  resume?: ResumeSpec;
   /** Input specs as declared (normalised): literal paths and globs. */
   inputSpecs: string[];
   /** Literal input paths with the node owning each (itself or a folder above it), found once here. */
@@ -56,6 +58,7 @@ export function buildGraph(
     target: c.target,
     group: c.target.run === undefined,
     outputs: c.outputs,
+    ...(c.resume ? { resume: c.resume } : {}),
     inputSpecs: c.inputs,
     literalInputs: [],
     globInputs: [],
