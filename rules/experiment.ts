@@ -29,6 +29,8 @@ export interface TrainJob {
   args: string[];
   /** MMEngine `--cfg-options` for this job (a smoke run's smaller schedule and data), dotted keys. */
   cfgOptions: Record<string, PyValue>;
+  /** GPUs the job is given (`trainGpus` / `evalGpus`; 0: the CPU). More than one: a distributed job. */
+  gpus: number;
   /** The merged config, as evaluated. */
   values: Record<string, PyValue>;
 }
@@ -297,7 +299,7 @@ export function experiment(opts: ExperimentOptions): Experiment {
         return {
           inputs: [...(r.trainInputs ?? r.inputs), ...c.configInputs, ...c.local, ...trainManifest],
           outputs: [ckpt, ...(log ? [log] : [])],
-          run: r.train({ ...base, checkpoint: ckpt, log, split: trainSplit, args: spec.trainArgs ?? [], cfgOptions: options('train'), values: c.values }),
+          run: r.train({ ...base, checkpoint: ckpt, log, split: trainSplit, args: spec.trainArgs ?? [], cfgOptions: options('train'), values: c.values, gpus: opts.trainGpus ?? 0 }),
           params: c.params,
         };
       },
@@ -322,7 +324,7 @@ export function experiment(opts: ExperimentOptions): Experiment {
           // Weights the config names only initialise training: an evaluation reads the checkpoint.
           return {
             inputs: [...(r.testInputs ?? r.inputs), ...c.configInputs, ckpt, ...manifest],
-            run: r.test({ ...base, checkpoint: ckpt, args: spec.testArgs ?? [], split: e.split, metrics, cfgOptions: options('test'), values: c.values }),
+            run: r.test({ ...base, checkpoint: ckpt, args: spec.testArgs ?? [], split: e.split, metrics, cfgOptions: options('test'), values: c.values, gpus: opts.evalGpus ?? 1 }),
             params: c.params,
           };
         },
@@ -391,6 +393,13 @@ export interface MmdetOptions {
    * `{ args: ['--auto-resume'], marker: 'latest.pth' }`. `false`: always start from scratch.
    */
   resume?: { args: string[]; marker?: string } | false;
+  /**
+   * How a training on more than one GPU starts its processes (always with a free, distinct
+   * MASTER_PORT per job): `sbuild` (default: `sbuild launch`, which sets torch.distributed's
+   * env:// variables itself), `torchrun`, or `dist_train` (the repository's
+   * `tools/dist_train.sh CONFIG GPUS`, which reads PORT).
+   */
+  launcher?: 'sbuild' | 'torchrun' | 'dist_train';
 }
 
 /** A `--cfg-options` value as MMEngine's DictAction parses it back. */
@@ -460,12 +469,19 @@ export function mmdetRunner(o: MmdetOptions = {}): Runner {
     id: 'mmdetection',
     python,
     inputs: [trainScript, testScript],
-    trainInputs: [trainScript],
+    trainInputs: o.launcher === 'dist_train' ? [trainScript, 'tools/dist_train.sh'] : [trainScript],
     testInputs: [testScript],
     checkpoint: o.checkpoint ?? 'latest.pth',
     ...(o.resume === false ? {} : { resume: o.resume ?? { args: ['--resume'], marker: 'last_checkpoint' } }),
     limitOptions: mmengineLimitOptions,
-    train: (j) => [python, trainScript, j.config, '--work-dir', j.workDir, ...cfgOptionArgs(j.cfgOptions), ...j.args],
+    train: (j) => {
+      const rest = ['--work-dir', j.workDir, ...cfgOptionArgs(j.cfgOptions), ...j.args];
+      if (j.gpus < 2) return [python, trainScript, j.config, ...rest];
+      // One process per GPU, each told its rank by the environment (MMEngine: --launcher pytorch).
+      if (o.launcher === 'torchrun') return ['sbuild', 'launch', '--torchrun', '--', trainScript, j.config, '--launcher', 'pytorch', ...rest];
+      if (o.launcher === 'dist_train') return ['sbuild', 'launch', '--port-only', '--', 'bash', 'tools/dist_train.sh', j.config, String(j.gpus), ...rest];
+      return ['sbuild', 'launch', '--', python, trainScript, j.config, '--launcher', 'pytorch', ...rest];
+    },
     test: (j) => [python, testScript, j.config, j.checkpoint, '--work-dir', j.workDir, ...(metricsArgs ? ['--out-metrics', j.metrics, '--split', j.split] : []), ...cfgOptionArgs(j.cfgOptions), ...j.args],
   };
 }

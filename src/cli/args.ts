@@ -168,6 +168,7 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild metrics diff [REV] [REV2] metrics JSONs vs a revision (default HEAD), or REV vs REV2
        sbuild report [--out DIR]        one HTML page: graph by state, results, last build, metrics vs HEAD
        sbuild watch [targets…]          build, then rebuild the selection whenever one of its inputs changes
+       sbuild launch [--nproc N] -- CMD  (in a target's command) start a distributed job's ranks on a free MASTER_PORT
 
 Targets: exact names, globs over names ('exp/*/full/**'), or tags (tag:smoke).
 

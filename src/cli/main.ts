@@ -17,6 +17,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!readerGone) process.stdout.write(s + '\n');
   };
   try {
+    // Its own flags, then a command line of another program's: not parsed as sbuild's.
+    if (argv[0] === 'launch' && argv.includes('--')) return await (await import('./commands/launch.js')).launch(argv.slice(1), (s) => process.stderr.write(s + '\n'));
     const opts = parseCli(argv);
     if (opts.version) {
       out((await import('./version.js')).version());

@@ -7,6 +7,7 @@ import type { Executor, Job, JobResult } from '../executors/executor.js';
 import path from 'node:path';
 import { normalizeRel, OutputEscape, prepareOutput } from '../util/fs.js';
 import { inResumeFolder, outputsToSetAside, startResume } from './resume.js';
+import { jobBinDir } from '../util/package-root.js';
 import { ownerAbove } from '../graph/graph.js';
 import type { Current } from './rebuilder.js';
 import { LINEAGE_PREFIX } from './reasons.js';
@@ -21,6 +22,10 @@ export type JobOutcome =
 
 /** The facts a command job carries: none (it cannot read them). */
 const NO_FACTS: Job['facts'] = Object.freeze({ hashes: {}, fingerprint: '', provenance: () => undefined, lineage: () => [] });
+
+/** A job's `sbuild` (for `sbuild launch`) is the one running it, with the same Node.js. */
+const BIN = jobBinDir();
+const JOB_PATH = BIN === undefined ? {} : { PATH: `${BIN}${path.delimiter}${process.env.PATH ?? ''}`, SBUILD_NODE: process.execPath };
 
 export interface RunRequest {
   executor: Executor;
@@ -52,7 +57,7 @@ export async function runJob(ws: Workspace, node: GraphNode, cur: Current, req: 
       node, root, gpus: req.gpus,
       ...(resume ? { args: resume.resuming ? node.resume!.args : [], notes: resume.notes } : {}),
       env: {
-        ...process.env, CUDA_VISIBLE_DEVICES: ids, SBUILD_GPU_IDS: ids, SBUILD_TARGET: node.name, SBUILD_ROOT: root,
+        ...process.env, ...JOB_PATH, CUDA_VISIBLE_DEVICES: ids, SBUILD_GPU_IDS: ids, SBUILD_TARGET: node.name, SBUILD_ROOT: root,
         ...(resume ? { SBUILD_RESUME: resume.resuming ? '1' : '0', SBUILD_RESUME_DIR: node.resume!.dir } : {}),
       },
       logFile: ws.logFile(node.name),
