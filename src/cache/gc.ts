@@ -10,6 +10,8 @@ export interface GcReport {
   after: number;
   removedBlobs: number;
   removedActions: number;
+  /** Bytes the removed blobs free on disk: a blob still hard-linked from the workspace frees nothing. */
+  freed: number;
 }
 
 export function parseSize(text: string): number | undefined {
@@ -21,23 +23,25 @@ export function parseSize(text: string): number | undefined {
 }
 
 export function gc(store: LocalStore, maxBytes: number): GcReport {
-  const blobs: Array<{ file: string; size: number; used: number }> = [];
+  const blobs: Array<{ file: string; size: number; used: number; links: number }> = [];
   const casDir = path.join(store.dir, 'cas');
   for (const sub of safeList(casDir)) {
     for (const f of safeList(path.join(casDir, sub))) {
       const file = path.join(casDir, sub, f);
       const st = fs.statSync(file, { throwIfNoEntry: false });
-      if (st?.isFile()) blobs.push({ file, size: st.size, used: st.mtimeMs });
+      if (st?.isFile()) blobs.push({ file, size: st.size, used: st.mtimeMs, links: st.nlink });
     }
   }
   const before = blobs.reduce((a, b) => a + b.size, 0);
   let total = before;
   let removedBlobs = 0;
+  let freed = 0;
   blobs.sort((a, b) => a.used - b.used);
   for (const b of blobs) {
     if (total <= maxBytes) break;
     fs.rmSync(b.file, { force: true });
     total -= b.size;
+    if (b.links <= 1) freed += b.size;
     removedBlobs++;
   }
   let removedActions = 0;
@@ -56,7 +60,7 @@ export function gc(store: LocalStore, maxBytes: number): GcReport {
       removedActions++;
     }
   }
-  return { before, after: total, removedBlobs, removedActions };
+  return { before, after: total, removedBlobs, removedActions, freed };
 }
 
 function safeList(dir: string): string[] {

@@ -1,8 +1,12 @@
 // The local content-addressed store under .sbuild/cache/: `cas/ab/<sha256>` blobs and
-// `ac/<fingerprint>.json` action results. Blobs are copied in and out with copy-on-write
-// clones where the file system has them (COPYFILE_FICLONE falls back to a plain copy), never
-// hard-linked: an output edited in place must not corrupt the store. Every blob read back is
-// verified against its hash; a corrupt one is deleted and reported, and the target runs.
+// `ac/<fingerprint>.json` action results. By default blobs are copied in and out with
+// copy-on-write clones where the file system has them (COPYFILE_FICLONE falls back to a plain
+// copy), so an output edited in place cannot corrupt the store. In `hardlink` mode (the
+// config's `localCache`) the workspace file and its blob are one file, hard-linked, and made
+// read-only (write bits cleared), so that checkpoints do not cost their size twice; an
+// in-place write then fails for anyone but root, and a corrupt blob is still caught below.
+// Every blob read back is verified against its hash; a corrupt one is deleted and reported,
+// and the target runs.
 // Action results are untrusted too: each one read is checked (verify.ts) before it is used,
 // and one that fails is deleted and reported the same way.
 import fs from 'node:fs';
@@ -33,7 +37,7 @@ export class LocalStore implements ActionCache {
     this.made.add(dir);
   }
 
-  constructor(root: string) {
+  constructor(root: string, readonly mode: 'copy' | 'hardlink' = 'copy') {
     this.root = root;
     this.dir = localCacheDir(root);
   }
@@ -52,17 +56,53 @@ export class LocalStore implements ActionCache {
     return fs.existsSync(this.blobPath(hash));
   }
 
-  /** Copies a file into the store under its (already known) hash. */
-  putBlob(hash: Sha256, file: string): void {
+  /**
+   * Copies a file into the store under its (already known) hash. In hardlink mode the file
+   * becomes the blob (or a link to the blob already there), read-only; returns true when the
+   * file itself was changed that way (its stat moved, not its content).
+   */
+  putBlob(hash: Sha256, file: string): boolean {
     const dst = this.blobPath(hash);
     if (fs.existsSync(dst)) {
       touch(dst);
-      return;
+      if (this.mode !== 'hardlink') return false;
+      const st = fs.statSync(file, { throwIfNoEntry: false });
+      const blob = fs.statSync(dst, { throwIfNoEntry: false });
+      if (!st || !blob || (st.ino === blob.ino && st.dev === blob.dev)) return false;
+      // The same bytes are cached already: the workspace copy becomes a link to them.
+      return this.linkInto(dst, file);
     }
     this.ensureDir(path.dirname(dst));
     const tmp = `${dst}.tmp-${process.pid}-${this.seq++}`;
+    if (this.mode === 'hardlink') {
+      try {
+        fs.linkSync(file, tmp);
+        fs.chmodSync(tmp, readOnly(fs.statSync(tmp).mode));
+        fs.renameSync(tmp, dst);
+        return true;
+      } catch (err) {
+        fs.rmSync(tmp, { force: true });
+        // Another file system (a linked scratch folder), or links refused: a copy it is.
+        if (!['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      }
+    }
     fs.copyFileSync(file, tmp, fs.constants.COPYFILE_FICLONE);
     fs.renameSync(tmp, dst);
+    return false;
+  }
+
+  /** Replaces `dest` by a hard link to the blob `src` (temp link + rename); false where links cannot be made. */
+  private linkInto(src: string, dest: string): boolean {
+    const tmp = `${dest}.sbuild-link-${process.pid}-${this.seq++}`;
+    try {
+      fs.linkSync(src, tmp);
+      fs.renameSync(tmp, dest);
+      return true;
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      if (['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP'].includes((err as NodeJS.ErrnoException).code ?? '')) return false;
+      throw err;
+    }
   }
 
   putBlobData(hash: Sha256, data: Uint8Array): void {
@@ -92,8 +132,19 @@ export class LocalStore implements ActionCache {
   restoreBlob(hash: Sha256, dest: string, mode: number): boolean {
     const src = this.blobPath(hash);
     if (!fs.existsSync(src)) return false;
-    const tmp = `${dest}.sbuild-restore-${process.pid}-${this.seq++}`;
     fs.mkdirSync(path.dirname(dest), { recursive: true });
+    if (this.mode === 'hardlink') {
+      const got = hashFile(src);
+      if (got !== hash) {
+        fs.rmSync(src, { force: true });
+        throw new CorruptEntry(`cache blob ${hash.slice(0, 12)} was corrupt (its content hashes to ${got.slice(0, 12)}); deleted it`);
+      }
+      // Marked used before it is linked: the restored file shares its times.
+      touch(src);
+      fs.chmodSync(src, readOnly(fileMode(mode)));
+      if (this.linkInto(src, dest)) return true;
+    }
+    const tmp = `${dest}.sbuild-restore-${process.pid}-${this.seq++}`;
     fs.copyFileSync(src, tmp, fs.constants.COPYFILE_FICLONE);
     const got = hashFile(tmp);
     if (got !== hash) {
@@ -164,6 +215,11 @@ export class LocalStore implements ActionCache {
     }
     return out;
   }
+}
+
+/** The permission bits without any write bit. */
+function readOnly(mode: number): number {
+  return mode & 0o555;
 }
 
 /** A cache entry that failed verification (reported in one line; the target then runs). */

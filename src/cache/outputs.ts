@@ -32,17 +32,18 @@ export function outputBlobs(store: LocalStore, hasher: FileHasher, root: string,
     const rec = hashed?.[o];
     const fh = rec && rec.files === undefined && hasher.kind(o) === 'file' ? rec : hasher.hashFile(o);
     if (fh) {
-      store.putBlob(fh.hash, path.join(root, o));
-      outputs[o] = { kind: 'file', hash: fh.hash, size: fh.size, mode: hasher.stat(o)!.mode & 0o777 };
+      const mode = hasher.stat(o)!.mode & 0o777;
+      if (store.putBlob(fh.hash, path.join(root, o))) hasher.relinked(o);
+      outputs[o] = { kind: 'file', hash: fh.hash, size: fh.size, mode };
       continue;
     }
     const tree = hasher.hashTree(o);
     if (!tree) return undefined; // vanished: nothing trustworthy to store
     const files: Record<string, { hash: Sha256; size: number; mode: number }> = {};
     for (const [f, h] of tree.entries) {
-      store.putBlob(h, path.join(root, f));
       const st = hasher.stat(f)!;
       files[f.slice(o.length + 1)] = { hash: h, size: st.size, mode: st.mode & 0o777 };
+      if (store.putBlob(h, path.join(root, f))) hasher.relinked(f);
     }
     outputs[o] = { kind: 'dir', hash: tree.hash, size: tree.size, files };
   }

@@ -78,7 +78,8 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
     case 'gc': {
       const r = (await import('../cache/gc.js')).gc(ws.store, opts.maxSize);
       const mb = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MB`;
-      out(`sbuild: cache ${mb(r.before)} → ${mb(r.after)}; removed ${r.removedBlobs} blob(s) and ${r.removedActions} action result(s)`);
+      const linked = r.before - r.after - r.freed;
+      out(`sbuild: cache ${mb(r.before)} → ${mb(r.after)}; removed ${r.removedBlobs} blob(s) and ${r.removedActions} action result(s), freeing ${mb(r.freed)} on disk${linked > 0 ? ` (${mb(linked)} of them are still hard-linked from the workspace)` : ''}`);
       // Partial work of trainings set aside when their config changed (engine/resume.ts).
       const p = (await import('../engine/resume.js')).removePartial(ws.root);
       if (p.folders) out(`sbuild: removed ${p.folders} set-aside partial training folder(s) from .sbuild/partial/ (${mb(p.bytes)})`);

@@ -184,6 +184,14 @@ export interface Config {
    * link leads. Any other output that resolves outside the workspace fails its target.
    */
   linkedFolders?: string[];
+  /**
+   * The local cache (`.sbuild/cache`). `mode: 'copy'` (default) copies outputs in and out as
+   * copy-on-write clones where the file system has them (XFS, btrfs: no extra disk), else as
+   * plain copies. `'hardlink'`: the cache and the workspace share one copy of each file (no
+   * extra disk on any file system), and cached outputs are made read-only so that an in-place
+   * write fails instead of corrupting the cache (root ignores that; see README).
+   */
+  localCache?: { mode?: 'copy' | 'hardlink' };
   /** A remote cache speaking Bazel's HTTP cache protocol (`--remote-cache` overrides the URL). */
   remoteCache?: {
     url: string;

@@ -144,6 +144,11 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
     }
     config.linkedFolders = (lf as string[]).map((f) => normalizeRel(root, f)!);
   }
+  if (config.localCache !== undefined) {
+    const lc = config.localCache as unknown;
+    const bad = typeof lc !== 'object' || lc === null || Array.isArray(lc) || Object.keys(lc).some((k) => k !== 'mode') || !['copy', 'hardlink', undefined].includes((lc as { mode?: string }).mode);
+    if (bad) fail(`The config's \`localCache\` must be { mode: 'copy' } (the default: copy-on-write clones where the file system has them, else copies) or { mode: 'hardlink' } (one copy shared with the workspace, cached outputs read-only); found ${JSON.stringify(lc)}.`, 'localCache');
+  }
   if (config.remoteCache !== undefined && (typeof config.remoteCache !== 'object' || config.remoteCache === null || typeof config.remoteCache.url !== 'string')) {
     fail('The config\'s `remoteCache` must be { url: "http://…", tokenEnv?: "NAME", upload?: boolean }.');
   }

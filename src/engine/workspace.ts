@@ -86,7 +86,7 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
   const stateWarnings = (l: LockFile) => [...l.warnings, ...(hasher.warning ? [hasher.warning] : [])];
   const warnings = stateWarnings(lock);
   const ws: Workspace = {
-    root, loaded, configHash, config, store: new LocalStore(root), remote: undefined, graph, hasher, lock, rebuilder, warnings,
+    root, loaded, configHash, config, store: new LocalStore(root, config.localCache?.mode), remote: undefined, graph, hasher, lock, rebuilder, warnings,
     logFile: (name) => logPath(root, name),
     save() {
       writeLock(root, ws.lock);

@@ -102,6 +102,21 @@ export class FileHasher {
     return { hash, size };
   }
 
+  /**
+   * The file was just hard-linked into the cache or made read-only by sbuild itself, which
+   * moved its stat (ctime, inode) but not its content: its hash carries over to the new stat.
+   */
+  relinked(rel: string): void {
+    const e = this.entries.get(rel);
+    this.stats.delete(rel);
+    // Replaced by a link through a rename: the folders above it changed too.
+    for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) this.stats.delete(rel.slice(0, i));
+    const st = this.stat(rel);
+    if (!e || !st || !st.isFile() || st.size !== e[0]) return;
+    this.entries.set(rel, [st.size, st.mtimeMs, st.ino, st.ctimeMs, e[4], e[5]]);
+    this.dirty = true;
+  }
+
   /** Kind of a workspace-relative path on disk. */
   kind(rel: string): 'file' | 'dir' | undefined {
     const st = this.stat(rel);
