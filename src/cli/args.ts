@@ -37,6 +37,8 @@ export interface Options {
   out: string | undefined;
   /** --inputs: (list) each target's inputs and params too. */
   inputs: boolean;
+  /** --detach: submit Slurm jobs and do not wait for them (a later build records them). */
+  detach: boolean;
   /** --debounce MS: (watch) how long changes settle before a build; undefined: SBUILD_WATCH_DEBOUNCE_MS or 30. */
   debounceMs: number | undefined;
 }
@@ -66,6 +68,7 @@ const FLAGS = {
   out: { type: 'string' },
   inputs: { type: 'boolean' },
   debounce: { type: 'string' },
+  detach: { type: 'boolean' },
 } as const;
 
 export function parseCli(argv: string[]): Options {
@@ -121,6 +124,7 @@ export function parseCli(argv: string[]): Options {
     if (v.debounce.trim() === '' || !Number.isFinite(debounceMs) || debounceMs < 0) throw new SbuildError('usage', `--debounce takes milliseconds ≥ 0 (how long changes settle before a build), got '${v.debounce}'. Example: --debounce 50.`);
   }
   return {
+    detach: v.detach ?? false,
     debounceMs,
     executor: v.executor as Options['executor'],
     slurm: (v.slurm ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean),
@@ -191,6 +195,7 @@ Flags:
       --remote-cache URL  Bazel HTTP cache (nginx WebDAV, bazel-remote); read-only unless
       --remote-upload     upload what this build produces (CI)
       --executor local|slurm  run every command target here, or submit them all to Slurm
+      --detach        submit Slurm jobs and exit without waiting; any later sbuild records them
       --slurm SELECTORS   also run these on Slurm, e.g. --slurm tag:gpu (names, globs, tag:NAME)
       --max-jobs N        at most N Slurm jobs submitted at once (the cluster queues the rest)
 

@@ -10,8 +10,10 @@ export type BuildEvent =
   | { type: 'done'; name: string; ms: number }
   | { type: 'restored'; name: string; fingerprint: string; reasons: Reason[] }
   | { type: 'failed'; name: string; ms: number; failure: Failure; log?: FailureLog }
-  | { type: 'blocked'; name: string; dep: string }
+  | { type: 'blocked'; name: string; dep: string; submitted?: boolean }
+  /** `--detach`: submitted to Slurm (or found pending or running there); a later build records it. */
+  | { type: 'detached'; name: string; jobId: string; state: string }
   | { type: 'warning'; message: string }
-  | { type: 'summary'; ran: number; restored: number; fresh: number; failed: number; blocked: number; ms: number; interrupted: boolean; dryRun: boolean };
+  | { type: 'summary'; ran: number; restored: number; fresh: number; failed: number; blocked: number; detached?: number; ms: number; interrupted: boolean; dryRun: boolean };
 
 export type Listener = (e: BuildEvent) => void;

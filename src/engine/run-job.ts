@@ -18,6 +18,8 @@ import { withMoved, type Failure, type FailureLog } from './failure.js';
 
 export type JobOutcome =
   | { kind: 'ran'; outputs: Record<string, OutputRecord>; ms: number }
+  /** Submitted to Slurm (or found still pending or running there) and not waited for: `--detach`. */
+  | { kind: 'detached'; jobId: string; state: string; ms: number }
   | { kind: 'failed'; failure: Failure; log?: FailureLog; ms: number; warning?: string };
 
 /** The facts a command job carries: none (it cannot read them). */
@@ -38,39 +40,67 @@ export async function runJob(ws: Workspace, node: GraphNode, cur: Current, req: 
   const t0 = performance.now();
   let result: JobResult;
   try {
-    // A resumable job's folder: kept for this fingerprint's unfinished work, else set aside (resume.ts).
-    const resume = node.resume ? startResume(root, ws.graph, node, cur.fingerprint) : undefined;
-    if (node.resume) {
-      ws.hasher.forget(node.resume.dir);
-      ws.rebuilder.outputsWritten([node.resume.dir]);
-    }
-    // Outputs are removed first: a command that fails to write one must not leave an old copy
-    // looking produced. Those in a resumed folder are the unfinished run's, which it continues.
-    for (const o of node.outputs) {
-      if (resume?.resuming && inResumeFolder(node, o)) ensureParent(root, o);
-      else prepareOutput(root, o, node.name); // refuses (the target fails) an output that resolves outside the workspace
-      ws.hasher.forget(o);
-    }
-    ws.rebuilder.outputsWritten(node.outputs);
-    const ids = req.gpus.join(',');
-    result = await req.executor.run({
-      node, root, gpus: req.gpus,
-      ...(resume ? { args: resume.resuming ? node.resume!.args : [], notes: resume.notes } : {}),
-      env: {
-        ...process.env, ...JOB_PATH, CUDA_VISIBLE_DEVICES: ids, SBUILD_GPU_IDS: ids, SBUILD_TARGET: node.name, SBUILD_ROOT: root,
-        ...(resume ? { SBUILD_RESUME: resume.resuming ? '1' : '0', SBUILD_RESUME_DIR: node.resume!.dir } : {}),
-      },
-      logFile: ws.logFile(node.name),
-      inputs: Object.keys(cur.record.inputs).filter((p) => !p.startsWith(LINEAGE_PREFIX)).map((p) => p.replace(/\/$/, '')),
-      signal: req.signal,
-      // Only in-process actions read these; commands do not pay for them.
-      facts: typeof node.target.run === 'function' ? factsFor(ws, node, cur) : NO_FACTS,
-    });
+    // A job of another fingerprint that an earlier build submitted may still write here.
+    const earlier = await req.executor.waitForEarlier?.(root, node, cur.fingerprint, req.signal);
+    if (earlier) result = earlier;
+    else result = await start(ws, node, cur, req);
   } catch (err) {
     // An output that resolves outside the workspace is the config's problem, said in full by its message.
     result = { ok: false, reason: 'threw', message: (err as Error).message, command: node.name, ...(err instanceof OutputEscape ? { badInput: true } : {}) };
   }
-  const ms = performance.now() - t0;
+  // Stopped while following a job that is still journaled (not cancelled: not ours, or Ctrl-C
+  // could not reach it): what it writes is left to the build that attaches to it next.
+  if (!result.ok && result.reason !== 'detached' && (req.executor.attachable?.(root, node) ?? false)) {
+    for (const o of node.outputs) ws.hasher.forget(o);
+    return { kind: 'failed', failure: result.reason === 'signal' ? { kind: 'signal', signal: result.signal } : { kind: 'exit', exitCode: 'exitCode' in result ? result.exitCode : 1 }, ms: performance.now() - t0 };
+  }
+  return outcome(ws, node, result, performance.now() - t0);
+}
+
+/** Its outputs prepared (or left to the job attached to), then the job run. */
+async function start(ws: Workspace, node: GraphNode, cur: Current, req: RunRequest): Promise<JobResult> {
+  const root = ws.root;
+  // A job an earlier build submitted (a detached Slurm job) is attached to: what it wrote, or
+  // is writing, stays where it is.
+  const attaching = req.executor.attachable?.(root, node, cur.fingerprint) ?? false;
+  // A resumable job's folder: kept for this fingerprint's unfinished work, else set aside (resume.ts).
+  const resume = node.resume && !attaching ? startResume(root, ws.graph, node, cur.fingerprint) : undefined;
+  if (node.resume) {
+    ws.hasher.forget(node.resume.dir);
+    ws.rebuilder.outputsWritten([node.resume.dir]);
+  }
+  // Outputs are removed first: a command that fails to write one must not leave an old copy
+  // looking produced. Those in a resumed folder are the unfinished run's, which it continues.
+  for (const o of node.outputs) {
+    if (attaching || (resume?.resuming && inResumeFolder(node, o))) ensureParent(root, o);
+    else prepareOutput(root, o, node.name); // refuses (the target fails) an output that resolves outside the workspace
+    ws.hasher.forget(o);
+  }
+  ws.rebuilder.outputsWritten(node.outputs);
+  const ids = req.gpus.join(',');
+  return await req.executor.run({
+    node, root, gpus: req.gpus, fingerprint: cur.fingerprint,
+    ...(resume ? { args: resume.resuming ? node.resume!.args : [], notes: resume.notes } : {}),
+    env: {
+      ...process.env, ...JOB_PATH, CUDA_VISIBLE_DEVICES: ids, SBUILD_GPU_IDS: ids, SBUILD_TARGET: node.name, SBUILD_ROOT: root,
+      ...(resume ? { SBUILD_RESUME: resume.resuming ? '1' : '0', SBUILD_RESUME_DIR: node.resume!.dir } : {}),
+    },
+    logFile: ws.logFile(node.name),
+    inputs: Object.keys(cur.record.inputs).filter((p) => !p.startsWith(LINEAGE_PREFIX)).map((p) => p.replace(/\/$/, '')),
+    signal: req.signal,
+    // Only in-process actions read these; commands do not pay for them.
+    facts: typeof node.target.run === 'function' ? factsFor(ws, node, cur) : NO_FACTS,
+  });
+}
+
+/** What the job's result means for the target: outputs hashed, or a failure with its partial outputs set aside. */
+function outcome(ws: Workspace, node: GraphNode, result: JobResult, ms: number): JobOutcome {
+  const root = ws.root;
+  if (!result.ok && result.reason === 'detached') {
+    if (node.resume) ws.hasher.forget(node.resume.dir);
+    for (const o of node.outputs) ws.hasher.forget(o);
+    return { kind: 'detached', jobId: result.jobId, state: result.state, ms };
+  }
   if (!result.ok) {
     // Bad input is said in full by its message; the log would only repeat it.
     if (result.reason === 'threw' && result.badInput) return { ...setAside(ws, node, { kind: 'bad-input', message: result.message }), ms };

@@ -34,7 +34,8 @@ export interface BuildOptions {
   executor: Executor;
   listener: Listener;
   /** Targets that run on Slurm, its executor, and how many jobs may be submitted at once. */
-  slurm?: { executor: Executor; onSlurm: (node: GraphNode) => boolean; maxJobs: number };
+  /** `journaled`: targets with a Slurm job an earlier build submitted: attached to, never restored over. */
+  slurm?: { executor: Executor; onSlurm: (node: GraphNode) => boolean; maxJobs: number; journaled?: Set<string> };
 }
 
 export interface BuildResult {
@@ -44,12 +45,14 @@ export interface BuildResult {
   fresh: string[];
   failed: string[];
   blocked: string[];
+  /** Submitted to Slurm and not waited for (`--detach`). */
+  detached: string[];
   interrupted: boolean;
   /** A failure was an action reporting bad input (exit code 2). */
   badInput?: boolean;
 }
 
-type State = 'waiting' | 'held' | 'fetching' | 'queued' | 'running' | 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked';
+type State = 'waiting' | 'held' | 'fetching' | 'queued' | 'running' | 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked' | 'detached';
 
 interface Queued {
   node: GraphNode;
@@ -77,7 +80,7 @@ export class Scheduler {
   private readonly tiers: ActionCache[];
   /** Jobs submitted to Slurm and not yet ended (they take no -j slot). */
   private submitted = 0;
-  private readonly result: BuildResult = { ran: [], restored: [], fresh: [], failed: [], blocked: [], interrupted: false };
+  private readonly result: BuildResult = { ran: [], restored: [], fresh: [], failed: [], blocked: [], detached: [], interrupted: false };
   private pools: Pools | undefined;
   private history: History | undefined;
   private priorities: Map<number, number> | undefined;
@@ -153,6 +156,7 @@ export class Scheduler {
     const r = this.result;
     this.emit({
       type: 'summary', ran: r.ran.length, restored: r.restored.length, fresh: r.fresh.length, failed: r.failed.length, blocked: r.blocked.length,
+      ...(r.detached.length ? { detached: r.detached.length } : {}),
       ms: performance.now() - t0, interrupted: r.interrupted, dryRun: false,
     });
     return r;
@@ -198,6 +202,8 @@ export class Scheduler {
       this.outputs.set(id, entry!.outputs);
       return this.complete(id, 'fresh');
     }
+    // A job submitted earlier may still be writing these outputs: only the executor may touch them.
+    if (this.opts.slurm?.journaled?.has(node.name)) return this.afterMiss(node, cur, decision.reasons);
     if (entry && !this.requested.has(id) && decision.reasons.every((r) => r.kind === 'output-missing')) {
       // Deleted outputs that the local cache holds come back (a copy, no compute), so the
       // workspace is whole again; without them (a fresh clone) the target stays absent.
@@ -374,7 +380,15 @@ export class Scheduler {
       this.running--;
       this.pools?.release(node.target.resources, gpus);
     }
-    if (outcome.kind === 'failed') {
+    if (outcome.kind === 'detached') {
+      this.timeline.end(node.name, 'detached');
+      this.emit({ type: 'detached', name: node.name, jobId: outcome.jobId, state: outcome.state });
+      this.result.detached.push(node.name);
+      if (this.absent.isProducing(node.id)) {
+        this.state.set(node.id, 'detached');
+        this.produced(node.id, false);
+      } else this.complete(node.id, 'detached');
+    } else if (outcome.kind === 'failed') {
       if (outcome.warning) this.emit({ type: 'warning', message: outcome.warning });
       if (outcome.failure.kind === 'bad-input') this.result.badInput = true;
       this.fail(node, outcome.ms, outcome.failure, outcome.log);
@@ -410,16 +424,16 @@ export class Scheduler {
     this.produced(id, st !== 'failed');
   }
 
-  private complete(id: number, st: 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked'): void {
+  private complete(id: number, st: 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked' | 'detached'): void {
     this.state.set(id, st);
     const node = this.ws.graph.nodes[id]!;
-    const list = st === 'fresh' ? this.result.fresh : st === 'ran' ? this.result.ran : st === 'restored' ? this.result.restored : st === 'failed' ? this.result.failed : this.result.blocked;
-    if (!node.group) list.push(node.name);
+    const list = st === 'fresh' ? this.result.fresh : st === 'ran' ? this.result.ran : st === 'restored' ? this.result.restored : st === 'failed' ? this.result.failed : st === 'blocked' ? this.result.blocked : undefined;
+    if (!node.group) list?.push(node.name);
     if (st === 'fresh' && !node.group) this.emit({ type: 'fresh', name: node.name });
     for (const d of node.dependents) {
       if (!this.selected.has(d) || this.state.get(d) !== 'waiting') continue;
-      if (st === 'failed' || st === 'blocked') {
-        this.block(d, node.name);
+      if (st === 'failed' || st === 'blocked' || st === 'detached') {
+        this.block(d, node.name, st === 'detached');
         continue;
       }
       const left = this.pending.get(d)! - 1;
@@ -429,10 +443,10 @@ export class Scheduler {
   }
 
   /** A dependency failed: this target and everything waiting below it are not run. Iterative, so a long chain cannot overflow the stack. */
-  private block(start: number, dep: string): void {
+  private block(start: number, dep: string, submitted = false): void {
     this.state.set(start, 'blocked');
     this.result.blocked.push(this.ws.graph.nodes[start]!.name);
-    if (!this.result.interrupted) this.emit({ type: 'blocked', name: this.ws.graph.nodes[start]!.name, dep });
+    if (!this.result.interrupted) this.emit({ type: 'blocked', name: this.ws.graph.nodes[start]!.name, dep, ...(submitted ? { submitted } : {}) });
     const stack = [start];
     while (stack.length) {
       const id = stack.pop()!;

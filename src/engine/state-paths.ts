@@ -23,7 +23,8 @@
 //   config/           the compiled tasks.config.ts bundles and their meta.json (config/load.ts)
 //   mmconfig/         evaluated mmengine configs (rules/mmconfig.ts)
 //   tmp/              private temp folders of in-process actions (executors/local.ts)
-//   slurm/            the batch script of each Slurm job (executors/slurm.ts)
+//   slurm/            the batch script of each Slurm job, and its exit code once it ends (executors/slurm.ts)
+//   slurm-jobs.json   Slurm jobs submitted and not yet recorded, by target and fingerprint (executors/slurm-jobs.ts)
 import path from 'node:path';
 
 /** The state folder's name, at the workspace root. */
@@ -131,6 +132,11 @@ export function mmconfigCacheDir(root: string): string {
 /** `.sbuild/tmp/`: where in-process actions get their private temp folders. */
 export function actionTmpDir(root: string): string {
   return path.join(root, STATE_DIR, 'tmp');
+}
+
+/** `.sbuild/slurm-jobs.json`: Slurm jobs submitted and not yet recorded (executors/slurm-jobs.ts). */
+export function slurmJobsPath(root: string): string {
+  return path.join(root, STATE_DIR, 'slurm-jobs.json');
 }
 
 /** `.sbuild/slurm/`: Slurm batch scripts, one path per target name. */

@@ -10,7 +10,7 @@ export interface TimelineEntry {
   /** Milliseconds since the build started. */
   start: number;
   end: number;
-  outcome: 'ran' | 'restored' | 'failed';
+  outcome: 'ran' | 'restored' | 'failed' | 'detached';
   executor: 'local' | 'slurm';
   gpus: string[];
 }

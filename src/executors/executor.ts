@@ -14,6 +14,8 @@ export interface Job {
   /** Resolved input files, workspace-relative. */
   inputs: string[];
   signal: AbortSignal;
+  /** The target's fingerprint in this build (a submitted Slurm job is journaled under it). */
+  fingerprint?: string;
   /** Arguments appended to the target's command (a resumed run's `resume.args`). */
   args?: string[];
   /** Lines that say what sbuild did before the command started (set aside, resuming), for its log. */
@@ -38,10 +40,20 @@ export type JobResult =
   | { ok: false; reason: 'exit'; exitCode: number; command: string }
   | { ok: false; reason: 'signal'; signal: string; command: string }
   | { ok: false; reason: 'spawn'; message: string; command: string }
-  | { ok: false; reason: 'threw'; message: string; command: string; badInput?: boolean };
+  | { ok: false; reason: 'threw'; message: string; command: string; badInput?: boolean }
+  /** `--detach`: submitted (or found pending or running) and not waited for; a later build records it. */
+  | { ok: false; reason: 'detached'; jobId: string; state: string; command: string };
 
 export interface Executor {
   run(job: Job): Promise<JobResult>;
+  /**
+   * Whether this target's job of this fingerprint (of any, without one) was started by an
+   * earlier build and not recorded (a detached Slurm job): the build attaches to it, and
+   * leaves its outputs alone.
+   */
+  attachable?(root: string, node: GraphNode, fingerprint?: string): boolean;
+  /** Waits for a job of another fingerprint of this target that an earlier build started; what to report instead of running, if anything. */
+  waitForEarlier?(root: string, node: GraphNode, fingerprint: string, signal: AbortSignal): Promise<JobResult | undefined>;
   /** Forward a signal to every running job. */
   signalAll(signal: NodeJS.Signals): void;
   /** The build is over (no job runs): release what the executor held for it. */

@@ -10,7 +10,10 @@ import { execFile, execFileSync } from 'node:child_process';
 import type { SlurmConfig, SlurmOptions, Target } from '../config/types.js';
 import { quoteArg } from '../hashing/fingerprint.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { randomBytes } from 'node:crypto';
 import { jobCommand, shownCommand, type Executor, type Job, type JobResult } from './executor.js';
+import type { GraphNode } from '../graph/graph.js';
+import { forgetSubmitted, noteSubmitted, readSubmitted, type SubmittedJob } from './slurm-jobs.js';
 import { slurmScriptDir } from '../engine/state-paths.js';
 
 /** The `sbatch` options of a target: its own `slurm` over the config's, GPUs as GRES. */
@@ -37,7 +40,7 @@ export function jobName(target: string): string {
 }
 
 /** The batch script: the command as the local executor would run it, in the workspace. */
-export function batchScript(t: Target, root: string, args: readonly string[] = [], notes: readonly string[] = []): { script: string; command: string } {
+export function batchScript(t: Target, root: string, args: readonly string[] = [], notes: readonly string[] = [], exitFile?: string): { script: string; command: string } {
   const command = shownCommand(jobCommand(t.run as string | string[], args));
   const script = [
     '#!/bin/sh',
@@ -46,11 +49,25 @@ export function batchScript(t: Target, root: string, args: readonly string[] = [
     'SBUILD_GPU_IDS="${CUDA_VISIBLE_DEVICES:-}"; export SBUILD_GPU_IDS',
     `printf '%s\\n' ${quoteArg(`$ ${command}`)} "# slurm job \${SLURM_JOB_ID:-?} on $(hostname), CUDA_VISIBLE_DEVICES=\${CUDA_VISIBLE_DEVICES:-}"`,
     ...notes.map((n) => `printf '%s\\n' ${quoteArg(`sbuild: ${n}`)}`),
-    command,
+    // In a subshell, so that an `exit` in a shell command still leaves its code behind: a later
+    // build reads it there once Slurm has forgotten the job (slurm-jobs.ts).
+    ...(exitFile ? ['(', command, ')', 'code=$?', `printf '%s\\n' "$code" > ${quoteArg(exitFile)}`, 'exit $code'] : [command]),
     '',
   ].join('\n');
   return { script, command };
 }
+
+/** Where a job's batch script leaves its exit code (beside the script; the token names the submission). */
+function exitFileOf(root: string, target: string, token: string): string {
+  return path.join(slurmScriptDir(root), `${target}.${token}.exit`);
+}
+
+type Attached =
+  | { kind: 'ended'; code: number; jobId: string }
+  | { kind: 'detached'; jobId: string; state: string }
+  | { kind: 'interrupted'; jobId: string }
+  /** No job with that token is known to Slurm and none left an exit code: never submitted. */
+  | { kind: 'gone' };
 
 interface Running {
   child: ReturnType<typeof execFile>;
@@ -63,21 +80,112 @@ export class SlurmExecutor implements Executor {
   private readonly polled = new Set<string>();
   private readonly cancelled = new Set<string>();
 
-  constructor(private readonly config: SlurmConfig = {}, private readonly bin = { sbatch: 'sbatch', scancel: 'scancel', scontrol: 'scontrol', sacct: 'sacct' }) {}
+  constructor(
+    private readonly config: SlurmConfig = {},
+    private readonly bin = { sbatch: 'sbatch', scancel: 'scancel', scontrol: 'scontrol', sacct: 'sacct', squeue: 'squeue' },
+    /** `--detach`: submit and do not wait; a job still pending or running is left to a later build. */
+    private readonly detach = false,
+  ) {}
+
+  /** A submitted job of this target and fingerprint that no build recorded: attached to, not submitted again. */
+  attachable(root: string, node: GraphNode, fingerprint?: string): boolean {
+    return readSubmitted(root).some((j) => j.target === node.name && (fingerprint === undefined || j.fingerprint === fingerprint));
+  }
+
+  /**
+   * Before anything of this target is touched: a job of another fingerprint that an earlier
+   * build submitted may still be writing its outputs (and its resume folder). It is waited for
+   * (it is not this build's to cancel), and its result is not this fingerprint's. Undefined
+   * when nothing is in the way; else what to report instead of running (detached, interrupted).
+   */
+  async waitForEarlier(root: string, node: GraphNode, fingerprint: string, signal: AbortSignal): Promise<JobResult | undefined> {
+    for (const old of readSubmitted(root).filter((j) => j.target === node.name && j.fingerprint !== fingerprint)) {
+      const r = await this.attach(root, old, signal);
+      const label = `slurm job ${'jobId' in r ? r.jobId : '?'} of an earlier fingerprint of '${node.name}'`;
+      if (r.kind === 'detached') return { ok: false, reason: 'detached', jobId: r.jobId, state: `${r.state}, of an earlier fingerprint: this one is submitted once it ends`, command: label };
+      if (r.kind === 'interrupted') return { ok: false, reason: 'signal', signal: 'SIGINT', command: label };
+      this.forget(root, old);
+    }
+    return undefined;
+  }
 
   async run(job: Job): Promise<JobResult> {
+    const root = job.root;
+    const mine = readSubmitted(root).find((j) => j.target === job.node.name && j.fingerprint === job.fingerprint);
+    if (mine) {
+      const r = await this.attach(root, mine, job.signal);
+      const label = `slurm job ${'jobId' in r ? r.jobId : '?'} (submitted by an earlier build, ${mine.submitted})`;
+      if (r.kind === 'detached') return { ok: false, reason: 'detached', jobId: r.jobId, state: r.state, command: label };
+      if (r.kind === 'interrupted') return { ok: false, reason: 'signal', signal: 'SIGINT', command: label };
+      if (r.kind === 'ended') {
+        this.forget(root, mine);
+        if (r.code !== 0) return { ok: false, reason: 'exit', exitCode: r.code, command: label };
+        await settle(root, job.node.outputs, (this.config.settleSeconds ?? 10) * 1000);
+        return { ok: true };
+      }
+      this.forget(root, mine); // never submitted: submit it now
+    }
+    return this.submit(job);
+  }
+
+  /** Drops a journal entry and the exit code its job left. */
+  private forget(root: string, j: SubmittedJob): void {
+    forgetSubmitted(root, j.token);
+    fs.rmSync(exitFileOf(root, j.target, j.token), { force: true });
+  }
+
+  /** The exit code a job's batch script left, if it ended. */
+  private exitCode(root: string, j: SubmittedJob): number | undefined {
+    try {
+      const n = Number(fs.readFileSync(exitFileOf(root, j.target, j.token), 'utf8').trim());
+      return Number.isInteger(n) ? n : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Follows a journaled job until it ends (with --detach: only looks once). */
+  private async attach(root: string, j: SubmittedJob, signal: AbortSignal): Promise<Attached> {
+    let jobId = j.jobId;
+    if (jobId === undefined) {
+      // Killed between the entry and sbatch's answer: the job carries the token as its comment.
+      jobId = await findByComment(this.bin.squeue, `sbuild-${j.token}`);
+      if (jobId === undefined) {
+        const code = this.exitCode(root, j);
+        return code === undefined ? { kind: 'gone' } : { kind: 'ended', code, jobId: '?' };
+      }
+      noteSubmitted(root, { ...j, jobId });
+    }
+    for (;;) {
+      if (signal.aborted) return { kind: 'interrupted', jobId };
+      const code = this.exitCode(root, j);
+      if (code !== undefined) return { kind: 'ended', code, jobId };
+      const st = await jobState(this.bin, jobId);
+      // Forgotten by Slurm without an exit code (killed: time limit, node failure, scancel).
+      if (!st) return { kind: 'ended', code: this.exitCode(root, j) ?? 1, jobId };
+      if (st.done) return { kind: 'ended', code: this.exitCode(root, j) ?? st.exitCode, jobId };
+      if (this.detach) return { kind: 'detached', jobId, state: st.state };
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+
+  private async submit(job: Job): Promise<JobResult> {
     const t = job.node.target;
-    const { script, command } = batchScript(t, job.root, job.args, job.notes);
+    const token = randomBytes(8).toString('hex');
+    const entry: SubmittedJob = { target: job.node.name, fingerprint: job.fingerprint ?? '', token, submitted: new Date().toISOString() };
+    const exitFile = exitFileOf(job.root, job.node.name, token);
+    fs.mkdirSync(path.dirname(exitFile), { recursive: true });
+    const { script, command } = batchScript(t, job.root, job.args, job.notes, exitFile);
     // Laid out like the logs: one path per target name, so two targets never share a script.
     const scriptFile = path.join(slurmScriptDir(job.root), `${job.node.name}.sh`);
     writeFileAtomic(scriptFile, script);
     fs.mkdirSync(path.dirname(job.logFile), { recursive: true });
     // An old log must not pass for this job's: Slurm truncates it only once the job starts.
     fs.rmSync(job.logFile, { force: true });
-    const poll = this.config.wait === 'poll';
+    const poll = this.config.wait === 'poll' || this.detach;
     const args = [
       '--parsable', ...(poll ? [] : ['--wait']),
-      `--job-name=${jobName(job.node.name)}`, `--output=${job.logFile}`, `--chdir=${job.root}`,
+      `--job-name=${jobName(job.node.name)}`, `--output=${job.logFile}`, `--chdir=${job.root}`, `--comment=sbuild-${token}`,
       ...sbatchOptions(t, this.config), scriptFile,
     ];
     // Slurm gives the job its GPUs: the submitting environment must not name any.
@@ -85,7 +193,11 @@ export class SlurmExecutor implements Executor {
     delete env.CUDA_VISIBLE_DEVICES;
     delete env.SBUILD_GPU_IDS;
     const where = `sbatch ${args.slice(0, -1).join(' ')}`;
-    const r = await this.sbatch(args, env);
+    // Journaled before it exists, and again with its id the moment sbatch prints it: a build
+    // killed at any point leaves enough for the next one to attach instead of submitting again.
+    noteSubmitted(job.root, entry);
+    const r = await this.sbatch(args, env, (jobId) => noteSubmitted(job.root, { ...entry, jobId }));
+    if (r.jobId === undefined) forgetSubmitted(job.root, token);
     if (r.error) {
       const e = r.error as NodeJS.ErrnoException;
       const message = e.code === 'ENOENT'
@@ -98,6 +210,7 @@ export class SlurmExecutor implements Executor {
       return { ok: false, reason: 'spawn', message: `sbatch could not submit '${job.node.name}' to Slurm: ${why}`, command: where };
     }
     const label = `slurm job ${r.jobId}: ${command}`;
+    if (this.detach) return { ok: false, reason: 'detached', jobId: r.jobId, state: 'submitted', command: label };
     let code = r.code;
     if (poll && !this.cancelled.has(r.jobId)) {
       // sbatch has exited: the job id stays known here so that Ctrl-C can still cancel it.
@@ -108,14 +221,21 @@ export class SlurmExecutor implements Executor {
         this.polled.delete(r.jobId);
       }
     }
-    if (this.cancelled.has(r.jobId) || job.signal.aborted) return { ok: false, reason: 'signal', signal: 'SIGINT', command: label };
+    if (this.cancelled.has(r.jobId)) {
+      // Cancelled by this build: nothing left to attach to.
+      this.forget(job.root, { ...entry, jobId: r.jobId });
+      return { ok: false, reason: 'signal', signal: 'SIGINT', command: label };
+    }
+    // Interrupted while sbatch waited, but not cancelled: the job stays journaled for the next build.
+    if (job.signal.aborted) return { ok: false, reason: 'signal', signal: 'SIGINT', command: label };
+    this.forget(job.root, { ...entry, jobId: r.jobId });
     if (code !== 0) return { ok: false, reason: 'exit', exitCode: code ?? 1, command: label };
     await settle(job.root, job.node.outputs, (this.config.settleSeconds ?? 10) * 1000);
     return { ok: true };
   }
 
   /** Runs sbatch, noting the job id as soon as it is printed (so Ctrl-C can cancel it). */
-  private sbatch(args: string[], env: NodeJS.ProcessEnv): Promise<{ jobId: string | undefined; code: number | null; stderr: string; error?: Error }> {
+  private sbatch(args: string[], env: NodeJS.ProcessEnv, onJobId: (id: string) => void): Promise<{ jobId: string | undefined; code: number | null; stderr: string; error?: Error }> {
     return new Promise((resolve) => {
       const child = execFile(this.bin.sbatch, args, { env, maxBuffer: 16 * 1024 * 1024 });
       const entry: Running = { child, jobId: undefined };
@@ -126,7 +246,10 @@ export class SlurmExecutor implements Executor {
         out += d.toString();
         // The id is whole once a separator follows it (`--parsable` prints `ID[;cluster]`).
         const m = /^(\d+)[;\s]/.exec(out);
-        if (m && entry.jobId === undefined) entry.jobId = m[1];
+        if (m && entry.jobId === undefined) {
+          entry.jobId = m[1];
+          onJobId(m[1]!);
+        }
       });
       child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
       child.on('error', (error) => {
@@ -135,7 +258,9 @@ export class SlurmExecutor implements Executor {
       });
       child.on('close', (code) => {
         this.running.delete(entry);
-        resolve({ jobId: entry.jobId ?? /^(\d+)/.exec(out)?.[1], code, stderr: err });
+        const jobId = entry.jobId ?? /^(\d+)/.exec(out)?.[1];
+        if (jobId !== undefined && entry.jobId === undefined) onJobId(jobId);
+        resolve({ jobId, code, stderr: err });
       });
     });
   }
@@ -165,8 +290,18 @@ export class SlurmExecutor implements Executor {
   }
 }
 
+/** The id of the job (of this user) whose comment is `comment`, if Slurm still lists it. */
+async function findByComment(squeue: string, comment: string): Promise<string | undefined> {
+  const out = await new Promise<string | undefined>((resolve) => execFile(squeue, ['-h', '--me', '-o', '%i %k'], { timeout: 30_000 }, (e, o) => resolve(e ? undefined : String(o))));
+  for (const line of (out ?? '').split('\n')) {
+    const [id, c] = line.trim().split(/\s+/);
+    if (c === comment && id && /^\d+$/.test(id)) return id;
+  }
+  return undefined;
+}
+
 /** A job's state from `scontrol` (while Slurm remembers it), else from `sacct`. */
-async function jobState(bin: { scontrol: string; sacct: string }, jobId: string): Promise<{ done: boolean; exitCode: number } | undefined> {
+export async function jobState(bin: { scontrol: string; sacct: string }, jobId: string): Promise<{ done: boolean; exitCode: number; state: string } | undefined> {
   const run = (cmd: string, args: string[]) =>
     new Promise<string | undefined>((resolve) => execFile(cmd, args, { timeout: 30_000 }, (e, out) => resolve(e ? undefined : String(out))));
   const sc = await run(bin.scontrol, ['show', 'job', '-o', jobId]);
@@ -174,14 +309,14 @@ async function jobState(bin: { scontrol: string; sacct: string }, jobId: string)
   if (sc && st) {
     const done = !/^(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|RESIZING)$/.test(st);
     const code = Number(/ExitCode=(\d+):/.exec(sc)?.[1] ?? (st === 'COMPLETED' ? 0 : 1));
-    return { done, exitCode: st === 'COMPLETED' ? 0 : code || 1 };
+    return { done, exitCode: st === 'COMPLETED' ? 0 : code || 1, state: st };
   }
   const sa = await run(bin.sacct, ['-n', '-X', '-P', '-j', jobId, '-o', 'State,ExitCode']);
   const line = sa?.trim().split('\n')[0];
   if (!line) return undefined;
   const [state, exit] = line.split('|');
   const done = !/^(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|RESIZING)/.test(state ?? '');
-  return { done, exitCode: state?.startsWith('COMPLETED') ? 0 : Number(exit?.split(':')[0] ?? 1) || 1 };
+  return { done, exitCode: state?.startsWith('COMPLETED') ? 0 : Number(exit?.split(':')[0] ?? 1) || 1, state: state ?? 'UNKNOWN' };
 }
 
 /** Waits (up to `ms`) for outputs written on another node to show on this one. */

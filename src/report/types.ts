@@ -44,7 +44,7 @@ export interface TargetInfo {
   /** Duration of its last run in ms (.sbuild/history.json). */
   duration?: number;
   /** Where and how it ran in the last build (.sbuild/last-build.json). */
-  lastBuild?: { executor: 'local' | 'slurm'; gpus: string[]; outcome: 'ran' | 'restored' | 'failed'; start: number; end: number; lane: string };
+  lastBuild?: { executor: 'local' | 'slurm'; gpus: string[]; outcome: 'ran' | 'restored' | 'failed' | 'detached'; start: number; end: number; lane: string };
   /** Declared resources and executor. */
   resources?: Record<string, number>;
   executor?: 'local' | 'slurm';

@@ -22,7 +22,8 @@ export function summaryText(e: Extract<BuildEvent, { type: 'summary' }>): string
   if (e.dryRun) return `sbuild: dry run: ${e.ran} would run, ${e.fresh} fresh`;
   const parts = [`${e.ran} ran`, ...(e.restored ? [`${e.restored} restored`] : []), `${e.fresh} fresh`];
   if (e.failed) parts.push(`${e.failed} failed`);
-  if (e.blocked) parts.push(`${e.blocked} not run (dependency failed)`);
+  if (e.detached) parts.push(`${e.detached} submitted to Slurm, not waited for (the next sbuild records them)`);
+  if (e.blocked) parts.push(`${e.blocked} not run (${e.detached ? 'dependency submitted or failed' : 'dependency failed'})`);
   return `sbuild: ${e.interrupted ? 'interrupted: ' : ''}${parts.join(', ')} in ${fmtMs(e.ms)}`;
 }
 
@@ -39,7 +40,8 @@ export function plainRenderer(write: (s: string) => void, opts: { quiet: boolean
       case 'done': if (!opts.quiet) write(`✔ ${e.name} (${fmtMs(e.ms)})`); return;
       case 'restored': if (!opts.quiet) write(`↺ ${e.name} restored from cache (fingerprint ${e.fingerprint.slice(0, 12)}) — ${summarizeReasons(e.reasons)}`); return;
       case 'failed': write(failureText(e)); return;
-      case 'blocked': if (!opts.quiet) write(`- ${e.name}: not run, dependency ${e.dep} failed`); return;
+      case 'blocked': if (!opts.quiet) write(`- ${e.name}: not run, dependency ${e.dep} ${e.submitted ? 'is on Slurm, not waited for' : 'failed'}`); return;
+      case 'detached': write(`⇢ ${e.name}: Slurm job ${e.jobId} (${e.state}), not waited for (--detach); \`sbuild status\` shows it, the next sbuild records it`); return;
       case 'warning': write(`warning: ${e.message}`); return;
       case 'summary': write(summaryText(e)); return;
     }

@@ -85,6 +85,14 @@ export async function ttyRenderer(jobs: number, write: (s: string) => void) {
         break;
       }
       case 'blocked': finished++; break;
+      case 'detached': {
+        const lane = lanes.find((l) => l.name === e.name);
+        if (lane) lane.name = undefined;
+        unlaned.delete(e.name);
+        finished++;
+        failures.push(`⇢ ${e.name}: Slurm job ${e.jobId} (${e.state}), not waited for`);
+        break;
+      }
       case 'restored': finished++; ran++; break;
       case 'warning': failures.push(`warning: ${e.message}`); break;
       case 'summary':

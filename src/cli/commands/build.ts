@@ -17,6 +17,7 @@ import type { Options } from '../args.js';
 import { beginWriting } from './writing.js';
 import { remoteFor } from '../../cache/setup.js';
 import { jobsPath } from '../../executors/jobs.js';
+import { hasSubmitted, readSubmitted } from '../../executors/slurm-jobs.js';
 
 /** Whether this invocation may be answered from the no-op snapshot (it prints only a summary). */
 function snapshotEligible(opts: Options): boolean {
@@ -32,8 +33,9 @@ function selectionKey(opts: Options): string[] {
  * says what changed since it, when it can (`delta`, for dirty-set planning).
  */
 export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s: string) => void): Promise<{ code: number } | { delta: SnapshotDelta | undefined }> {
-  // Jobs of a killed build are recorded there: the full path stops them first.
-  if (!snapshotEligible(opts) || fs.existsSync(jobsPath(loaded.root))) return { delta: undefined };
+  // Jobs of a killed build are recorded there, submitted Slurm jobs here: the full path
+  // stops the first and attaches to the second.
+  if (!snapshotEligible(opts) || fs.existsSync(jobsPath(loaded.root)) || hasSubmitted(loaded.root)) return { delta: undefined };
   const t0 = performance.now();
   let key: string;
   try {
@@ -75,15 +77,22 @@ export async function slurmOptions(ws: Workspace, opts: Options): Promise<Pick<B
       else for (const d of m.deps) stack.push(ws.graph.nodes[d]!);
     }
   }
+  // A target with a job an earlier build submitted goes to Slurm whatever is asked now: the
+  // Slurm executor attaches to that job (or waits for it) instead of starting another.
+  const journaled = new Set(readSubmitted(ws.root).map((j) => j.target));
   const onSlurm = (node: GraphNode): boolean => {
     if (node.group || typeof node.target.run === 'function') return false;
+    if (journaled.has(node.name)) return true;
     if (opts.executor) return opts.executor === 'slurm';
     if (node.target.executor) return node.target.executor === 'slurm';
     return chosen.has(node.id);
   };
-  if (!ws.graph.nodes.some(onSlurm)) return {};
+  if (!ws.graph.nodes.some(onSlurm)) {
+    if (opts.detach) process.stderr.write('note: --detach: no target of this config runs on Slurm, so every job is waited for.\n');
+    return {};
+  }
   const { SlurmExecutor } = await import('../../executors/slurm.js');
-  return { slurm: { executor: new SlurmExecutor(cfg), onSlurm, maxJobs: opts.maxJobs ?? cfg?.maxJobs ?? Infinity } };
+  return { slurm: { executor: new SlurmExecutor(cfg, undefined, opts.detach), onSlurm, maxJobs: opts.maxJobs ?? cfg?.maxJobs ?? Infinity, journaled } };
 }
 
 /** `delta`: what changed since the last all-fresh build of this selection (judge only what it touches). */
@@ -120,7 +129,7 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
   try {
     const r = await scheduler.run();
     await close();
-    const allFresh = r.failed.length === 0 && r.blocked.length === 0 && !r.interrupted;
+    const allFresh = r.failed.length === 0 && r.blocked.length === 0 && r.detached.length === 0 && !r.interrupted;
     if (allFresh && snapshotEligible(opts)) {
       writeSnapshot(ws, snapshotKey(ws.root, ws.config, ws.configHash, selectionKey(opts), process.env), selectionKey(opts), r.ran.length + r.restored.length + r.fresh.length, clean ? delta : undefined);
     } else removeSnapshot(ws.root);

@@ -5,6 +5,7 @@ import { plan, planSummary } from '../../engine/plan.js';
 import { roots, selection } from '../../engine/selection.js';
 import type { Workspace } from '../../engine/workspace.js';
 import { category } from '../../engine/reasons.js';
+import { readSubmitted } from '../../executors/slurm-jobs.js';
 import { describeReason } from '../../ui/reasons.js';
 import { short } from '../../hashing/sha256.js';
 import type { Options } from '../args.js';
@@ -22,12 +23,17 @@ export async function status(ws: Workspace, opts: Options, out: (s: string) => v
   const stale = new Map(r.wouldRun.map((w) => [w.name, w.reasons]));
   const restorable = new Set(r.wouldRun.filter((w) => w.restore).map((w) => w.name));
   const fresh = new Set(r.fresh);
-  const rows: Array<{ name: string; state: string; reasons: string[] }> = [];
+  const rows: Array<{ name: string; state: string; reasons: string[]; slurm?: { jobId: string | null; state: string } }> = [];
+  const onSlurm = await submittedJobs(ws);
   for (const id of ws.graph.order) {
     const n = ws.graph.nodes[id]!;
     if (n.group) continue;
     const reasons = stale.get(n.name);
-    if (reasons) rows.push({ name: n.name, state: category(reasons), reasons: [...reasons.map(describeReason), ...(restorable.has(n.name) ? ['restorable from cache'] : [])] });
+    const job = onSlurm.get(n.name);
+    if (job) {
+      const line = `Slurm job ${job.jobId ?? '(id not known yet)'} ${job.state}${job.earlier ? ', of an earlier fingerprint' : ''} (submitted ${job.submitted}); the next sbuild records it`;
+      rows.push({ name: n.name, state: 'slurm', reasons: [line, ...(reasons ?? []).map(describeReason)], slurm: { jobId: job.jobId ?? null, state: job.state } });
+    } else if (reasons) rows.push({ name: n.name, state: category(reasons), reasons: [...reasons.map(describeReason), ...(restorable.has(n.name) ? ['restorable from cache'] : [])] });
     else if (fresh.has(n.name)) rows.push({ name: n.name, state: 'fresh', reasons: [] });
   }
   if (opts.json) for (const row of rows) out(JSON.stringify(row));
@@ -38,9 +44,24 @@ export async function status(ws: Workspace, opts: Options, out: (s: string) => v
       for (const extra of row.reasons.slice(1)) out(`${' '.repeat(8 + row.name.length)} — ${extra}`);
     }
     const count = (s: string) => rows.filter((x) => x.state === s).length;
-    out(`sbuild: ${count('fresh')} fresh, ${count('stale')} stale, ${count('missing')} missing${count('blocked') ? `, ${count('blocked')} blocked` : ''}`);
+    out(`sbuild: ${count('fresh')} fresh, ${count('stale')} stale, ${count('missing')} missing${count('blocked') ? `, ${count('blocked')} blocked` : ''}${count('slurm') ? `, ${count('slurm')} on Slurm` : ''}`);
   }
   return opts.exitCode && rows.some((x) => x.state !== 'fresh') ? 1 : 0;
+}
+
+/** Jobs submitted to Slurm by earlier builds and not recorded yet, with what Slurm says of them now. */
+async function submittedJobs(ws: Workspace): Promise<Map<string, { jobId?: string; state: string; submitted: string; earlier: boolean }>> {
+  const out = new Map<string, { jobId?: string; state: string; submitted: string; earlier: boolean }>();
+  const jobs = readSubmitted(ws.root);
+  if (!jobs.length) return out;
+  const { jobState } = await import('../../executors/slurm.js');
+  for (const j of jobs) {
+    const st = j.jobId ? await jobState({ scontrol: 'scontrol', sacct: 'sacct' }, j.jobId) : undefined;
+    const n = ws.graph.byName.get(j.target);
+    const cur = n && !n.group ? ws.rebuilder.current(n, (d) => ws.lock.entries.get(ws.graph.nodes[d]!.name)?.outputs, false, ws.lock.entries.get(n.name)) : undefined;
+    out.set(j.target, { ...(j.jobId ? { jobId: j.jobId } : {}), state: st?.state ?? 'ended (no longer listed)', submitted: j.submitted, earlier: cur !== undefined && cur.fingerprint !== j.fingerprint });
+  }
+  return out;
 }
 
 export async function explain(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
