@@ -93,6 +93,8 @@ export function randomNote(rng: Rng): Json {
 const pad = (i: number) => String(i).padStart(2, '0');
 
 export class Model {
+  /** The local cache's mode (`localCache`): hardlink makes outputs read-only links to their blobs. */
+  cacheMode: 'copy' | 'hardlink' = 'copy';
   readonly targets: TargetSpec[] = [];
   readonly byName = new Map<string, TargetSpec>();
   /** Source files: path → content. */
@@ -294,7 +296,7 @@ export class Model {
   }
 
   configText(): string {
-    const lines = ["import { defineConfig } from 'sbuild';", '', 'export default defineConfig({', "  default: 'all',", '  targets: ['];
+    const lines = ["import { defineConfig } from 'sbuild';", '', 'export default defineConfig({', "  default: 'all',", ...(this.cacheMode === 'hardlink' ? ["  localCache: { mode: 'hardlink' },"] : []), '  targets: ['];
     const all = `    { name: 'all', deps: ${JSON.stringify(this.targets.map((t) => t.name))} },`;
     const allAt = this.order.length ? this.order[0]! % (this.order.length + 1) : 0;
     this.order.forEach((id, k) => {
