@@ -163,6 +163,25 @@ export function startResume(root: string, graph: Graph, node: GraphNode, fingerp
   return { resuming, notes };
 }
 
+/**
+ * What the next run of a resumable target would do with its folder, in words (for `status`
+ * and `explain`); reads only, changes nothing.
+ */
+export function resumeOutlook(root: string, graph: Graph, node: GraphNode, fingerprint: string): string | undefined {
+  const spec = node.resume;
+  if (!spec) return undefined;
+  const stamp = readStamp(root, node.name);
+  const keep = othersInside(graph, node, spec.dir);
+  if (stamp && stamp.dir === spec.dir && stamp.fingerprint === fingerprint && stamp.state === 'running') {
+    return hasPartialWork(path.join(root, spec.dir), spec.dir, spec, keep)
+      ? `would resume the unfinished run of this fingerprint in ${spec.dir}/${spec.args.length ? ` (${spec.args.join(' ')})` : ''}`
+      : `would start from scratch in ${spec.dir}/ (its unfinished run left nothing to resume from${spec.marker ? `: no ${spec.marker}` : ''})`;
+  }
+  if (lexists(path.join(partialDir(root), targetSegment(node.name), fingerprint))) return `would take back this fingerprint's partial work from .sbuild/partial/ and resume it`;
+  const other = stamp && stamp.state === 'running' && stamp.fingerprint !== fingerprint;
+  return `would start from scratch${other ? `; the unfinished run of fingerprint ${stamp!.fingerprint.slice(0, 12)} in ${spec.dir}/ is set aside first, never resumed by this one` : ''}`;
+}
+
 /** The run finished and its outputs are recorded: nothing in the folder is partial any more. */
 export function finishResume(root: string, node: GraphNode, fingerprint: string): void {
   writeStamp(root, node.name, { fingerprint, dir: node.resume!.dir, state: 'done' });

@@ -83,6 +83,8 @@ test('a training that crashed resumes from its own last checkpoint; the result e
   // The partial work stays in the work dir (not moved to .sbuild/failed/ like other partial outputs).
   assert.ok(r.exists('work_dirs/det/epoch_2.pth') && r.exists('work_dirs/det/last_checkpoint'));
   assert.ok(!r.exists('.sbuild/failed/exp%2Fdet%2Ffull%2Ftrain'));
+  res = r.run(['status']);
+  assert.match(res.stdout, /exp\/det\/full\/train — .*\n\s+— would resume the unfinished run of this fingerprint in work_dirs\/det\/ \(--resume\)/);
 
   res = r.run([]);
   assert.equal(res.code, 0, res.stdout + res.stderr);
@@ -109,7 +111,9 @@ test('after a config edit training starts from scratch and never reads the old p
   const fpA = JSON.parse(r.read('.sbuild/resume/exp%2Fdet%2Ffull%2Ftrain.json')).fingerprint as string;
 
   r.write('configs/det.py', CFG_B);
-  let res = r.run([], { CRASH_AT: '2' });
+  let res = r.run(['explain', 'exp/det/full/train']);
+  assert.match(res.stdout, new RegExp(`  resume: would start from scratch; the unfinished run of fingerprint ${fpA.slice(0, 12)} in work_dirs/det/ is set aside first, never resumed by this one`));
+  res = r.run([], { CRASH_AT: '2' });
   assert.equal(res.code, 1, res.stdout + res.stderr);
   assert.deepEqual(r.takeRuns(), ['train det.py start=1 resume=False']);
   assert.doesNotMatch(log(r).split('\n')[0]!, /--resume/);
@@ -126,6 +130,7 @@ test('after a config edit training starts from scratch and never reads the old p
 
   // Back to A: its partial work comes back and continues from epoch 3; B's finished run goes aside.
   r.write('configs/det.py', CFG_A);
+  assert.match(r.run(['explain', 'exp/det/full/train']).stdout, /  resume: would take back this fingerprint's partial work from \.sbuild\/partial\/ and resume it/);
   res = r.run([]);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.deepEqual(r.takeRuns(), ['test det.py', 'train det.py start=3 resume=True']);

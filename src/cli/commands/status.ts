@@ -6,6 +6,8 @@ import { roots, selection } from '../../engine/selection.js';
 import type { Workspace } from '../../engine/workspace.js';
 import { category } from '../../engine/reasons.js';
 import { readSubmitted } from '../../executors/slurm-jobs.js';
+import { resumeOutlook } from '../../engine/resume.js';
+import type { GraphNode } from '../../graph/graph.js';
 import { describeReason } from '../../ui/reasons.js';
 import { short } from '../../hashing/sha256.js';
 import type { Options } from '../args.js';
@@ -33,7 +35,10 @@ export async function status(ws: Workspace, opts: Options, out: (s: string) => v
     if (job) {
       const line = `Slurm job ${job.jobId ?? '(id not known yet)'} ${job.state}${job.earlier ? ', of an earlier fingerprint' : ''} (submitted ${job.submitted}); the next sbuild records it`;
       rows.push({ name: n.name, state: 'slurm', reasons: [line, ...(reasons ?? []).map(describeReason)], slurm: { jobId: job.jobId ?? null, state: job.state } });
-    } else if (reasons) rows.push({ name: n.name, state: category(reasons), reasons: [...reasons.map(describeReason), ...(restorable.has(n.name) ? ['restorable from cache'] : [])] });
+    } else if (reasons) {
+      const outlook = n.resume && !restorable.has(n.name) && !reasons.some((x) => x.kind === 'upstream-will-run') ? resumeOutlookOf(ws, n) : undefined;
+      rows.push({ name: n.name, state: category(reasons), reasons: [...reasons.map(describeReason), ...(restorable.has(n.name) ? ['restorable from cache'] : []), ...(outlook ? [outlook] : [])] });
+    }
     else if (fresh.has(n.name)) rows.push({ name: n.name, state: 'fresh', reasons: [] });
   }
   if (opts.json) for (const row of rows) out(JSON.stringify(row));
@@ -47,6 +52,12 @@ export async function status(ws: Workspace, opts: Options, out: (s: string) => v
     out(`sbuild: ${count('fresh')} fresh, ${count('stale')} stale, ${count('missing')} missing${count('blocked') ? `, ${count('blocked')} blocked` : ''}${count('slurm') ? `, ${count('slurm')} on Slurm` : ''}`);
   }
   return opts.exitCode && rows.some((x) => x.state !== 'fresh') ? 1 : 0;
+}
+
+/** A resumable target's next run, in words: resume, take back, or start from scratch. */
+function resumeOutlookOf(ws: Workspace, n: GraphNode): string | undefined {
+  const cur = ws.rebuilder.current(n, (d) => ws.lock.entries.get(ws.graph.nodes[d]!.name)?.outputs, false, ws.lock.entries.get(n.name));
+  return resumeOutlook(ws.root, ws.graph, n, cur.fingerprint);
 }
 
 /** Jobs submitted to Slurm by earlier builds and not recorded yet, with what Slurm says of them now. */
@@ -101,6 +112,8 @@ export async function explain(ws: Workspace, opts: Options, out: (s: string) => 
       const state = category(w.reasons);
       out(state === 'blocked' ? `${n.name}: blocked (cannot run until its missing input is back)` : `${n.name}: would ${w.restore ? 'restore from cache' : 'run'} (${state})`);
       for (const reason of w.reasons) out(`  - ${describeReason(reason)}`);
+      const outlook = n.resume && !w.restore && !w.reasons.some((x) => x.kind === 'upstream-will-run') ? resumeOutlookOf(ws, n) : undefined;
+      if (outlook) out(`  resume: ${outlook}`);
     }
     if (cur) {
       const inputs = Object.entries(cur.record.inputs);
