@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { useRigs } from '../helpers/rig.js';
+import { slurmAvailable, startSlurm } from '../helpers/slurm.js';
 import { mmdetRunner } from '../../rules/index.js';
 
 const rig = useRigs();
@@ -79,4 +80,24 @@ test('the MMDetection runner starts a multi-GPU training through sbuild launch (
   assert.deepEqual(mmdetRunner({ python: 'py' }).train({ ...job, gpus: 2 }), ['sbuild', 'launch', '--', 'py', 'tools/train.py', 'c.py', '--launcher', 'pytorch', '--work-dir', 'wd']);
   assert.deepEqual(mmdetRunner({ python: 'py', launcher: 'torchrun' }).train({ ...job, gpus: 4 }), ['sbuild', 'launch', '--torchrun', '--', 'tools/train.py', 'c.py', '--launcher', 'pytorch', '--work-dir', 'wd']);
   assert.deepEqual(mmdetRunner({ python: 'py', launcher: 'dist_train' }).train({ ...job, gpus: 2 }), ['sbuild', 'launch', '--port-only', '--', 'bash', 'tools/dist_train.sh', 'c.py', '2', '--work-dir', 'wd']);
+});
+
+test('on Slurm: --gres=gpu:2 and the same launcher start two ranks, each on its own device id', { skip: slurmAvailable(), timeout: 120_000 }, async () => {
+  const cluster = await startSlurm({ gpus: 2 });
+  try {
+    const r = rig();
+    const rank = 'echo "rank=$RANK local=$LOCAL_RANK world=$WORLD_SIZE dev=$(echo "$CUDA_VISIBLE_DEVICES" | cut -d, -f$((LOCAL_RANK+1))) port=$MASTER_PORT" >> out/ranks.txt';
+    r.config(`{ slurm: { settleSeconds: 5 }, targets: [{ name: 'dist', outputs: ['out/ranks.txt'], resources: { gpu: 2 }, executor: 'slurm', run: ['sbuild', 'launch', '--', 'sh', '-c', ${JSON.stringify(rank)}] }] }`);
+    const res = r.run(['dist'], cluster.env);
+    assert.equal(res.code, 0, res.stdout + res.stderr + (r.exists('.sbuild/logs/dist.log') ? r.read('.sbuild/logs/dist.log') : ''));
+    const lines = r.read('out/ranks.txt').trim().split('\n').sort();
+    assert.equal(lines.length, 2);
+    const parsed = lines.map((l) => Object.fromEntries(l.split(' ').map((kv) => kv.split('='))));
+    assert.deepEqual(parsed.map((x) => [x.rank, x.local, x.world]), [['0', '0', '2'], ['1', '1', '2']]);
+    assert.notEqual(parsed[0]!.dev, parsed[1]!.dev);
+    assert.ok(parsed[0]!.dev !== '' && parsed[1]!.dev !== '');
+    assert.equal(parsed[0]!.port, parsed[1]!.port);
+  } finally {
+    await cluster.stop();
+  }
 });
