@@ -136,22 +136,41 @@ export class Rebuilder {
   }
 
   /** Disk listings of globs taken during this build, until an output lands below their base. */
-  private readonly listings = new Map<string, { base: string; files: string[] }>();
+  private readonly listings = new Map<string, string[]>();
+  /** The globs listed, by the folder their listing starts from ('' for the workspace). */
+  private readonly listedFrom = new Map<string, Set<string>>();
 
   private relisted(spec: string): string[] {
-    let l = this.listings.get(spec);
-    if (!l) {
-      l = { base: picomatch.scan(spec).base, files: this.diskGlob([spec]) };
-      this.listings.set(spec, l);
+    let files = this.listings.get(spec);
+    if (!files) {
+      const base = picomatch.scan(spec).base;
+      files = this.diskGlob([spec]);
+      this.listings.set(spec, files);
+      let specs = this.listedFrom.get(base);
+      if (!specs) this.listedFrom.set(base, (specs = new Set()));
+      specs.add(spec);
     }
-    return l.files;
+    return files;
   }
 
-  /** A target wrote these outputs: listings that may include them are taken again. */
+  /**
+   * A target wrote these outputs: listings that may include them (their base is the output,
+   * a folder above it, or the workspace) are taken again. Found through the output's folders,
+   * not by trying every listing: one per target is written in a build.
+   */
   outputsWritten(paths: string[]): void {
-    for (const [spec, l] of this.listings) {
-      if (paths.some((p) => l.base === '' || p === l.base || p.startsWith(l.base + '/'))) this.listings.delete(spec);
+    if (this.listings.size === 0) return;
+    for (const p of paths) {
+      this.dropListed('');
+      for (let i = p.length; i > 0; i = p.lastIndexOf('/', i - 1)) this.dropListed(p.slice(0, i));
     }
+  }
+
+  private dropListed(base: string): void {
+    const specs = this.listedFrom.get(base);
+    if (!specs) return;
+    this.listedFrom.delete(base);
+    for (const spec of specs) this.listings.delete(spec);
   }
 
   private readonly matchers = new Map<string, picomatch.Matcher>();
