@@ -50,7 +50,9 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
   if (opts.command === 'check') return (await import('./commands/check.js')).check(loaded, opts, out);
   let delta: import('../engine/noop-snapshot.js').SnapshotDelta | undefined;
   if (opts.command === 'build') {
-    const fast = await (await import('./commands/build.js')).noopFastPath(loaded, opts, out);
+    const { noopFastPath } = await import('./commands/noop.js');
+    phase('noop module');
+    const fast = await noopFastPath(loaded, opts, out);
     if ('code' in fast) return fast.code;
     delta = fast.delta;
   }

@@ -1,5 +1,4 @@
 // `sbuild [targets…]`: build the selection, or with -n print what would run and why.
-import fs from 'node:fs';
 import { select } from '../../graph/select.js';
 import type { GraphNode } from '../../graph/graph.js';
 import { Scheduler, type BuildOptions } from '../../engine/scheduler.js';
@@ -8,59 +7,15 @@ import { roots, selection, type Selection } from '../../engine/selection.js';
 import type { Workspace } from '../../engine/workspace.js';
 import type { Listener } from '../../engine/events.js';
 import { LocalExecutor, defaultJobs } from '../../executors/local.js';
-import { plainRenderer, jsonRenderer, summaryText } from '../../ui/plain.js';
-import { checkSnapshot, deltaHolds, removeSnapshot, snapshotDelta, snapshotHolds, snapshotKey, writeSnapshot, type SnapshotDelta } from '../../engine/noop-snapshot.js';
+import { plainRenderer, jsonRenderer } from '../../ui/plain.js';
+import { deltaHolds, removeSnapshot, snapshotKey, writeSnapshot, type SnapshotDelta } from '../../engine/noop-snapshot.js';
+import { selectionKey, snapshotEligible } from './noop.js';
 import { cleanTargets } from '../../engine/dirty.js';
-import { configHashOf, type LoadedConfig } from '../../config/load.js';
 import { phase } from '../../util/timing.js';
 import type { Options } from '../args.js';
 import { beginWriting } from './writing.js';
 import { remoteFor } from '../../cache/setup.js';
-import { jobsPath } from '../../executors/jobs.js';
-import { hasSubmitted, readSubmitted } from '../../executors/slurm-jobs.js';
-
-/** Whether this invocation may be answered from the no-op snapshot (it prints only a summary). */
-function snapshotEligible(opts: Options): boolean {
-  return !opts.dryRun && !opts.force && !opts.json && !opts.verbose && process.env.SBUILD_NO_SNAPSHOT !== '1';
-}
-
-function selectionKey(opts: Options): string[] {
-  return opts.targets.length ? opts.targets : ['(default)'];
-}
-
-/**
- * Answers a build in which nothing changed since the last all-fresh build (`code`); otherwise
- * says what changed since it, when it can (`delta`, for dirty-set planning).
- */
-export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s: string) => void): Promise<{ code: number } | { delta: SnapshotDelta | undefined }> {
-  // Jobs of a killed build are recorded there, submitted Slurm jobs here: the full path
-  // stops the first and attaches to the second.
-  if (!snapshotEligible(opts) || fs.existsSync(jobsPath(loaded.root)) || hasSubmitted(loaded.root)) return { delta: undefined };
-  const t0 = performance.now();
-  let key: string;
-  try {
-    key = snapshotKey(loaded.root, loaded.config, configHashOf(loaded), selectionKey(opts), process.env);
-  } catch {
-    // The config has not been validated yet: a value the key cannot describe (a BigInt, a
-    // cycle, targets that are not a list) is for validation to report, not for this shortcut.
-    return { delta: undefined };
-  }
-  const check = checkSnapshot(loaded.root);
-  const fresh = check ? snapshotHolds(check, key) : undefined;
-  phase('noop snapshot');
-  if (fresh === undefined) {
-    let delta: SnapshotDelta | undefined;
-    try {
-      delta = check ? snapshotDelta(loaded.root, check, key, loaded.config, configHashOf(loaded), selectionKey(opts), process.env) : undefined;
-    } catch {
-      delta = undefined;
-    }
-    phase('snapshot delta');
-    return { delta };
-  }
-  out(summaryText({ type: 'summary', ran: 0, restored: 0, fresh, failed: 0, blocked: 0, ms: performance.now() - t0, interrupted: false, dryRun: false }));
-  return { code: 0 };
-}
+import { readSubmitted } from '../../executors/slurm-jobs.js';
 
 /** Which targets run on Slurm: --executor, else the target's own `executor`, else the selectors. */
 export async function slurmOptions(ws: Workspace, opts: Options): Promise<Pick<BuildOptions, 'slurm'>> {
