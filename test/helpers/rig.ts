@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
 import { WorkspaceFiles } from './files.js';
@@ -84,6 +84,25 @@ export function useRigs(): (name?: string) => Rig {
     rigs.push(r);
     return r;
   };
+}
+
+/**
+ * `kill -9` of a running sbuild and of the job processes it started (found by `pgrep -f
+ * pattern` before sbuild dies; each is killed with its process group, as a crash of the
+ * whole session would). Resolves once sbuild has exited.
+ */
+export async function killWithJobs(child: ChildProcess, pattern: string): Promise<void> {
+  const exited = new Promise((res) => child.on('exit', res));
+  const pids = spawnSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  child.kill('SIGKILL');
+  for (const p of pids) {
+    try {
+      process.kill(-Number(p), 'SIGKILL');
+    } catch {
+      try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+    }
+  }
+  await exited;
 }
 
 /** Polls until `pred` holds; a file caught between removal and rewrite counts as "not yet". */

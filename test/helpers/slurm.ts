@@ -3,6 +3,7 @@
 // dir, free ports, no systemd. GPUs are GRES entries backed by links to /dev/null, so
 // `--gres=gpu:N` allocates distinct ids and sets CUDA_VISIBLE_DEVICES in the job.
 import fs from 'node:fs';
+import { before, after } from 'node:test';
 import net from 'node:net';
 import dns from 'node:dns/promises';
 import os from 'node:os';
@@ -362,4 +363,20 @@ setInterval(() => {
   }
 
   return { dir, conf, env, gpus, stop };
+}
+
+/**
+ * One cluster for a test file: started before its tests when Slurm is installed, stopped
+ * after them. Returns why the tests skip (undefined: they run) and the cluster.
+ */
+export function useSlurmCluster(opts: { gpus?: number; cpus?: number } = {}): { skip: string | undefined; cluster: () => SlurmCluster } {
+  const skip = slurmAvailable();
+  let cluster: SlurmCluster | undefined;
+  before(async () => {
+    if (!skip) cluster = await startSlurm(opts);
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+  return { skip, cluster: () => cluster! };
 }

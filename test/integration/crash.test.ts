@@ -2,7 +2,7 @@
 // (replayed from the journal) and reruns exactly the interrupted and unstarted ones.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { sh, useRigs, waitFor } from '../helpers/rig.js';
+import { killWithJobs, sh, useRigs, waitFor } from '../helpers/rig.js';
 
 const rig = useRigs();
 
@@ -26,21 +26,11 @@ test('kill -9 mid-build, then a rerun runs exactly the unfinished targets; no ha
   r.write('a.txt', 'b\n');
   r.write('slow', '');
   const child = r.spawn(['-j', '2']);
-  const exited = new Promise((res) => child.on('exit', res));
   await waitFor(() => r.exists('runs.log') && r.read('runs.log').includes('half') && r.read('o/q3') === 'b\n' && r.read('o/q2') === 'b\n');
   // The quick ones are journaled as they finish.
   await waitFor(() => r.exists('.sbuild/journal.jsonl') && r.read('.sbuild/journal.jsonl').split('\n').filter(Boolean).length === 3);
   // sbuild and the whole job tree it started (each job has its own process group).
-  const pids = (await import('node:child_process')).execSync(`pgrep -f '^sleep 30' || true`, { encoding: 'utf8' }).split('\n').filter(Boolean);
-  child.kill('SIGKILL');
-  for (const p of pids) {
-    try {
-      process.kill(-Number(p), 'SIGKILL');
-    } catch {
-      try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
-    }
-  }
-  await exited;
+  await killWithJobs(child, '^sleep 30');
   assert.deepEqual(r.takeRuns(), ['half', 'q1', 'q2', 'q3']);
   assert.ok(r.exists('.sbuild/journal.jsonl'), 'the journal survived the crash');
   assert.ok(r.exists('.sbuild/writer.pid'), 'the dead writer left its lock behind');

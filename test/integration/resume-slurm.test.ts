@@ -1,21 +1,13 @@
 // A resumable training on a real single-node Slurm (Debian's slurm-wlm, started by the test
 // on 127.0.0.1) killed by its `--time` limit continues on the next build from where it was
 // killed, not from scratch.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useRigs } from '../helpers/rig.js';
-import { startSlurm, slurmAvailable, type SlurmCluster } from '../helpers/slurm.js';
+import { useSlurmCluster } from '../helpers/slurm.js';
 
-const skip = slurmAvailable();
 const rig = useRigs();
-let cluster: SlurmCluster;
-
-before(async () => {
-  if (!skip) cluster = await startSlurm();
-});
-after(async () => {
-  await cluster?.stop();
-});
+const { skip, cluster: slurm } = useSlurmCluster();
 
 test('a training killed by Slurm\'s time limit resumes from its last epoch on the next build', { skip, timeout: 180_000 }, () => {
   const r = rig();
@@ -29,13 +21,13 @@ test('a training killed by Slurm\'s time limit resumes from its last epoch on th
   // Slurm takes `--time=0:05` as five seconds; its controller enforces limits every 30 s or so.
   r.config(`{ targets: [{ name: 'train', inputs: ['train.sh'], outputs: ['wd/final'], executor: 'slurm', slurm: { time: '0:05' },
     run: 'sh train.sh', resume: { dir: 'wd', args: ['--resume'], marker: 'n' } }] }`);
-  let res = r.run(['train'], { ...cluster.env, EPOCH_SECONDS: '0.5' });
+  let res = r.run(['train'], { ...slurm().env, EPOCH_SECONDS: '0.5' });
   assert.equal(res.code, 1, res.stdout + res.stderr);
   assert.deepEqual(r.takeRuns(), ['start=1 resume=0 args=']);
   const killedAt = Number(r.read('wd/n'));
   assert.ok(killedAt >= 2 && killedAt < 200, `killed after epoch ${killedAt}`);
   assert.match(r.read('.sbuild/logs/train.log'), /DUE TO TIME LIMIT/);
-  res = r.run(['train'], { ...cluster.env, EPOCH_SECONDS: '0' });
+  res = r.run(['train'], { ...slurm().env, EPOCH_SECONDS: '0' });
   assert.equal(res.code, 0, res.stdout + res.stderr);
   const runs = r.takeRuns();
   assert.equal(runs.length, 1);

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { useRigs, waitFor, type Rig } from '../helpers/rig.js';
+import { killWithJobs, useRigs, waitFor, type Rig } from '../helpers/rig.js';
 
 const rig = useRigs();
 
@@ -149,18 +149,8 @@ test('after a config edit training starts from scratch and never reads the old p
 test('kill -9 of sbuild and the training mid-run: the next build continues from the last checkpoint', async () => {
   const r = workspace();
   const child = r.spawn(['exp/det/full/train'], { EPOCH_SECONDS: '0.6' });
-  const exited = new Promise((res) => child.on('exit', res));
   await waitFor(() => r.exists('work_dirs/det/epoch_2.pth'));
-  const pids = (await import('node:child_process')).execSync(`pgrep -f 'tools/train.py configs/det.py' || true`, { encoding: 'utf8' }).split('\n').filter(Boolean);
-  child.kill('SIGKILL');
-  for (const p of pids) {
-    try {
-      process.kill(-Number(p), 'SIGKILL');
-    } catch {
-      try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
-    }
-  }
-  await exited;
+  await killWithJobs(child, 'tools/train.py configs/det.py');
   r.takeRuns();
   const done = JSON.parse(r.read(r.read('work_dirs/det/last_checkpoint').trim())).epoch as number;
   assert.ok(done >= 2 && done < 4, `killed after epoch ${done}`);

@@ -3,24 +3,16 @@
 // submits nothing; any later sbuild attaches to the job, records it and builds what depends
 // on it. A build killed while it waits loses nothing either. Each job appends its name to
 // runs.log, so "ran once" is counted.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { sh, useRigs, waitFor, type Rig } from '../helpers/rig.js';
-import { startSlurm, slurmAvailable, type SlurmCluster } from '../helpers/slurm.js';
+import { useSlurmCluster } from '../helpers/slurm.js';
 
-const skip = slurmAvailable();
 const rig = useRigs();
-let cluster: SlurmCluster;
+const { skip, cluster: slurm } = useSlurmCluster();
 
-before(async () => {
-  if (!skip) cluster = await startSlurm();
-});
-after(async () => {
-  await cluster?.stop();
-});
-
-const squeue = (): string[] => execFileSync('squeue', ['-h', '-o', '%i %j'], { env: { ...process.env, ...cluster.env }, encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+const squeue = (): string[] => execFileSync('squeue', ['-h', '-o', '%i %j'], { env: { ...process.env, ...slurm().env }, encoding: 'utf8' }).trim().split('\n').filter(Boolean);
 
 function workspace(): Rig {
   const r = rig();
@@ -40,7 +32,7 @@ function workspace(): Rig {
 test('--detach submits and exits; status shows the job; nothing is submitted twice; a later build records it', { skip, timeout: 120_000 }, () => {
   const r = workspace();
   const t0 = Date.now();
-  let res = r.run(['--detach'], cluster.env);
+  let res = r.run(['--detach'], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.ok(Date.now() - t0 < 4000, 'did not wait for the 4-s job');
   const id = /⇢ train: Slurm job (\d+) \(submitted\), not waited for \(--detach\)/.exec(res.stdout)?.[1];
@@ -49,39 +41,39 @@ test('--detach submits and exits; status shows the job; nothing is submitted twi
   assert.match(res.stdout, /0 ran, 0 fresh, 1 submitted to Slurm, not waited for \(the next sbuild records them\), 2 not run \(dependency submitted or failed\)/);
   assert.deepEqual(JSON.parse(r.read('.sbuild/slurm-jobs.json')).jobs.map((j: { target: string; jobId: string }) => [j.target, j.jobId]), [['train', id]]);
 
-  res = r.run(['status', '--exit-code'], cluster.env);
+  res = r.run(['status', '--exit-code'], slurm().env);
   assert.equal(res.code, 1);
   assert.match(res.stdout, new RegExp(`slurm   train — Slurm job ${id} (PENDING|RUNNING|CONFIGURING) \\(submitted [^)]+\\); the next sbuild records it`));
   assert.match(res.stdout, /1 on Slurm/);
 
   // Asked again while it runs: the same job is reported, none submitted.
-  res = r.run(['--detach'], cluster.env);
+  res = r.run(['--detach'], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.match(res.stdout, new RegExp(`⇢ train: Slurm job ${id} \\((PENDING|RUNNING|CONFIGURING)\\)`));
   assert.deepEqual(squeue().filter((l) => l.endsWith('sbuild:train')), [`${id} sbuild:train`]);
 
   // A build that waits attaches to it, records it and builds what depends on it.
-  res = r.run([], cluster.env);
+  res = r.run([], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.match(res.stdout, /✔ train/);
   assert.match(res.stdout, /✔ table/);
   assert.deepEqual(r.takeRuns(), ['table', 'train'], 'the training ran once');
   assert.equal(r.read('out/table'), 'lr=0.01\n');
   assert.ok(!r.exists('.sbuild/slurm-jobs.json'));
-  res = r.run([], cluster.env);
+  res = r.run([], slurm().env);
   assert.equal(res.code, 0);
   assert.match(res.stdout, /0 ran, 2 fresh/);
 });
 
 test('a build killed while it waits for its Slurm job loses nothing: the next one attaches to the job', { skip, timeout: 120_000 }, async () => {
   const r = workspace();
-  const child = r.spawn([], cluster.env);
+  const child = r.spawn([], slurm().env);
   const exited = new Promise((res) => child.on('exit', res));
   await waitFor(() => r.exists('.sbuild/slurm-jobs.json') && JSON.parse(r.read('.sbuild/slurm-jobs.json')).jobs[0]?.jobId !== undefined);
   child.kill('SIGKILL');
   await exited;
   const id = JSON.parse(r.read('.sbuild/slurm-jobs.json')).jobs[0].jobId as string;
-  const res = r.run([], cluster.env);
+  const res = r.run([], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.deepEqual(r.takeRuns(), ['table', 'train'], 'the training ran once');
   assert.match(r.read('.sbuild/logs/train.log'), new RegExp(`# slurm job ${id} `));
@@ -90,14 +82,14 @@ test('a build killed while it waits for its Slurm job loses nothing: the next on
 
 test('a job whose id was never journaled (killed between sbatch and the journal) is found by its comment', { skip, timeout: 120_000 }, () => {
   const r = workspace();
-  let res = r.run(['--detach'], cluster.env);
+  let res = r.run(['--detach'], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   // As if sbuild died before sbatch printed the id: the entry keeps only its token.
   const journal = JSON.parse(r.read('.sbuild/slurm-jobs.json'));
   const id = journal.jobs[0].jobId as string;
   delete journal.jobs[0].jobId;
   r.write('.sbuild/slurm-jobs.json', JSON.stringify(journal));
-  res = r.run([], cluster.env);
+  res = r.run([], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.deepEqual(r.takeRuns(), ['table', 'train'], 'the training ran once');
   assert.match(r.read('.sbuild/logs/train.log'), new RegExp(`# slurm job ${id} `));
@@ -105,15 +97,15 @@ test('a job whose id was never journaled (killed between sbatch and the journal)
 
 test('a config edited while its job runs: that job is waited for, never cancelled, and the new fingerprint is submitted after it', { skip, timeout: 120_000 }, () => {
   const r = workspace();
-  let res = r.run(['--detach'], cluster.env);
+  let res = r.run(['--detach'], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   const first = JSON.parse(r.read('.sbuild/slurm-jobs.json')).jobs[0].jobId as string;
   r.write('cfg', 'lr=0.02\n');
-  res = r.run(['--detach'], cluster.env);
+  res = r.run(['--detach'], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.match(res.stdout, new RegExp(`⇢ train: Slurm job ${first} \\((PENDING|RUNNING|CONFIGURING), of an earlier fingerprint: this one is submitted once it ends\\)`));
   assert.deepEqual(squeue().filter((l) => l.endsWith('sbuild:train')), [`${first} sbuild:train`], 'not cancelled, nothing else submitted');
-  res = r.run([], cluster.env);
+  res = r.run([], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.deepEqual(r.takeRuns(), ['table', 'train', 'train'], 'the old job finished; the new fingerprint ran once after it');
   assert.equal(r.read('out/table'), 'lr=0.02\n');
