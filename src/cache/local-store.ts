@@ -69,8 +69,11 @@ export class LocalStore implements ActionCache {
       const st = fs.statSync(file, { throwIfNoEntry: false });
       const blob = fs.statSync(dst, { throwIfNoEntry: false });
       if (!st || !blob || (st.ino === blob.ino && st.dev === blob.dev)) return false;
-      // The same bytes are cached already: the workspace copy becomes a link to them.
-      return this.linkInto(dst, file);
+      // The same bytes are cached already: the workspace copy becomes a link to them, once the
+      // blob is checked (one changed in place through another link must not replace good bytes).
+      if (hashFile(dst) === hash) return this.linkInto(dst, file);
+      fs.rmSync(dst, { force: true });
+      return this.putBlob(hash, file);
     }
     this.ensureDir(path.dirname(dst));
     const tmp = `${dst}.tmp-${process.pid}-${this.seq++}`;

@@ -9,7 +9,7 @@ import type { VerifiedResult } from '../cache/verify.js';
 import { removeInside } from '../util/fs.js';
 import type { OutputRecord } from './lockfile.js';
 import type { Workspace } from './workspace.js';
-import { restoringResume } from './resume.js';
+import { beforeRestore, finishResume } from './resume.js';
 
 export type RestoreOutcome =
   /** The outputs are back on disk, hashed as they now are. */
@@ -52,9 +52,9 @@ function settle(ws: Workspace, node: GraphNode, fingerprint: Sha256, get: () => 
   try {
     const result = get();
     if (!result) return MISS;
-    // A resumable job's folder then holds this fingerprint's finished work, not another's partial.
+    // A resumable job's folder: another fingerprint's work goes aside first (resume.ts).
     if (node.resume) {
-      restoringResume(root, ws.graph, node, fingerprint);
+      beforeRestore(root, ws.graph, node, fingerprint);
       hasher.forget(node.resume.dir);
       ws.rebuilder.outputsWritten([node.resume.dir]);
     }
@@ -64,7 +64,9 @@ function settle(ws: Workspace, node: GraphNode, fingerprint: Sha256, get: () => 
     return { kind: 'miss', warning: err instanceof CorruptEntry ? err.message : `cache restore of '${node.name}' failed: ${(err as Error).message}; running it` };
   }
   const { outputs, notProduced } = ws.rebuilder.hashOutputs(node);
-  return notProduced.length ? MISS : { kind: 'restored', outputs };
+  if (notProduced.length) return MISS;
+  if (node.resume) finishResume(root, node, fingerprint);
+  return { kind: 'restored', outputs };
 }
 
 /** Cache entries made from a record (what a dry run would restore), with the files inside restored folders. */

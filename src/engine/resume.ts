@@ -146,7 +146,8 @@ function settle(root: string, graph: Graph, node: GraphNode, fingerprint: string
   }
   const mine = path.join(stash, fingerprint);
   if (lexists(mine)) {
-    moveContent(mine, dir, abs, new Set());
+    // Never over another target's output: anything at such a path in the set-aside work goes.
+    moveContent(mine, dir, abs, keep);
     fs.rmSync(mine, { recursive: true, force: true });
     notes.push(`the partial work of this fingerprint (${fingerprint.slice(0, 12)}) was moved back into ${dir}/`);
   }
@@ -187,12 +188,17 @@ export function finishResume(root: string, node: GraphNode, fingerprint: string)
   writeStamp(root, node.name, { fingerprint, dir: node.resume!.dir, state: 'done' });
 }
 
-/** Before outputs of `fingerprint` are restored into the folder: another fingerprint's work goes aside first. */
-export function restoringResume(root: string, graph: Graph, node: GraphNode, fingerprint: string): void {
+/**
+ * Before outputs of `fingerprint` are restored into the folder: another fingerprint's work
+ * goes aside first. The stamp says `done` only once the restore succeeded (finishResume): a
+ * restore that fails leaves this fingerprint's unfinished work resumable.
+ */
+export function beforeRestore(root: string, graph: Graph, node: GraphNode, fingerprint: string): void {
   const stamp = readStamp(root, node.name);
-  if (stamp && stamp.dir === node.resume!.dir && stamp.fingerprint === fingerprint && stamp.state === 'done') return;
+  if (stamp && stamp.dir === node.resume!.dir && stamp.fingerprint === fingerprint) return;
   settle(root, graph, node, fingerprint);
-  writeStamp(root, node.name, { fingerprint, dir: node.resume!.dir, state: 'done' });
+  // What is in the folder now is this fingerprint's (its own work moved back, or nothing).
+  writeStamp(root, node.name, { fingerprint, dir: node.resume!.dir, state: 'running' });
 }
 
 /** A declared output the folder keeps across a failure (it is the partial work), so it is not moved to .sbuild/failed/. */

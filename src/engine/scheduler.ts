@@ -202,8 +202,24 @@ export class Scheduler {
       this.outputs.set(id, entry!.outputs);
       return this.complete(id, 'fresh');
     }
-    // A job submitted earlier may still be writing these outputs: only the executor may touch them.
-    if (this.opts.slurm?.journaled?.has(node.name)) return this.afterMiss(node, cur, decision.reasons);
+    // A job an earlier build submitted may still be writing these outputs: only the Slurm
+    // executor touches them. This fingerprint's own job is attached to; another one's is
+    // waited for first, then the caches are looked in as usual.
+    const slurm = this.opts.slurm;
+    if (slurm?.journaled?.has(node.name)) {
+      if (slurm.executor.attachable?.(this.ws.root, node, cur.fingerprint) || !slurm.executor.waitForEarlier) return this.afterMiss(node, cur, decision.reasons);
+      this.state.set(id, 'fetching');
+      this.inflight++;
+      void slurm.executor.waitForEarlier(this.ws.root, node, cur.fingerprint, this.abort.signal).then((res) => {
+        this.inflight--;
+        slurm.journaled!.delete(node.name);
+        if (!res) this.restoreOrRun(node, cur, decision.reasons);
+        else if (!res.ok && res.reason === 'detached') this.detached(node, res.jobId, res.state);
+        else this.fail(node, 0, res.ok ? { kind: 'exit', exitCode: 1 } : res.reason === 'signal' ? { kind: 'signal', signal: res.signal } : { kind: 'spawn', message: 'message' in res ? res.message : res.command });
+        this.pump();
+      });
+      return;
+    }
     if (entry && !this.requested.has(id) && decision.reasons.every((r) => r.kind === 'output-missing')) {
       // Deleted outputs that the local cache holds come back (a copy, no compute), so the
       // workspace is whole again; without them (a fresh clone) the target stays absent.
@@ -382,12 +398,7 @@ export class Scheduler {
     }
     if (outcome.kind === 'detached') {
       this.timeline.end(node.name, 'detached');
-      this.emit({ type: 'detached', name: node.name, jobId: outcome.jobId, state: outcome.state });
-      this.result.detached.push(node.name);
-      if (this.absent.isProducing(node.id)) {
-        this.state.set(node.id, 'detached');
-        this.produced(node.id, false);
-      } else this.complete(node.id, 'detached');
+      this.detached(node, outcome.jobId, outcome.state);
     } else if (outcome.kind === 'failed') {
       if (outcome.warning) this.emit({ type: 'warning', message: outcome.warning });
       if (outcome.failure.kind === 'bad-input') this.result.badInput = true;
@@ -403,6 +414,16 @@ export class Scheduler {
       this.finished(node.id, 'ran');
     }
     this.pump();
+  }
+
+  /** On Slurm and not waited for (`--detach`): its dependents are not run in this build. */
+  private detached(node: GraphNode, jobId: string, state: string): void {
+    this.emit({ type: 'detached', name: node.name, jobId, state });
+    this.result.detached.push(node.name);
+    if (this.absent.isProducing(node.id)) {
+      this.state.set(node.id, 'detached');
+      this.produced(node.id, false);
+    } else this.complete(node.id, 'detached');
   }
 
   private fail(node: GraphNode, ms: number, failure: Failure, log?: FailureLog): void {

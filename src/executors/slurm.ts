@@ -99,6 +99,8 @@ export class SlurmExecutor implements Executor {
    * when nothing is in the way; else what to report instead of running (detached, interrupted).
    */
   async waitForEarlier(root: string, node: GraphNode, fingerprint: string, signal: AbortSignal): Promise<JobResult | undefined> {
+    const unresolved = await this.resolveIds(root, node);
+    if (unresolved) return unresolved;
     for (const old of readSubmitted(root).filter((j) => j.target === node.name && j.fingerprint !== fingerprint)) {
       const r = await this.attach(root, old, signal);
       const label = `slurm job ${'jobId' in r ? r.jobId : '?'} of an earlier fingerprint of '${node.name}'`;
@@ -128,6 +130,26 @@ export class SlurmExecutor implements Executor {
     return this.submit(job);
   }
 
+  /**
+   * Entries of this target without a job id (sbuild killed between writing the entry and
+   * sbatch's answer): the job is looked up by its comment. Found: its id is journaled. Not
+   * found, and no exit code left: it was never submitted, and the entry goes (the target then
+   * runs as usual, its resume folder settled). squeue not answering: a failure to report,
+   * never a guess that could submit the same work twice.
+   */
+  private async resolveIds(root: string, node: GraphNode): Promise<JobResult | undefined> {
+    for (const j of readSubmitted(root).filter((x) => x.target === node.name && x.jobId === undefined)) {
+      if (this.exitCode(root, j) !== undefined) continue;
+      const found = await findByComment(this.bin.squeue, `sbuild-${j.token}`);
+      if (found === undefined) {
+        return { ok: false, reason: 'spawn', message: `could not ask Slurm (squeue) whether the job submitted for '${node.name}' on ${j.submitted} exists, so it is neither attached to nor submitted again; run sbuild again once the controller answers`, command: 'squeue' };
+      }
+      if (found === null) this.forget(root, j);
+      else noteSubmitted(root, { ...j, jobId: found });
+    }
+    return undefined;
+  }
+
   /** Drops a journal entry and the exit code its job left. */
   private forget(root: string, j: SubmittedJob): void {
     forgetSubmitted(root, j.token);
@@ -148,13 +170,9 @@ export class SlurmExecutor implements Executor {
   private async attach(root: string, j: SubmittedJob, signal: AbortSignal): Promise<Attached> {
     let jobId = j.jobId;
     if (jobId === undefined) {
-      // Killed between the entry and sbatch's answer: the job carries the token as its comment.
-      jobId = await findByComment(this.bin.squeue, `sbuild-${j.token}`);
-      if (jobId === undefined) {
-        const code = this.exitCode(root, j);
-        return code === undefined ? { kind: 'gone' } : { kind: 'ended', code, jobId: '?' };
-      }
-      noteSubmitted(root, { ...j, jobId });
+      const code = this.exitCode(root, j);
+      if (code !== undefined) return { kind: 'ended', code, jobId: '?' };
+      return { kind: 'gone' }; // resolved (or dropped) by resolveIds before any attach
     }
     for (;;) {
       if (signal.aborted) return { kind: 'interrupted', jobId };
@@ -162,10 +180,11 @@ export class SlurmExecutor implements Executor {
       if (code !== undefined) return { kind: 'ended', code, jobId };
       const st = await jobState(this.bin, jobId);
       // Forgotten by Slurm without an exit code (killed: time limit, node failure, scancel).
-      if (!st) return { kind: 'ended', code: this.exitCode(root, j) ?? 1, jobId };
-      if (st.done) return { kind: 'ended', code: this.exitCode(root, j) ?? st.exitCode, jobId };
-      if (this.detach) return { kind: 'detached', jobId, state: st.state };
-      await new Promise((r) => setTimeout(r, 1000));
+      if (st === 'forgotten') return { kind: 'ended', code: this.exitCode(root, j) ?? 1, jobId };
+      if (st?.done) return { kind: 'ended', code: this.exitCode(root, j) ?? st.exitCode, jobId };
+      // Pending, running, or Slurm did not answer: it may still be writing, so it is never given up on.
+      if (this.detach) return { kind: 'detached', jobId, state: st?.state ?? 'state unknown: Slurm did not answer' };
+      await new Promise((r) => setTimeout(r, st ? 1000 : 3000));
     }
   }
 
@@ -197,7 +216,9 @@ export class SlurmExecutor implements Executor {
     // killed at any point leaves enough for the next one to attach instead of submitting again.
     noteSubmitted(job.root, entry);
     const r = await this.sbatch(args, env, (jobId) => noteSubmitted(job.root, { ...entry, jobId }));
-    if (r.jobId === undefined) forgetSubmitted(job.root, token);
+    // No id: not submitted, unless sbatch was stopped (Ctrl-C) before it answered; then the
+    // next build looks the job up by its comment.
+    if (r.jobId === undefined && !job.signal.aborted) forgetSubmitted(job.root, token);
     if (r.error) {
       const e = r.error as NodeJS.ErrnoException;
       const message = e.code === 'ENOENT'
@@ -216,7 +237,7 @@ export class SlurmExecutor implements Executor {
       // sbatch has exited: the job id stays known here so that Ctrl-C can still cancel it.
       this.polled.add(r.jobId);
       try {
-        code = await this.follow(r.jobId, job.signal);
+        code = await this.follow(r.jobId, job.signal, job.root, { ...entry, jobId: r.jobId });
       } finally {
         this.polled.delete(r.jobId);
       }
@@ -265,12 +286,15 @@ export class SlurmExecutor implements Executor {
     });
   }
 
-  /** Polls a submitted job until it ends; its exit code. */
-  private async follow(jobId: string, signal: AbortSignal): Promise<number> {
+  /** Polls a submitted job until it ends; its exit code (from the code its script left, else Slurm's). */
+  private async follow(jobId: string, signal: AbortSignal, root: string, j: SubmittedJob): Promise<number> {
     for (;;) {
       if (signal.aborted || this.cancelled.has(jobId)) return 130;
+      const code = this.exitCode(root, j);
+      if (code !== undefined) return code;
       const state = await jobState(this.bin, jobId);
-      if (state && state.done) return state.exitCode;
+      if (state === 'forgotten') return this.exitCode(root, j) ?? 1;
+      if (state && state.done) return this.exitCode(root, j) ?? state.exitCode;
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
@@ -290,30 +314,38 @@ export class SlurmExecutor implements Executor {
   }
 }
 
-/** The id of the job (of this user) whose comment is `comment`, if Slurm still lists it. */
-async function findByComment(squeue: string, comment: string): Promise<string | undefined> {
+/** The id of the job (of this user) whose comment is `comment`; null when squeue lists none; undefined when squeue did not answer. */
+async function findByComment(squeue: string, comment: string): Promise<string | null | undefined> {
   const out = await new Promise<string | undefined>((resolve) => execFile(squeue, ['-h', '--me', '-o', '%i %k'], { timeout: 30_000 }, (e, o) => resolve(e ? undefined : String(o))));
-  for (const line of (out ?? '').split('\n')) {
+  if (out === undefined) return undefined;
+  for (const line of out.split('\n')) {
     const [id, c] = line.trim().split(/\s+/);
     if (c === comment && id && /^\d+$/.test(id)) return id;
   }
-  return undefined;
+  return null;
 }
 
-/** A job's state from `scontrol` (while Slurm remembers it), else from `sacct`. */
-export async function jobState(bin: { scontrol: string; sacct: string }, jobId: string): Promise<{ done: boolean; exitCode: number; state: string } | undefined> {
+/**
+ * A job's state from `scontrol` (while Slurm remembers it), else from `sacct`: `forgotten`
+ * only on positive evidence (scontrol: "Invalid job id", and sacct without a record or
+ * without accounting); undefined when Slurm did not answer (a controller timeout): unknown,
+ * never taken for "ended".
+ */
+export async function jobState(bin: { scontrol: string; sacct: string }, jobId: string): Promise<{ done: boolean; exitCode: number; state: string } | 'forgotten' | undefined> {
   const run = (cmd: string, args: string[]) =>
-    new Promise<string | undefined>((resolve) => execFile(cmd, args, { timeout: 30_000 }, (e, out) => resolve(e ? undefined : String(out))));
+    new Promise<{ ok: boolean; out: string; err: string }>((resolve) =>
+      execFile(cmd, args, { timeout: 30_000 }, (e, out, err) => resolve({ ok: !e, out: String(out ?? ''), err: String(err ?? '') })));
   const sc = await run(bin.scontrol, ['show', 'job', '-o', jobId]);
-  const st = sc && /JobState=(\S+)/.exec(sc)?.[1];
-  if (sc && st) {
+  const st = sc.ok ? /JobState=(\S+)/.exec(sc.out)?.[1] : undefined;
+  if (st) {
     const done = !/^(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|RESIZING)$/.test(st);
-    const code = Number(/ExitCode=(\d+):/.exec(sc)?.[1] ?? (st === 'COMPLETED' ? 0 : 1));
+    const code = Number(/ExitCode=(\d+):/.exec(sc.out)?.[1] ?? (st === 'COMPLETED' ? 0 : 1));
     return { done, exitCode: st === 'COMPLETED' ? 0 : code || 1, state: st };
   }
+  if (!/Invalid job id/i.test(sc.err + sc.out)) return undefined;
   const sa = await run(bin.sacct, ['-n', '-X', '-P', '-j', jobId, '-o', 'State,ExitCode']);
-  const line = sa?.trim().split('\n')[0];
-  if (!line) return undefined;
+  const line = sa.ok ? sa.out.trim().split('\n')[0] : undefined;
+  if (!line) return 'forgotten';
   const [state, exit] = line.split('|');
   const done = !/^(PENDING|RUNNING|CONFIGURING|COMPLETING|SUSPENDED|REQUEUED|RESIZING)/.test(state ?? '');
   return { done, exitCode: state?.startsWith('COMPLETED') ? 0 : Number(exit?.split(':')[0] ?? 1) || 1, state: state ?? 'UNKNOWN' };

@@ -98,3 +98,19 @@ test("a bad localCache is refused with the fix, exit 2", () => {
   assert.equal(res.code, 2);
   assert.match(res.stderr, /The config's `localCache` must be \{ mode: 'copy' \} \(the default: copy-on-write clones where the file system has them, else copies\) or \{ mode: 'hardlink' \}/);
 });
+
+test('hardlink mode: a blob changed in place through another link is never linked over good bytes', () => {
+  const r = workspace('hardlink');
+  assert.equal(r.run(['train']).code, 0);
+  const blob = blobOf(r, 'ckpt/model.pth');
+  // Root ignores the read-only bits: the shared file (and so the blob) is changed in place.
+  fs.chmodSync(r.path('ckpt/model.pth'), 0o644);
+  fs.writeFileSync(r.path('ckpt/model.pth'), Buffer.alloc(SIZE, 9));
+  // A forced rerun writes the right bytes again; storing them must not link them to the bad blob.
+  const res = r.run(['-B', 'train']);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.equal(fs.readFileSync(r.path('ckpt/model.pth'))[0], 7);
+  assert.equal(createHash('sha256').update(fs.readFileSync(blob)).digest('hex'), path.basename(blob));
+  assert.equal(fs.statSync(r.path('ckpt/model.pth')).ino, fs.statSync(blob).ino);
+  assert.match(r.run(['train']).stdout, /0 ran, 1 fresh/);
+});

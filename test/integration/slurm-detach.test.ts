@@ -5,6 +5,7 @@
 // runs.log, so "ran once" is counted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { sh, useRigs, waitFor, type Rig } from '../helpers/rig.js';
 import { useSlurmCluster } from '../helpers/slurm.js';
@@ -110,4 +111,37 @@ test('a config edited while its job runs: that job is waited for, never cancelle
   assert.deepEqual(r.takeRuns(), ['table', 'train', 'train'], 'the old job finished; the new fingerprint ran once after it');
   assert.equal(r.read('out/table'), 'lr=0.02\n');
   assert.doesNotMatch(r.read('.sbuild/logs/train.log'), new RegExp(`# slurm job ${first} `));
+});
+
+test('Slurm not answering is never taken for a job that ended: the entry stays, and a later build records the job', { skip, timeout: 120_000 }, () => {
+  const r = workspace();
+  let res = r.run(['--detach'], slurm().env);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  const id = JSON.parse(r.read('.sbuild/slurm-jobs.json')).jobs[0].jobId as string;
+  // An scontrol that times out, as a loaded controller does.
+  r.write('fakebin/scontrol', '#!/bin/sh\necho "slurm_load_jobs error: Socket timed out on send/recv operation" >&2\nexit 1\n');
+  fs.chmodSync(r.path('fakebin/scontrol'), 0o755);
+  res = r.run(['--detach'], { ...slurm().env, PATH: `${r.path('fakebin')}:${slurm().env.PATH ?? process.env.PATH}` });
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, new RegExp(`⇢ train: Slurm job ${id} \\(state unknown: Slurm did not answer\\)`));
+  assert.equal(JSON.parse(r.read('.sbuild/slurm-jobs.json')).jobs[0].jobId, id, 'still journaled');
+  res = r.run([], slurm().env);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.deepEqual(r.takeRuns(), ['table', 'train'], 'the training ran once');
+});
+
+test('a job of an older fingerprint is waited for, then the current fingerprint comes from the cache, not from a new training', { skip, timeout: 120_000 }, () => {
+  const r = workspace();
+  let res = r.run([], slurm().env);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.deepEqual(r.takeRuns(), ['table', 'train']);
+  r.write('cfg', 'lr=0.02\n');
+  assert.equal(r.run(['--detach'], slurm().env).code, 0);
+  r.write('cfg', 'lr=0.01\n');
+  res = r.run([], slurm().env);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, /↺ train restored from cache/);
+  assert.deepEqual(r.takeRuns(), ['train'], 'only the older fingerprint\'s job ran (to its end); nothing trained again');
+  assert.equal(r.read('out/table'), 'lr=0.01\n');
+  assert.ok(!r.exists('.sbuild/slurm-jobs.json'));
 });

@@ -70,7 +70,8 @@ async function submittedJobs(ws: Workspace): Promise<Map<string, { jobId?: strin
     const st = j.jobId ? await jobState({ scontrol: 'scontrol', sacct: 'sacct' }, j.jobId) : undefined;
     const n = ws.graph.byName.get(j.target);
     const cur = n && !n.group ? ws.rebuilder.current(n, (d) => ws.lock.entries.get(ws.graph.nodes[d]!.name)?.outputs, false, ws.lock.entries.get(n.name)) : undefined;
-    out.set(j.target, { ...(j.jobId ? { jobId: j.jobId } : {}), state: st?.state ?? 'ended (no longer listed)', submitted: j.submitted, earlier: cur !== undefined && cur.fingerprint !== j.fingerprint });
+    const state = st === 'forgotten' ? 'ended (no longer listed)' : st ? st.state : j.jobId ? 'state unknown (Slurm did not answer)' : 'id not journaled yet';
+    out.set(j.target, { ...(j.jobId ? { jobId: j.jobId } : {}), state, submitted: j.submitted, earlier: cur !== undefined && cur.fingerprint !== j.fingerprint });
   }
   return out;
 }

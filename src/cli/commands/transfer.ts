@@ -1,5 +1,6 @@
 // `sbuild push` / `sbuild pull`: move recorded outputs (checkpoints, visualisations) between
 // machines through the remote cache, keyed by the fingerprints in sbuild.lock.
+import { beforeRestore, finishResume } from '../../engine/resume.js';
 import { SbuildError } from '../../errors.js';
 import type { Workspace } from '../../engine/workspace.js';
 import { remoteFor } from '../../cache/setup.js';
@@ -63,7 +64,13 @@ export async function pull(ws: Workspace, opts: Options, out: (s: string) => voi
         missing.push(n.name);
         continue;
       }
+      // A resumable job's folder: another fingerprint's partial work goes aside first (resume.ts).
+      if (n.resume) {
+        beforeRestore(ws.root, ws.graph, n, entry.fingerprint);
+        ws.hasher.forget(n.resume.dir);
+      }
       restoreOutputs(ws.store, ws.hasher, ws.root, result);
+      if (n.resume) finishResume(ws.root, n, entry.fingerprint);
       pulled++;
     }
   } finally {
