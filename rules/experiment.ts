@@ -288,7 +288,8 @@ export function experiment(opts: ExperimentOptions): Experiment {
         name: `exp/${opts.name}/${variant}/train`,
         tags: [variant, 'train'],
         description: `${opts.description ?? opts.name}: ${variant} training`,
-        ...(opts.trainGpus ? { resources: { gpu: opts.trainGpus }, cpuFallback: true } : {}),
+        // A distributed training (2+ GPUs) has no CPU form: without GPUs it fails, saying so.
+        ...(opts.trainGpus ? { resources: { gpu: opts.trainGpus }, cpuFallback: opts.trainGpus < 2 } : {}),
         // Its work dir holds one fingerprint's checkpoints: a rerun of it continues them, another never sees them.
         ...(r.resume ? { resume: { dir: workDir, args: r.resume.args, ...(r.resume.marker ? { marker: r.resume.marker } : {}) } } : {}),
       } as Target,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { useRigs } from '../helpers/rig.js';
 import { slurmAvailable, startSlurm } from '../helpers/slurm.js';
-import { mmdetRunner } from '../../rules/index.js';
+import { experiment, mmdetRunner } from '../../rules/index.js';
 
 const rig = useRigs();
 const PY = '/usr/bin/python3';
@@ -100,4 +100,10 @@ test('on Slurm: --gres=gpu:2 and the same launcher start two ranks, each on its 
   } finally {
     await cluster.stop();
   }
+});
+
+test('a distributed training (2+ GPUs) does not claim a CPU fallback; a 1-GPU one does', () => {
+  const train = (trainGpus: number) => experiment({ name: 'd', config: 'configs/d.py', runner: mmdetRunner({ python: 'py' }), trainGpus, root: '/nonexistent' }).variants.full!.train;
+  assert.deepEqual([train(2).resources, train(2).cpuFallback], [{ gpu: 2 }, false]);
+  assert.deepEqual([train(1).resources, train(1).cpuFallback], [{ gpu: 1 }, true]);
 });
