@@ -159,19 +159,15 @@ export async function endGroup(pgid: number): Promise<boolean> {
   return found;
 }
 
-interface Open {
+export interface Open {
   target: string;
   outputs: string[];
   pgid?: number;
   t?: string | null;
 }
 
-/**
- * Before a build runs anything: jobs a dead build left are stopped and waited for, and the
- * outputs they were writing moved aside. Returns one line to show (undefined: nothing found)
- * and the outputs moved (for the caller's stat caches). Throws when they cannot be stopped.
- */
-export async function recoverJobs(root: string): Promise<{ message: string; moved: string[] } | undefined> {
+/** The jobs the record holds as started and not ended, and the pid of the build that wrote it last; undefined: no record. */
+export function openJobs(root: string): { build: number | undefined; open: Open[] } | undefined {
   let text: string;
   try {
     text = fs.readFileSync(jobsPath(root), 'utf8');
@@ -180,7 +176,7 @@ export async function recoverJobs(root: string): Promise<{ message: string; move
   }
   // Ids restart with each build that appended to the record.
   let build = 0;
-  let deadPid: number | undefined;
+  let lastPid: number | undefined;
   const jobs = new Map<string, Open>();
   for (const line of text.split('\n')) {
     if (!line) continue;
@@ -192,7 +188,7 @@ export async function recoverJobs(root: string): Promise<{ message: string; move
     }
     if (typeof rec.build === 'number') {
       build++;
-      deadPid = rec.build;
+      lastPid = rec.build;
       continue;
     }
     const key = `${build}:${rec.id}`;
@@ -200,7 +196,19 @@ export async function recoverJobs(root: string): Promise<{ message: string; move
     else if (rec.end) jobs.delete(key);
     else if (typeof rec.pgid === 'number' && rec.pgid > 1) Object.assign(jobs.get(key) ?? {}, { pgid: rec.pgid, t: rec.t ?? null });
   }
-  const open = [...jobs.values()];
+  return { build: lastPid, open: [...jobs.values()] };
+}
+
+/**
+ * Before a build runs anything: jobs a dead build left are stopped and waited for, and the
+ * outputs they were writing moved aside. Returns one line to show (undefined: nothing found)
+ * and the outputs moved (for the caller's stat caches). Throws when they cannot be stopped.
+ */
+export async function recoverJobs(root: string): Promise<{ message: string; moved: string[] } | undefined> {
+  const rec = openJobs(root);
+  if (!rec) return undefined;
+  const deadPid = rec.build;
+  const open = rec.open;
   let stopped = 0;
   if (open.length && GROUPS) stopped = await stopOrphans(root, open);
   const moved: string[] = [];

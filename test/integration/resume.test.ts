@@ -150,7 +150,13 @@ test('kill -9 of sbuild and the training mid-run: the next build continues from 
   const r = workspace();
   const child = r.spawn(['exp/det/full/train'], { EPOCH_SECONDS: '0.6' });
   await waitFor(() => r.exists('work_dirs/det/epoch_2.pth'));
+  // Asked meanwhile (it needs no lock), status says who is building it.
+  let st = r.run(['status']);
+  assert.match(st.stdout, new RegExp(`running exp/det/full/train — being built now by another sbuild \\(pid ${child.pid}\\)`));
+  assert.match(st.stdout, /, 1 running/);
   await killWithJobs(child, 'tools/train.py configs/det.py');
+  st = r.run(['status']);
+  assert.match(st.stdout, /running exp\/det\/full\/train — interrupted: a killed sbuild left its job; the next build stops what is left of it and runs it again \(a resumable one continues\)/);
   r.takeRuns();
   const done = JSON.parse(r.read(r.read('work_dirs/det/last_checkpoint').trim())).epoch as number;
   assert.ok(done >= 2 && done < 4, `killed after epoch ${done}`);

@@ -6,6 +6,7 @@ import { roots, selection } from '../../engine/selection.js';
 import type { Workspace } from '../../engine/workspace.js';
 import { category } from '../../engine/reasons.js';
 import { readSubmitted } from '../../executors/slurm-jobs.js';
+import { openJobs } from '../../executors/jobs.js';
 import { resumeOutlook } from '../../engine/resume.js';
 import type { GraphNode } from '../../graph/graph.js';
 import { describeReason } from '../../ui/reasons.js';
@@ -27,12 +28,16 @@ export async function status(ws: Workspace, opts: Options, out: (s: string) => v
   const fresh = new Set(r.fresh);
   const rows: Array<{ name: string; state: string; reasons: string[]; slurm?: { jobId: string | null; state: string } }> = [];
   const onSlurm = await submittedJobs(ws);
+  const running = runningJobs(ws);
   for (const id of ws.graph.order) {
     const n = ws.graph.nodes[id]!;
     if (n.group) continue;
     const reasons = stale.get(n.name);
     const job = onSlurm.get(n.name);
-    if (job) {
+    const here = running.get(n.name);
+    if (here) {
+      rows.push({ name: n.name, state: 'running', reasons: [here, ...(reasons ?? []).map(describeReason)] });
+    } else if (job) {
       const line = `Slurm job ${job.jobId ?? '(id not known yet)'} ${job.state}${job.earlier ? ', of an earlier fingerprint' : ''} (submitted ${job.submitted}); the next sbuild records it`;
       rows.push({ name: n.name, state: 'slurm', reasons: [line, ...(reasons ?? []).map(describeReason)], slurm: { jobId: job.jobId ?? null, state: job.state } });
     } else if (reasons) {
@@ -49,9 +54,29 @@ export async function status(ws: Workspace, opts: Options, out: (s: string) => v
       for (const extra of row.reasons.slice(1)) out(`${' '.repeat(8 + row.name.length)} — ${extra}`);
     }
     const count = (s: string) => rows.filter((x) => x.state === s).length;
-    out(`sbuild: ${count('fresh')} fresh, ${count('stale')} stale, ${count('missing')} missing${count('blocked') ? `, ${count('blocked')} blocked` : ''}${count('slurm') ? `, ${count('slurm')} on Slurm` : ''}`);
+    out(`sbuild: ${count('fresh')} fresh, ${count('stale')} stale, ${count('missing')} missing${count('blocked') ? `, ${count('blocked')} blocked` : ''}${count('running') ? `, ${count('running')} running` : ''}${count('slurm') ? `, ${count('slurm')} on Slurm` : ''}`);
   }
   return opts.exitCode && rows.some((x) => x.state !== 'fresh') ? 1 : 0;
+}
+
+/** Targets whose command job another sbuild in this workspace is running now (from its job record), in words. */
+function runningJobs(ws: Workspace): Map<string, string> {
+  const out = new Map<string, string>();
+  const rec = openJobs(ws.root);
+  if (!rec?.open.length) return out;
+  let alive = false;
+  try {
+    if (rec.build !== undefined) process.kill(rec.build, 0);
+    alive = rec.build !== undefined;
+  } catch (err) {
+    alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  for (const j of rec.open) {
+    out.set(j.target, alive
+      ? `being built now by another sbuild (pid ${rec.build})`
+      : 'interrupted: a killed sbuild left its job; the next build stops what is left of it and runs it again (a resumable one continues)');
+  }
+  return out;
 }
 
 /** A resumable target's next run, in words: resume, take back, or start from scratch. */
