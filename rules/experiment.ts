@@ -64,6 +64,12 @@ export interface Runner {
    * starts from scratch.
    */
   resume?: { args: string[]; marker?: string };
+  /**
+   * The training program creates a folder of its own in its work dir on every run (MMEngine:
+   * `work_dir/<timestamp>/` with the run's log and curves): that folder is recorded with the
+   * training's outputs (the target's `runFolders`), cached and restored with the checkpoint.
+   */
+  runFolders?: boolean;
   /** The interpreter that evaluates configs (Python runners: the one that runs the jobs). */
   python?: string;
   /** `--cfg-options` that make a job of `limit` images a small one (smoke), from the merged config. */
@@ -292,6 +298,7 @@ export function experiment(opts: ExperimentOptions): Experiment {
         ...(opts.trainGpus ? { resources: { gpu: opts.trainGpus }, cpuFallback: opts.trainGpus < 2 } : {}),
         // Its work dir holds one fingerprint's checkpoints: a rerun of it continues them, another never sees them.
         ...(r.resume ? { resume: { dir: workDir, args: r.resume.args, ...(r.resume.marker ? { marker: r.resume.marker } : {}) } } : {}),
+        ...(r.runFolders ? { runFolders: [workDir] } : {}),
       } as Target,
       ['inputs', 'outputs', 'run', 'params'] as const,
       () => {
@@ -474,6 +481,7 @@ export function mmdetRunner(o: MmdetOptions = {}): Runner {
     testInputs: [testScript],
     checkpoint: o.checkpoint ?? 'latest.pth',
     ...(o.resume === false ? {} : { resume: o.resume ?? { args: ['--resume'], marker: 'last_checkpoint' } }),
+    runFolders: true,
     limitOptions: mmengineLimitOptions,
     train: (j) => {
       const rest = ['--work-dir', j.workDir, ...cfgOptionArgs(j.cfgOptions), ...j.args];

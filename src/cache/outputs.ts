@@ -13,6 +13,7 @@ import type { LocalStore } from './local-store.js';
 import type { OutputRecord } from '../engine/lockfile.js';
 import type { RemoteCache } from './remote.js';
 import { checkResult, type VerifiedResult } from './verify.js';
+import { isRunFolderOutput, runFolderOutputs } from '../engine/run-folders.js';
 
 /** Stores the (just hashed) outputs of a target under its fingerprint. */
 export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string, node: GraphNode, fingerprint: Sha256): ActionResult | undefined {
@@ -28,7 +29,8 @@ export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string
  */
 export function outputBlobs(store: LocalStore, hasher: FileHasher, root: string, node: GraphNode, hashed?: Record<string, OutputRecord>): ActionResult | undefined {
   const outputs: Record<string, CachedOutput> = {};
-  for (const o of node.outputs) {
+  // The declared outputs, and the folders the run created in its run folders (run-folders.ts).
+  for (const o of [...node.outputs, ...runFolderOutputs(node, hashed ?? {})]) {
     const rec = hashed?.[o];
     const fh = rec && rec.files === undefined && hasher.kind(o) === 'file' ? rec : hasher.hashFile(o);
     if (fh) {
@@ -88,8 +90,10 @@ export async function upload(remote: RemoteCache, store: LocalStore, fingerprint
 }
 
 function declaresExactly(result: ActionResult, node: GraphNode): boolean {
-  const declared = [...node.outputs].sort().join('\n');
-  return Object.keys(result.outputs).sort().join('\n') === declared;
+  const keys = Object.keys(result.outputs);
+  // Besides every declared output, only folders directly inside a run folder (run-folders.ts).
+  const declared = new Set(node.outputs);
+  return node.outputs.every((o) => o in result.outputs) && keys.every((k) => declared.has(k) || isRunFolderOutput(node, k));
 }
 
 /**
@@ -99,7 +103,7 @@ function declaresExactly(result: ActionResult, node: GraphNode): boolean {
  */
 export function complete(store: LocalStore, result: ActionResult, node: GraphNode): boolean {
   if (!declaresExactly(result, node)) return false;
-  if (node.outputs.some((o) => outputEscape(store.root, o))) return false;
+  if (Object.keys(result.outputs).some((o) => outputEscape(store.root, o))) return false;
   return store.blobsOf(result).every((b) => store.hasBlob(b.hash));
 }
 

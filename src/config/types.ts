@@ -156,6 +156,13 @@ export interface Target {
    */
   resume?: ResumeOptions;
   /**
+   * Folders in which each run of the command creates folders of its own (MMEngine's
+   * timestamped `work_dir/20240101_120000/`, holding the run's log and curves): the folders
+   * that the run that built the target created there are recorded as its outputs too, cached
+   * and restored with it, and checked like the declared ones.
+   */
+  runFolders?: string[];
+  /**
    * Fingerprint the fingerprints of every target upstream too, so this target reruns when
    * any of them changes even if its outputs come out byte-identical. For targets that record
    * provenance (a release manifest listing `ctx.lineage()`); others want early cutoff.

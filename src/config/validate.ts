@@ -9,7 +9,7 @@ import type { LoadedConfig } from './load.js';
 import { STATE_DIR } from '../engine/state-paths.js';
 
 const TARGET_KEYS = new Set([
-  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize', 'lineage', 'executor', 'slurm', 'metrics', 'resume',
+  'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize', 'lineage', 'executor', 'slurm', 'metrics', 'resume', 'runFolders',
 ]);
 
 /** A target after validation: paths normalised to posix, workspace-relative. */
@@ -21,6 +21,8 @@ export interface CheckedTarget {
   deps: string[];
   /** `resume`, its folder normalised. */
   resume?: ResumeSpec;
+  /** `runFolders`, normalised. */
+  runFolders?: string[];
 }
 
 /** A target's `resume`, checked: the folder workspace-relative, the marker relative to it. */
@@ -130,7 +132,15 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
       if (bad) fail(`${at}: ${bad}`, name);
     }
     const resume = t.resume === undefined ? undefined : resumeSpec(t, root, inputs, (msg) => fail(`${at}: ${msg}`, name));
-    checked.push({ target: t, name, inputs, outputs, deps, ...(resume ? { resume } : {}) });
+    const runFolders = strings('runFolders').map((p) => {
+      const n = isGlob(p) ? undefined : normalizeRel(root, p);
+      if (n === undefined || n === '' || n === STATE_DIR || n.startsWith(`${STATE_DIR}/`) || n === '.git' || n.startsWith('.git/')) {
+        fail(`${at}: runFolders entry '${p}' must be a folder inside the workspace (not the workspace itself, .sbuild or .git, and not a glob), where each run creates its own folder, e.g. 'work_dirs/exp'.`, name);
+      }
+      return n!;
+    });
+    if (runFolders.length && typeof run !== 'string' && !Array.isArray(run)) fail(`${at}: \`runFolders\` needs a command (\`run\` as an array or a shell string).`, name);
+    checked.push({ target: t, name, inputs, outputs, deps, ...(resume ? { resume } : {}), ...(runFolders.length ? { runFolders } : {}) });
   });
   checkResumeFolders(checked, fail);
   if (config.default !== undefined && !seen.has(config.default)) {

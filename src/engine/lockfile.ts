@@ -32,6 +32,12 @@ export interface LockEntry extends Omit<FingerprintRecord, 'format' | 'outputs'>
   /** Output path → its recorded content (the keys are the fingerprinted output paths). */
   outputs: Record<string, OutputRecord>;
   /**
+   * Folders the run created in the target's `runFolders` (MMEngine's timestamped log folder),
+   * with their content: checked, cached and restored like the outputs, not fingerprinted (a
+   * run names them itself).
+   */
+  runOutputs?: Record<string, OutputRecord>;
+  /**
    * Tree hashes of upstream output folders that inputs were read from, as they were then.
    * Not part of the fingerprint: it lets a fresh clone without those folders trust the
    * recorded hashes of the files read from them.
@@ -68,7 +74,7 @@ export function readLock(root: string): LockFile {
       }
       for (const [name, e] of Object.entries(parsed.targets)) {
         if (!validEntry(e)) throw new Error(`entry ${name}`);
-        if (isSorted(e.inputs) && isSorted(e.outputs) && isSorted(e.params) && isSorted(e.env)) sorted.add(e);
+        if (isSorted(e.inputs) && isSorted(e.outputs) && isSorted(e.params) && isSorted(e.env) && (!e.runOutputs || isSorted(e.runOutputs))) sorted.add(e);
         lock.entries.set(name, e);
       }
     } catch {
@@ -86,7 +92,8 @@ function validEntry(e: unknown): e is LockEntry {
   return (
     typeof x === 'object' && x !== null && typeof x.fingerprint === 'string' && x.fingerprint.length === 64 &&
     typeof x.action === 'string' && typeof x.inputs === 'object' && x.inputs !== null &&
-    typeof x.outputs === 'object' && x.outputs !== null && typeof x.params === 'object' && typeof x.env === 'object'
+    typeof x.outputs === 'object' && x.outputs !== null && typeof x.params === 'object' && typeof x.env === 'object' &&
+    (x.runOutputs === undefined || (typeof x.runOutputs === 'object' && x.runOutputs !== null))
   );
 }
 
@@ -165,6 +172,7 @@ export function canonicalEntry(e: LockEntry): LockEntry {
     env: sortDeep(e.env),
     inputs: sortDeep(e.inputs),
     outputs: sortDeep(e.outputs),
+    ...(e.runOutputs ? { runOutputs: sortDeep(e.runOutputs) } : {}),
     ...(e.witness ? { witness: sortDeep(e.witness) } : {}),
   } as LockEntry;
   sorted.add(c);

@@ -212,7 +212,7 @@ export class Rebuilder {
       return { fresh: false, reasons };
     }
     if (!sameRecord(entry, cur.record)) reasons.push(...diffRecord(entry, cur.record, this.graph.root));
-    for (const [p, rec] of Object.entries(entry.outputs)) {
+    for (const [p, rec] of entry.runOutputs ? [...Object.entries(entry.outputs), ...Object.entries(entry.runOutputs)] : Object.entries(entry.outputs)) {
       const now = outputHash(this.hasher, p, rec);
       if (now === undefined) reasons.push({ kind: 'output-missing', path: p });
       else if (now !== rec.hash) reasons.push({ kind: 'output-modified', path: p, old: rec.hash, new: now });
@@ -222,10 +222,11 @@ export class Rebuilder {
 
 
   /** Hashes a target's outputs after it ran; lists the declared outputs that were not produced. */
-  hashOutputs(node: GraphNode): { outputs: Record<string, OutputRecord>; notProduced: string[] } {
+  hashOutputs(node: GraphNode, runFolders: readonly string[] = []): { outputs: Record<string, OutputRecord>; notProduced: string[] } {
     const outputs: Record<string, OutputRecord> = {};
     const notProduced: string[] = [];
-    for (const p of node.outputs) {
+    // The declared outputs, then the folders the run created in its run folders (run-folders.ts).
+    for (const p of [...node.outputs, ...runFolders]) {
       this.hasher.forget(p);
       const fh = this.hasher.hashFile(p);
       if (fh) {
@@ -308,14 +309,24 @@ export function diffRecord(entry: LockEntry, rec: FingerprintRecord, root?: stri
   return reasons;
 }
 
+/** `outputs`: the declared outputs, and any folders the run created in its run folders (kept apart: they are not fingerprinted). */
 export function entryFrom(cur: Current, outputs: Record<string, OutputRecord>): LockEntry {
+  const declared = new Set(cur.record.outputs);
+  let own: Record<string, OutputRecord> = outputs;
+  let runOutputs: Record<string, OutputRecord> | undefined;
+  if (Object.keys(outputs).some((p) => !declared.has(p))) {
+    own = {};
+    runOutputs = {};
+    for (const [p, r] of Object.entries(outputs)) (declared.has(p) ? own : runOutputs)[p] = r;
+  }
   return {
     fingerprint: cur.fingerprint,
     action: cur.record.action,
     params: cur.record.params,
     env: cur.record.env,
     inputs: cur.record.inputs,
-    outputs,
+    outputs: own,
+    ...(runOutputs ? { runOutputs } : {}),
     ...(Object.keys(cur.witness).length ? { witness: cur.witness } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { removeInside } from '../util/fs.js';
 import type { OutputRecord } from './lockfile.js';
 import type { Workspace } from './workspace.js';
 import { beforeRestore, finishResume } from './resume.js';
+import { runFolderOutputs } from './run-folders.js';
 
 export type RestoreOutcome =
   /** The outputs are back on disk, hashed as they now are. */
@@ -49,9 +50,11 @@ export async function restoreFrom(tier: ActionCache, ws: Workspace, node: GraphN
 
 function settle(ws: Workspace, node: GraphNode, fingerprint: Sha256, get: () => VerifiedResult | undefined): RestoreOutcome {
   const { store, hasher, root } = ws;
+  let restoredFrom: VerifiedResult | undefined;
   try {
     const result = get();
     if (!result) return MISS;
+    restoredFrom = result;
     // A resumable job's folder: another fingerprint's work goes aside first (resume.ts).
     if (node.resume) {
       beforeRestore(root, ws.graph, node, fingerprint);
@@ -63,7 +66,7 @@ function settle(ws: Workspace, node: GraphNode, fingerprint: Sha256, get: () => 
     for (const o of node.outputs) removeInside(root, o);
     return { kind: 'miss', warning: err instanceof CorruptEntry ? err.message : `cache restore of '${node.name}' failed: ${(err as Error).message}; running it` };
   }
-  const { outputs, notProduced } = ws.rebuilder.hashOutputs(node);
+  const { outputs, notProduced } = ws.rebuilder.hashOutputs(node, runFolderOutputs(node, restoredFrom!.outputs));
   if (notProduced.length) return MISS;
   if (node.resume) finishResume(root, node, fingerprint);
   return { kind: 'restored', outputs };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { normalizeRel, OutputEscape, prepareOutput } from '../util/fs.js';
 import { inResumeFolder, outputsToSetAside, startResume } from './resume.js';
 import { jobBinDir } from '../util/package-root.js';
+import { createdFolders, listRunFolders, type RunFolderListing } from './run-folders.js';
 import { ownerAbove } from '../graph/graph.js';
 import type { Current } from './rebuilder.js';
 import { LINEAGE_PREFIX } from './reasons.js';
@@ -39,11 +40,12 @@ export async function runJob(ws: Workspace, node: GraphNode, cur: Current, req: 
   const root = ws.root;
   const t0 = performance.now();
   let result: JobResult;
+  const listed: { before?: RunFolderListing } = {};
   try {
     // A job of another fingerprint that an earlier build submitted may still write here.
     const earlier = await req.executor.waitForEarlier?.(root, node, cur.fingerprint, req.signal);
     if (earlier) result = earlier;
-    else result = await start(ws, node, cur, req);
+    else result = await start(ws, node, cur, req, listed);
   } catch (err) {
     // An output that resolves outside the workspace is the config's problem, said in full by its message.
     result = { ok: false, reason: 'threw', message: (err as Error).message, command: node.name, ...(err instanceof OutputEscape ? { badInput: true } : {}) };
@@ -54,11 +56,11 @@ export async function runJob(ws: Workspace, node: GraphNode, cur: Current, req: 
     for (const o of node.outputs) ws.hasher.forget(o);
     return { kind: 'failed', failure: result.reason === 'signal' ? { kind: 'signal', signal: result.signal } : { kind: 'exit', exitCode: 'exitCode' in result ? result.exitCode : 1 }, ms: performance.now() - t0 };
   }
-  return outcome(ws, node, result, performance.now() - t0);
+  return outcome(ws, node, result, performance.now() - t0, result.ok ? createdFolders(root, node, listed.before) : []);
 }
 
 /** Its outputs prepared (or left to the job attached to), then the job run. */
-async function start(ws: Workspace, node: GraphNode, cur: Current, req: RunRequest): Promise<JobResult> {
+async function start(ws: Workspace, node: GraphNode, cur: Current, req: RunRequest, listed: { before?: RunFolderListing }): Promise<JobResult> {
   const root = ws.root;
   // A job an earlier build submitted (a detached Slurm job) is attached to: what it wrote, or
   // is writing, stays where it is.
@@ -77,6 +79,8 @@ async function start(ws: Workspace, node: GraphNode, cur: Current, req: RunReque
     ws.hasher.forget(o);
   }
   ws.rebuilder.outputsWritten(node.outputs);
+  // What the run folders hold now: what the run adds there is recorded with its outputs.
+  listed.before = listRunFolders(root, node);
   const ids = req.gpus.join(',');
   return await req.executor.run({
     node, root, gpus: req.gpus, fingerprint: cur.fingerprint,
@@ -94,7 +98,7 @@ async function start(ws: Workspace, node: GraphNode, cur: Current, req: RunReque
 }
 
 /** What the job's result means for the target: outputs hashed, or a failure with its partial outputs set aside. */
-function outcome(ws: Workspace, node: GraphNode, result: JobResult, ms: number): JobOutcome {
+function outcome(ws: Workspace, node: GraphNode, result: JobResult, ms: number, runFolders: string[]): JobOutcome {
   const root = ws.root;
   if (!result.ok && result.reason === 'detached') {
     if (node.resume) ws.hasher.forget(node.resume.dir);
@@ -111,7 +115,7 @@ function outcome(ws: Workspace, node: GraphNode, result: JobResult, ms: number):
       { kind: 'threw', message: result.message };
     return { ...setAside(ws, node, failure), log: logOf(ws, node, result.command), ms };
   }
-  const { outputs, notProduced } = ws.rebuilder.hashOutputs(node);
+  const { outputs, notProduced } = ws.rebuilder.hashOutputs(node, runFolders);
   if (notProduced.length) return { ...setAside(ws, node, { kind: 'not-produced', paths: notProduced }), ms };
   clearFailed(root, node.name);
   return { kind: 'ran', outputs, ms };

@@ -320,7 +320,7 @@ export class Scheduler {
     if (node.resume) finishResume(this.ws.root, node, cur.fingerprint);
     this.outputs.set(node.id, outputs);
     this.changed.add(node.id);
-    this.ws.rebuilder.outputsWritten(node.outputs);
+    this.ws.rebuilder.outputsWritten(node.runFolders ? Object.keys(outputs) : node.outputs);
   }
 
   private onSlurm(node: GraphNode): boolean {

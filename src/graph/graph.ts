@@ -16,6 +16,8 @@ export interface GraphNode {
   outputs: string[];
   /** The target's `resume`, checked (a job that can continue an interrupted run). */
   resume?: ResumeSpec;
+  /** Folders where each run creates its own folders, recorded as outputs too (`runFolders`). */
+  runFolders?: string[];
   /** Input specs as declared (normalised): literal paths and globs. */
   inputSpecs: string[];
   /** Literal input paths with the node owning each (itself or a folder above it), found once here. */
@@ -59,6 +61,7 @@ export function buildGraph(
     group: c.target.run === undefined,
     outputs: c.outputs,
     ...(c.resume ? { resume: c.resume } : {}),
+    ...(c.runFolders ? { runFolders: c.runFolders } : {}),
     inputSpecs: c.inputs,
     literalInputs: [],
     globInputs: [],
