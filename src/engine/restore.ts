@@ -49,27 +49,34 @@ export async function restoreFrom(tier: ActionCache, ws: Workspace, node: GraphN
 }
 
 function settle(ws: Workspace, node: GraphNode, fingerprint: Sha256, get: () => VerifiedResult | undefined): RestoreOutcome {
-  const { store, hasher, root } = ws;
-  let restoredFrom: VerifiedResult | undefined;
+  const root = ws.root;
+  let result: VerifiedResult | undefined;
   try {
-    const result = get();
+    result = get();
     if (!result) return MISS;
-    restoredFrom = result;
-    // A resumable job's folder: another fingerprint's work goes aside first (resume.ts).
-    if (node.resume) {
-      beforeRestore(root, ws.graph, node, fingerprint);
-      hasher.forget(node.resume.dir);
-      ws.rebuilder.outputsWritten([node.resume.dir]);
-    }
-    restoreOutputs(store, hasher, root, result);
+    putBack(ws, node, fingerprint, result);
   } catch (err) {
     for (const o of node.outputs) removeInside(root, o);
     return { kind: 'miss', warning: err instanceof CorruptEntry ? err.message : `cache restore of '${node.name}' failed: ${(err as Error).message}; running it` };
   }
-  const { outputs, notProduced } = ws.rebuilder.hashOutputs(node, runFolderOutputs(node, restoredFrom!.outputs));
+  const { outputs, notProduced } = ws.rebuilder.hashOutputs(node, runFolderOutputs(node, result.outputs));
   if (notProduced.length) return MISS;
   if (node.resume) finishResume(root, node, fingerprint);
   return { kind: 'restored', outputs };
+}
+
+/**
+ * Puts a verified result's outputs back in the workspace. A resumable job's folder is settled
+ * first: another fingerprint's work goes aside (resume.ts); the caller marks it done once the
+ * outputs are checked.
+ */
+export function putBack(ws: Workspace, node: GraphNode, fingerprint: Sha256, result: VerifiedResult): void {
+  if (node.resume) {
+    beforeRestore(ws.root, ws.graph, node, fingerprint);
+    ws.hasher.forget(node.resume.dir);
+    ws.rebuilder.outputsWritten([node.resume.dir]);
+  }
+  restoreOutputs(ws.store, ws.hasher, ws.root, result);
 }
 
 /** Cache entries made from a record (what a dry run would restore), with the files inside restored folders. */

@@ -54,7 +54,7 @@ export async function runJob(ws: Workspace, node: GraphNode, cur: Current, req: 
   // could not reach it): what it writes is left to the build that attaches to it next.
   if (!result.ok && result.reason !== 'detached' && (req.executor.attachable?.(root, node) ?? false)) {
     for (const o of node.outputs) ws.hasher.forget(o);
-    return { kind: 'failed', failure: result.reason === 'signal' ? { kind: 'signal', signal: result.signal } : { kind: 'exit', exitCode: 'exitCode' in result ? result.exitCode : 1 }, ms: performance.now() - t0 };
+    return { kind: 'failed', failure: failureOf(result), ms: performance.now() - t0 };
   }
   return outcome(ws, node, result, performance.now() - t0, result.ok ? createdFolders(root, node, listed.before) : []);
 }
@@ -108,17 +108,20 @@ function outcome(ws: Workspace, node: GraphNode, result: JobResult, ms: number, 
   if (!result.ok) {
     // Bad input is said in full by its message; the log would only repeat it.
     if (result.reason === 'threw' && result.badInput) return { ...setAside(ws, node, { kind: 'bad-input', message: result.message }), ms };
-    const failure: Failure =
-      result.reason === 'exit' ? { kind: 'exit', exitCode: result.exitCode } :
-      result.reason === 'signal' ? { kind: 'signal', signal: result.signal } :
-      result.reason === 'spawn' ? { kind: 'spawn', message: result.message } :
-      { kind: 'threw', message: result.message };
-    return { ...setAside(ws, node, failure), log: logOf(ws, node, result.command), ms };
+    return { ...setAside(ws, node, failureOf(result)), log: logOf(ws, node, result.command), ms };
   }
   const { outputs, notProduced } = ws.rebuilder.hashOutputs(node, runFolders);
   if (notProduced.length) return { ...setAside(ws, node, { kind: 'not-produced', paths: notProduced }), ms };
   clearFailed(root, node.name);
   return { kind: 'ran', outputs, ms };
+}
+
+/** A job's failed result as a Failure (a detached one is not a failure: callers take it apart first). */
+export function failureOf(result: Exclude<JobResult, { ok: true } | { reason: 'detached' }>): Failure {
+  return result.reason === 'exit' ? { kind: 'exit', exitCode: result.exitCode }
+    : result.reason === 'signal' ? { kind: 'signal', signal: result.signal }
+    : result.reason === 'spawn' ? { kind: 'spawn', message: result.message }
+    : { kind: 'threw', message: result.message };
 }
 
 /** The folder of an output left in place (a resumed run's), made if missing. */

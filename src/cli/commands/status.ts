@@ -1,4 +1,5 @@
 // `sbuild status` and `sbuild explain`: a dry run over the selection, rendered per target.
+import fs from 'node:fs';
 import { SbuildError } from '../../errors.js';
 import { select } from '../../graph/select.js';
 import { plan, planSummary } from '../../engine/plan.js';
@@ -7,6 +8,7 @@ import type { Workspace } from '../../engine/workspace.js';
 import { category } from '../../engine/reasons.js';
 import { readSubmitted } from '../../executors/slurm-jobs.js';
 import { openJobs } from '../../executors/jobs.js';
+import { exited, procStat } from '../../util/proc.js';
 import { resumeOutlook } from '../../engine/resume.js';
 import type { GraphNode } from '../../graph/graph.js';
 import { describeReason } from '../../ui/reasons.js';
@@ -64,12 +66,16 @@ function runningJobs(ws: Workspace): Map<string, string> {
   const out = new Map<string, string>();
   const rec = openJobs(ws.root);
   if (!rec?.open.length) return out;
-  let alive = false;
-  try {
-    if (rec.build !== undefined) process.kill(rec.build, 0);
-    alive = rec.build !== undefined;
-  } catch (err) {
-    alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+  // /proc where there is one (a zombie has exited); elsewhere whether the pid exists.
+  const proc = rec.build === undefined ? undefined : procStat(rec.build);
+  let alive = proc ? !exited(proc) : false;
+  if (!proc && rec.build !== undefined && !fs.existsSync('/proc/self')) {
+    try {
+      process.kill(rec.build, 0);
+      alive = true;
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
   }
   for (const j of rec.open) {
     out.set(j.target, alive
@@ -79,9 +85,14 @@ function runningJobs(ws: Workspace): Map<string, string> {
   return out;
 }
 
+/** What a target reads now: its inputs hashed as they are, upstream outputs as sbuild.lock records them. */
+function recordedCurrent(ws: Workspace, n: GraphNode) {
+  return ws.rebuilder.current(n, (d) => ws.lock.entries.get(ws.graph.nodes[d]!.name)?.outputs, false, ws.lock.entries.get(n.name));
+}
+
 /** A resumable target's next run, in words: resume, take back, or start from scratch. */
 function resumeOutlookOf(ws: Workspace, n: GraphNode): string | undefined {
-  const cur = ws.rebuilder.current(n, (d) => ws.lock.entries.get(ws.graph.nodes[d]!.name)?.outputs, false, ws.lock.entries.get(n.name));
+  const cur = recordedCurrent(ws, n);
   return resumeOutlook(ws.root, ws.graph, n, cur.fingerprint);
 }
 
@@ -94,7 +105,7 @@ async function submittedJobs(ws: Workspace): Promise<Map<string, { jobId?: strin
   for (const j of jobs) {
     const st = j.jobId ? await jobState({ scontrol: 'scontrol', sacct: 'sacct' }, j.jobId) : undefined;
     const n = ws.graph.byName.get(j.target);
-    const cur = n && !n.group ? ws.rebuilder.current(n, (d) => ws.lock.entries.get(ws.graph.nodes[d]!.name)?.outputs, false, ws.lock.entries.get(n.name)) : undefined;
+    const cur = n && !n.group ? recordedCurrent(ws, n) : undefined;
     const state = st === 'forgotten' ? 'ended (no longer listed)' : st ? st.state : j.jobId ? 'state unknown (Slurm did not answer)' : 'id not journaled yet';
     out.set(j.target, { ...(j.jobId ? { jobId: j.jobId } : {}), state, submitted: j.submitted, earlier: cur !== undefined && cur.fingerprint !== j.fingerprint });
   }
@@ -111,7 +122,7 @@ export async function explain(ws: Workspace, opts: Options, out: (s: string) => 
     const w = r.wouldRun.find((x) => x.name === n.name);
     const upstream = r.wouldRun.filter((x) => x.name !== n.name);
     // What the target reads now: its inputs hashed as they are, upstream outputs as recorded.
-    const cur = n.group ? undefined : ws.rebuilder.current(n, (d) => ws.lock.entries.get(ws.graph.nodes[d]!.name)?.outputs, false, entry);
+    const cur = n.group ? undefined : recordedCurrent(ws, n);
     if (opts.json) {
       out(JSON.stringify({
         name: n.name,

@@ -1,10 +1,11 @@
 // `sbuild push` / `sbuild pull`: move recorded outputs (checkpoints, visualisations) between
 // machines through the remote cache, keyed by the fingerprints in sbuild.lock.
-import { beforeRestore, finishResume } from '../../engine/resume.js';
+import { finishResume } from '../../engine/resume.js';
+import { putBack } from '../../engine/restore.js';
 import { SbuildError } from '../../errors.js';
 import type { Workspace } from '../../engine/workspace.js';
 import { remoteFor } from '../../cache/setup.js';
-import { fetchRemote, restoreOutputs, storeOutputs, upload } from '../../cache/outputs.js';
+import { fetchRemote, storeOutputs, upload } from '../../cache/outputs.js';
 import type { Options } from '../args.js';
 import { roots } from '../../engine/selection.js';
 import { beginWriting } from './writing.js';
@@ -64,12 +65,7 @@ export async function pull(ws: Workspace, opts: Options, out: (s: string) => voi
         missing.push(n.name);
         continue;
       }
-      // A resumable job's folder: another fingerprint's partial work goes aside first (resume.ts).
-      if (n.resume) {
-        beforeRestore(ws.root, ws.graph, n, entry.fingerprint);
-        ws.hasher.forget(n.resume.dir);
-      }
-      restoreOutputs(ws.store, ws.hasher, ws.root, result);
+      putBack(ws, n, entry.fingerprint, result);
       if (n.resume) finishResume(ws.root, n, entry.fingerprint);
       pulled++;
     }
