@@ -78,16 +78,26 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
       if (ws.graph.byName.has('report')) process.stderr.write("note: this writes the HTML report; to build the target named 'report', run `sbuild build report`.\n");
       return (await import('./commands/report.js')).report(ws, opts, out);
     case 'gc': {
-      const r = (await import('../cache/gc.js')).gc(ws.store, opts.maxSize);
-      const mb = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MB`;
-      const linked = r.before - r.after - r.freed;
-      out(`sbuild: cache ${mb(r.before)} → ${mb(r.after)}; removed ${r.removedBlobs} blob(s) and ${r.removedActions} action result(s), freeing ${mb(r.freed)} on disk${linked > 0 ? ` (${mb(linked)} of them are still hard-linked from the workspace)` : ''}`);
-      // Partial work of trainings set aside when their config changed (engine/resume.ts).
-      const p = (await import('../engine/resume.js')).removePartial(ws.root);
-      if (p.folders) out(`sbuild: removed ${p.folders} set-aside partial training folder(s) from .sbuild/partial/ (${mb(p.bytes)})`);
-      return 0;
+      // Never beside a build: one may be restoring what gc would remove.
+      const { writer } = await (await import('./commands/writing.js')).beginWriting(ws, { ...opts, dryRun: false });
+      try {
+        return await gcCommand(ws, opts, out);
+      } finally {
+        writer?.release();
+      }
     }
     case 'help': out(HELP); return 0;
   }
   throw new SbuildError('usage', `unknown command ${String(opts.command)}`);
+}
+
+async function gcCommand(ws: import('../engine/workspace.js').Workspace, opts: Options, out: (s: string) => void): Promise<number> {
+  const r = (await import('../cache/gc.js')).gc(ws.store, opts.maxSize);
+  const mb = (n: number) => `${(n / 1024 ** 2).toFixed(1)} MB`;
+  const linked = r.before - r.after - r.freed;
+  out(`sbuild: cache ${mb(r.before)} → ${mb(r.after)}; removed ${r.removedBlobs} blob(s) and ${r.removedActions} action result(s), freeing ${mb(r.freed)} on disk${linked > 0 ? ` (${mb(linked)} of them are still hard-linked from the workspace)` : ''}`);
+  // Partial work of trainings set aside when their config changed (engine/resume.ts).
+  const p = (await import('../engine/resume.js')).removePartial(ws.root);
+  if (p.folders) out(`sbuild: removed ${p.folders} set-aside partial training folder(s) from .sbuild/partial/ (${mb(p.bytes)})`);
+  return 0;
 }

@@ -1,7 +1,8 @@
 // `sbuild.lock`: per target, what its committed outputs were built from. Deterministic
 // (sorted keys, stable indentation) so it diffs and merges line by line; written atomically.
-// Between lock writes, each finished target is appended to `.sbuild/journal.jsonl`, so a
-// build killed with -9 still keeps everything that finished (replayed on the next start).
+// Between lock writes, each finished target is appended to a journal (a build's own, in
+// `.sbuild/builds/`, engine/live-builds.ts; an exclusive command's `.sbuild/journal.jsonl`),
+// so a build killed with -9 still keeps everything that finished (folded in on the next start).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Sha256 } from '../hashing/sha256.js';
@@ -100,42 +101,56 @@ function validEntry(e: unknown): e is LockEntry {
 // Exported here for its callers; the path itself is state-paths.ts's.
 export { journalPath };
 
-/** Entries of targets that finished in an interrupted build; a torn last line is ignored. */
-function replayJournal(root: string, lock: LockFile): void {
+/** A journal's records, in order; a torn last line (a crash mid-write) and invalid records are skipped. */
+export function readJournal(file: string): Array<{ name: string; entry: LockEntry | null }> {
   let text: string;
   try {
-    text = fs.readFileSync(journalPath(root), 'utf8');
+    text = fs.readFileSync(file, 'utf8');
   } catch {
-    return;
+    return [];
   }
-  let n = 0;
+  const out: Array<{ name: string; entry: LockEntry | null }> = [];
   for (const line of text.split('\n')) {
     if (!line) continue;
     try {
       const rec = JSON.parse(line) as { name: string; entry: LockEntry | null };
-      if (rec.entry === null) lock.entries.delete(rec.name);
-      else if (validEntry(rec.entry)) lock.entries.set(rec.name, rec.entry);
-      else continue;
-      n++;
+      if (typeof rec.name !== 'string') continue;
+      if (rec.entry === null || validEntry(rec.entry)) out.push({ name: rec.name, entry: rec.entry });
     } catch {
       /* torn write from a crash */
     }
   }
-  if (n > 0) {
-    lock.dirty = true;
-    lock.warnings.push(`recovered ${n} finished target(s) from the journal of an interrupted build`);
-  }
+  return out;
 }
 
-/** Appends one finished target to the journal (synchronously, so a crash right after keeps it). */
+/** One journal record applied to the lock in memory. */
+export function applyRecord(lock: LockFile, name: string, entry: LockEntry | null): void {
+  if (entry === null) lock.entries.delete(name);
+  else lock.entries.set(name, entry);
+  lock.dirty = true;
+}
+
+/** The exclusive commands' journal (and an older sbuild's), once sbuild.lock holds what it held. */
+export function removeLegacyJournal(root: string): void {
+  fs.rmSync(journalPath(root), { force: true });
+}
+
+/** Entries of targets an exclusive command (or an older sbuild) finished before it was killed. */
+function replayJournal(root: string, lock: LockFile): void {
+  const recs = readJournal(journalPath(root));
+  for (const r of recs) applyRecord(lock, r.name, r.entry);
+  if (recs.length > 0) lock.warnings.push(`recovered ${recs.length} finished target(s) from the journal of an interrupted build`);
+}
+
+/** Appends one finished target to a journal file (synchronously, so a crash right after keeps it). */
 export class Journal {
   private fd: number | undefined;
-  constructor(private readonly root: string) {}
+  constructor(private readonly file: string) {}
 
   record(name: string, entry: LockEntry | null): void {
     if (this.fd === undefined) {
-      fs.mkdirSync(path.dirname(journalPath(this.root)), { recursive: true });
-      this.fd = fs.openSync(journalPath(this.root), 'a');
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      this.fd = fs.openSync(this.file, 'a');
     }
     fs.writeSync(this.fd, JSON.stringify({ name, entry }) + '\n');
   }
@@ -144,7 +159,7 @@ export class Journal {
   close(remove: boolean): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
-    if (remove) fs.rmSync(journalPath(this.root), { force: true });
+    if (remove) fs.rmSync(this.file, { force: true });
   }
 }
 

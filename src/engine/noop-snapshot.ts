@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import type { Config } from '../config/types.js';
 import { actionIdentity, FINGERPRINT_FORMAT } from '../hashing/fingerprint.js';
 import { LOCK_FORMAT } from './lockfile.js';
+import { anyBuilds } from './live-builds.js';
 import { sha256 } from '../hashing/sha256.js';
 import { absPath, writeFileAtomic } from '../util/fs.js';
 import type { Workspace } from './workspace.js';
@@ -116,9 +117,9 @@ function declarations(config: Config, configHash: string, env: NodeJS.ProcessEnv
   return out;
 }
 
-/** The snapshot, when no build is under way or was interrupted (`during`: read by the build that holds the writer lock). */
+/** The snapshot, when no build is under way or was interrupted (`during`: read by the build that writes it, under the state lock). */
 function readSnapshot(root: string, during = false): Snapshot | undefined {
-  if (!during && (fs.existsSync(journalPath(root)) || fs.existsSync(writerLockPath(root)))) return undefined;
+  if (!during && (fs.existsSync(journalPath(root)) || fs.existsSync(writerLockPath(root)) || anyBuilds(root))) return undefined;
   try {
     const snap = JSON.parse(fs.readFileSync(noopSnapshotPath(root), 'utf8')) as Snapshot;
     if (snap.format !== FORMAT || typeof snap.files !== 'object' || snap.files === null || !Array.isArray(snap.racy)) return undefined;

@@ -166,6 +166,12 @@ export class Rebuilder {
     }
   }
 
+  /** Another build wrote in the workspace meanwhile: every glob is listed again. */
+  forgetListings(): void {
+    this.listings.clear();
+    this.listedFrom.clear();
+  }
+
   private dropListed(base: string): void {
     const specs = this.listedFrom.get(base);
     if (!specs) return;

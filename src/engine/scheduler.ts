@@ -36,6 +36,12 @@ export interface BuildOptions {
   /** Targets that run on Slurm, its executor, and how many jobs may be submitted at once. */
   /** `journaled`: targets with a Slurm job an earlier build submitted: attached to, never restored over. */
   slurm?: { executor: Executor; onSlurm: (node: GraphNode) => boolean; maxJobs: number; journaled?: Set<string> };
+  /**
+   * The build's place among the builds under way (engine/build-session.ts): its journal, and
+   * whom to tell when a target is done (another build may be waiting for it). Without one the
+   * build writes sbuild.lock itself at its end.
+   */
+  session?: { journal: string; settled(name: string): void; isReleased(name: string): boolean };
 }
 
 export interface BuildResult {
@@ -96,7 +102,7 @@ export class Scheduler {
   constructor(private readonly ws: Workspace, private readonly plan: Plan, private readonly opts: BuildOptions) {
     ({ selected: this.selected, forced: this.forced, requested: this.requested } = plan.selection);
     this.absent = new AbsentTargets(ws.graph);
-    this.recorder = new LockRecorder(ws);
+    this.recorder = new LockRecorder(ws, opts.session?.journal);
     this.tiers = ws.remote ? [new RemoteTier(ws.remote, ws.store)] : [];
   }
 
@@ -125,18 +131,23 @@ export class Scheduler {
         if (!this.selected.has(id)) continue;
         const node = graph.nodes[id]!;
         // Settled by the plan (fresh, and so is everything it reads): nothing to judge again.
-        if (pass === 0 && settled.has(id)) {
+        // Nor is what an earlier pass finished and handed to other builds (see AbsentTargets:
+        // a target below an absent one is never handed over before the end).
+        const released = pass > 0 && !node.group && this.opts.session?.isReleased(node.name) && this.ws.lock.entries.has(node.name);
+        if ((pass === 0 && settled.has(id)) || released) {
           this.state.set(id, 'fresh');
           if (!node.group) {
             this.outputs.set(id, this.ws.lock.entries.get(node.name)!.outputs);
-            this.result.fresh.push(node.name);
-            this.emit({ type: 'fresh', name: node.name });
+            if (!released) {
+              this.result.fresh.push(node.name);
+              this.emit({ type: 'fresh', name: node.name });
+            }
           }
           continue;
         }
         this.state.set(id, 'waiting');
         let n = 0;
-        for (const d of node.deps) if (!(pass === 0 && settled.has(d))) n++;
+        for (const d of node.deps) if (this.state.get(d) !== 'fresh') n++;
         this.pending.set(id, n);
         if (n === 0) this.toEvaluate.push(id);
       }
@@ -423,6 +434,7 @@ export class Scheduler {
     this.result.detached.push(node.name);
     if (this.absent.isProducing(node.id)) {
       this.state.set(node.id, 'detached');
+      this.opts.session?.settled(node.name);
       this.produced(node.id, false);
     } else this.complete(node.id, 'detached');
   }
@@ -443,12 +455,14 @@ export class Scheduler {
     const list = st === 'ran' ? this.result.ran : st === 'restored' ? this.result.restored : this.result.failed;
     list.push(this.ws.graph.nodes[id]!.name);
     this.state.set(id, st);
+    this.opts.session?.settled(this.ws.graph.nodes[id]!.name);
     this.produced(id, st !== 'failed');
   }
 
   private complete(id: number, st: 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked' | 'detached'): void {
     this.state.set(id, st);
     const node = this.ws.graph.nodes[id]!;
+    if (!node.group) this.opts.session?.settled(node.name);
     const list = st === 'fresh' ? this.result.fresh : st === 'ran' ? this.result.ran : st === 'restored' ? this.result.restored : st === 'failed' ? this.result.failed : st === 'blocked' ? this.result.blocked : undefined;
     if (!node.group) list?.push(node.name);
     if (st === 'fresh' && !node.group) this.emit({ type: 'fresh', name: node.name });
@@ -468,6 +482,7 @@ export class Scheduler {
   private block(start: number, dep: string, submitted = false): void {
     this.state.set(start, 'blocked');
     this.result.blocked.push(this.ws.graph.nodes[start]!.name);
+    this.opts.session?.settled(this.ws.graph.nodes[start]!.name);
     if (!this.result.interrupted) this.emit({ type: 'blocked', name: this.ws.graph.nodes[start]!.name, dep, ...(submitted ? { submitted } : {}) });
     const stack = [start];
     while (stack.length) {
@@ -476,6 +491,7 @@ export class Scheduler {
         if (!this.selected.has(d) || this.state.get(d) !== 'waiting') continue;
         this.state.set(d, 'blocked');
         this.result.blocked.push(this.ws.graph.nodes[d]!.name);
+        this.opts.session?.settled(this.ws.graph.nodes[d]!.name);
         stack.push(d);
       }
     }

@@ -3,13 +3,20 @@
 // (sbuild.lock, the committed record, is at the workspace root, not in here.)
 //
 //   stat-cache.json   stat and content hash of each file hashed (hashing/file-hasher.ts)
-//   journal.jsonl     targets finished since sbuild.lock was last written (engine/lockfile.ts)
+//   builds/           one entry per build under way (engine/live-builds.ts): `<id>.json` what it
+//                     may still write and read, `<id>.jsonl` its journal (targets finished, not
+//                     yet folded into sbuild.lock), `<id>.jobs.jsonl` its command jobs
+//                     (executors/jobs.ts)
+//   build-seq         the number of the last build registered (orders the journals)
+//   superseded.json   journal records of live builds that a later build's record replaced
+//   journal.jsonl     the journal of an exclusive command (adopt, clean, …) or an older sbuild
 //   noop.json         the stats of the last all-fresh build, to skip the next one's work
 //                     (engine/noop-snapshot.ts)
-//   writer.pid        the one writer's lock, beside its `writer.pid.takeover-*` claims and
-//                     `writer.pid.*.tmp` temp files (engine/writer-lock.ts)
-//   jobs.jsonl        the command jobs of a running build, so a later one can stop them
-//                     (executors/jobs.ts)
+//   writer.pid        the state lock: held while a build reads and writes the shared state
+//                     (not while its jobs run), and by exclusive commands for their whole
+//                     run; beside its `writer.pid.takeover-*` claims and `writer.pid.*.tmp`
+//                     temp files (engine/writer-lock.ts)
+//   jobs.jsonl        the command jobs of an exclusive command or an older sbuild
 //   history.json      each target's last duration, to start the critical path first
 //                     (engine/history.ts)
 //   last-build.json   the last build's timeline, for the report (engine/timeline.ts)
@@ -24,7 +31,7 @@
 //   mmconfig/         evaluated mmengine configs (rules/mmconfig.ts)
 //   tmp/              private temp folders of in-process actions (executors/local.ts)
 //   slurm/            the batch script of each Slurm job, and its exit code once it ends (executors/slurm.ts)
-//   slurm-jobs.json   Slurm jobs submitted and not yet recorded, by target and fingerprint (executors/slurm-jobs.ts)
+//   slurm-jobs/       Slurm jobs submitted and not yet recorded, one `<token>.json` each (executors/slurm-jobs.ts)
 import path from 'node:path';
 
 /** The state folder's name, at the workspace root. */
@@ -75,7 +82,7 @@ export function noopDeclaredPath(root: string): string {
   return path.join(root, STATE_DIR, 'noop-declared.json');
 }
 
-/** `.sbuild/writer.pid`: the writer lock (its claims and temp files are named after it). */
+/** `.sbuild/writer.pid`: the state lock (its claims and temp files are named after it). */
 export function writerLockPath(root: string): string {
   return path.join(root, STATE_DIR, 'writer.pid');
 }
@@ -134,9 +141,24 @@ export function actionTmpDir(root: string): string {
   return path.join(root, STATE_DIR, 'tmp');
 }
 
-/** `.sbuild/slurm-jobs.json`: Slurm jobs submitted and not yet recorded (executors/slurm-jobs.ts). */
-export function slurmJobsPath(root: string): string {
-  return path.join(root, STATE_DIR, 'slurm-jobs.json');
+/** `.sbuild/slurm-jobs/`: Slurm jobs submitted and not yet recorded, a file each (executors/slurm-jobs.ts). */
+export function slurmJobsDir(root: string): string {
+  return path.join(root, STATE_DIR, 'slurm-jobs');
+}
+
+/** `.sbuild/builds/`: the builds under way, their journals and job records (engine/live-builds.ts). */
+export function buildsDir(root: string): string {
+  return path.join(root, STATE_DIR, 'builds');
+}
+
+/** `.sbuild/build-seq`: the number of the last build registered. */
+export function buildSeqPath(root: string): string {
+  return path.join(root, STATE_DIR, 'build-seq');
+}
+
+/** `.sbuild/superseded.json`: journal records of live builds replaced by a later build's. */
+export function supersededPath(root: string): string {
+  return path.join(root, STATE_DIR, 'superseded.json');
 }
 
 /** `.sbuild/slurm/`: Slurm batch scripts, one path per target name. */

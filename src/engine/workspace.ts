@@ -10,8 +10,9 @@ import { buildGraph, type Graph } from '../graph/graph.js';
 import { FileHasher } from '../hashing/file-hasher.js';
 import { globFiles } from '../util/glob.js';
 import { allowLinkedFolders, logPath } from '../util/fs.js';
-import { readLock, writeLock, type LockFile } from './lockfile.js';
-import { journalPath, statCachePath } from './state-paths.js';
+import { writeLock, type LockFile } from './lockfile.js';
+import { readView } from './live-builds.js';
+import { buildsDir, journalPath, statCachePath } from './state-paths.js';
 import { Rebuilder } from './rebuilder.js';
 import { LocalStore } from '../cache/local-store.js';
 import type { RemoteCache } from '../cache/remote.js';
@@ -37,11 +38,13 @@ export interface Workspace {
   logFile(name: string): string;
   /** Writes the lock (if changed) and the stat cache. */
   save(): void;
-  /** Re-reads sbuild.lock (after waiting for another writer, whose results it now holds). */
+  /** Re-reads sbuild.lock and the journals of the builds under way (another build recorded something). */
   reloadLock(): void;
+  /** After waiting for another build's targets: stats and glob listings are taken again, and the lock re-read. */
+  refresh(): void;
   /**
-   * Whether sbuild.lock or the journal changed since they were read: another sbuild may have
-   * finished a build between this one reading them and taking the writer lock.
+   * Whether sbuild.lock or a journal changed since they were read: another sbuild may have
+   * recorded something between this one reading them and taking the state lock.
    */
   lockChanged(): boolean;
   /**
@@ -64,7 +67,7 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
   phase('read stat cache');
   // Taken before reading, so a write between the two shows as a change.
   let stamp = lockStamp(root);
-  const lock = readLock(root);
+  const lock = readView(root);
   phase('read lock');
   // Which recorded outputs are folders: built only if a glob reaches into an output not on disk.
   let recorded: Map<string, boolean> | undefined;
@@ -94,9 +97,14 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
     },
     reloadLock() {
       stamp = lockStamp(root);
-      ws.lock = readLock(root);
+      ws.lock = readView(root);
       // A journal read while its build was still running is no interrupted build's.
       ws.warnings = stateWarnings(ws.lock);
+    },
+    refresh() {
+      hasher.restat();
+      rebuilder.forgetListings();
+      ws.reloadLock();
     },
     lockChanged() {
       return lockStamp(root) !== stamp;
@@ -108,7 +116,7 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
   return ws;
 }
 
-/** Identity of sbuild.lock and the journal as they stand (inode, size, mtime and ctime). */
+/** Identity of sbuild.lock and the journals as they stand (inode, size, mtime and ctime). */
 function lockStamp(root: string): string {
   const one = (f: string) => {
     try {
@@ -118,5 +126,11 @@ function lockStamp(root: string): string {
       return '-';
     }
   };
-  return `${one(path.join(root, 'sbuild.lock'))} ${one(journalPath(root))}`;
+  let journals: string[] = [];
+  try {
+    journals = fs.readdirSync(buildsDir(root)).filter((n) => n.endsWith('.jsonl') && !n.endsWith('.jobs.jsonl')).sort();
+  } catch {
+    /* no build under way */
+  }
+  return [one(path.join(root, 'sbuild.lock')), one(journalPath(root)), ...journals.map((n) => `${n}=${one(path.join(buildsDir(root), n))}`)].join(' ');
 }

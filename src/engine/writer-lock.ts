@@ -1,6 +1,10 @@
-// One writer per workspace: `.sbuild/writer.pid`. A second build waits (saying for whom) or,
-// with --no-wait, exits 2; a lock whose holder is provably dead is taken over. Read-only
-// commands (status, explain, list, graph) never take it.
+// The state lock of a workspace: `.sbuild/writer.pid`. A build holds it only while it reads
+// and writes the shared state (its plan and what it claims, engine/live-builds.ts; folding its
+// journal into sbuild.lock at the end), never while its jobs run, so builds run side by side.
+// An exclusive command (clean, adopt, gc, …) holds it for its whole run. A waiter says for
+// whom once the wait is longer than a build's hold, or with --no-wait exits 2; a lock whose
+// holder is provably dead is taken over. Read-only commands (status, explain, list, graph)
+// never take it.
 //
 // How it stays correct when several sbuilds start in the same instant:
 //
@@ -73,10 +77,17 @@ export interface Holder {
   boot?: string;
   /** The holder's pid namespace (readlink /proc/self/ns/pid). */
   pidns?: string;
+  /** Set by an exclusive command (its name): it holds the lock until it ends. */
+  exclusive?: string;
 }
 
-const POLL_MS = 100;
+/** The lock is held for milliseconds (a plan, a fold): waiters look again soon. */
+const POLL_MS = 15;
 const UNREADABLE_GRACE_MS = 5_000;
+/** A build's own hold is shorter than this: a wait past it is said. */
+const ANNOUNCE_MS = 1_000;
+/** With --no-wait, how long a build's hold is waited out before giving up. */
+const NO_WAIT_MS = 30_000;
 /** Temp and claim files live microseconds; older ones were left by a process killed right then. */
 const LEFTOVER_MS = 60_000;
 /** The lock's file name: its temp files are `<name>.<pid>-<random>.tmp`, its claims `<name>.takeover-<id>`. */
@@ -85,7 +96,13 @@ const CLAIM_PREFIX = `${LOCK_NAME}.takeover-`;
 
 export async function acquireWriterLock(
   root: string,
-  opts: { wait: boolean; onWait: (msg: string) => void; onWarn?: (msg: string) => void },
+  opts: {
+    wait: boolean;
+    onWait: (msg: string) => void;
+    onWarn?: (msg: string) => void;
+    /** An exclusive command's name (clean, adopt, gc…): it holds the lock for its whole run, and says so in it. */
+    exclusive?: string;
+  },
 ): Promise<WriterLock> {
   const file = writerLockPath(root);
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -94,8 +111,9 @@ export async function acquireWriterLock(
   const unreadable = new Map<string, number>();
   const warned = new Set<string>();
   let announced = false;
+  const t0 = performance.now();
   for (;;) {
-    const mine = ownRecord();
+    const mine = ownRecord(opts.exclusive);
     if (createExclusive(file, mine)) {
       const myId = identity(Buffer.from(mine));
       let released = false;
@@ -124,13 +142,16 @@ export async function acquireWriterLock(
     }
     const h = cur.holder;
     const who = h
-      ? `sbuild (pid ${h.pid}${h.host !== os.hostname() ? ` on ${h.host}` : ''}, since ${h.since})`
+      ? `sbuild${h.exclusive ? ` ${h.exclusive}` : ''} (pid ${h.pid}${h.host !== os.hostname() ? ` on ${h.host}` : ''}, since ${h.since})`
       : 'sbuild (starting up)';
-    if (!opts.wait) {
-      throw new SbuildError('workspace-busy', `Another ${who} is building in this workspace (${root}). Wait for it to finish, stop it, or run without --no-wait to wait.`);
+    // A build holds the lock for milliseconds (its plan, its record); an exclusive command,
+    // or a holder that keeps it longer than a build would, is what is worth saying or refusing.
+    const long = h?.exclusive !== undefined || performance.now() - t0 > (opts.wait ? ANNOUNCE_MS : NO_WAIT_MS);
+    if (!opts.wait && long) {
+      throw new SbuildError('workspace-busy', `Another ${who} is working in this workspace (${root}). Wait for it to finish, stop it, or run without --no-wait to wait.`);
     }
-    if (!announced) {
-      opts.onWait(`waiting for ${who} to finish building in this workspace…`);
+    if (!announced && long) {
+      opts.onWait(`waiting for ${who} to finish in this workspace…`);
       announced = true;
     }
     await sleep(POLL_MS);
@@ -277,7 +298,12 @@ function me(): Self {
   return self;
 }
 
-function ownRecord(): string {
+function ownRecord(exclusive?: string): string {
+  return JSON.stringify({ ...holderRecord(), ...(exclusive ? { exclusive } : {}) });
+}
+
+/** This process as a lock file (or a build registration) records it. */
+export function holderRecord(): Holder {
   const s = me();
   const h: Holder = {
     pid: process.pid,
@@ -288,7 +314,7 @@ function ownRecord(): string {
     ...(s.boot !== undefined ? { boot: s.boot } : {}),
     ...(s.pidns !== undefined ? { pidns: s.pidns } : {}),
   };
-  return JSON.stringify(h);
+  return h;
 }
 
 /**

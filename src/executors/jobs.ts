@@ -8,7 +8,8 @@
 //   the process-group id of each job as it starts ("+PGID") and ends ("-PGID"). When the pipe
 //   closes, sbuild has exited, however it died: every group still listed gets SIGTERM, and
 //   SIGKILL two seconds later. A build that runs nothing starts no watchdog.
-// - The record, `.sbuild/jobs.jsonl`: before a job starts, its target and outputs; once it
+// - The record, the build's `.sbuild/builds/<id>.jobs.jsonl` (engine/live-builds.ts; an
+//   exclusive command's `.sbuild/jobs.jsonl`): before a job starts, its target and outputs; once it
 //   runs, its process-group id and the start time of the group's leader (from /proc, so a
 //   reused pid is never taken for it); when it ends, that it ended. A build removes it when
 //   it finishes. A new build that finds jobs of a dead build not marked ended (`recoverJobs`)
@@ -66,14 +67,14 @@ export class JobTracker {
   private next = 0;
   private open = 0;
 
-  constructor(private readonly root: string) {}
+  constructor(private readonly file: string, private readonly root: string) {}
 
   /** Before the job's process starts: which target, and what it will write. Returns its id. */
   starting(target: string, outputs: readonly string[]): number {
     if (!GROUPS) return -1;
     if (this.fd === undefined) {
-      fs.mkdirSync(path.dirname(jobsPath(this.root)), { recursive: true });
-      this.fd = fs.openSync(jobsPath(this.root), 'a');
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      this.fd = fs.openSync(this.file, 'a');
       this.line({ build: process.pid });
       this.startWatchdog();
     }
@@ -103,7 +104,7 @@ export class JobTracker {
     if (this.fd !== undefined) {
       fs.closeSync(this.fd);
       this.fd = undefined;
-      if (this.open === 0) fs.rmSync(jobsPath(this.root), { force: true });
+      if (this.open === 0) fs.rmSync(this.file, { force: true });
     }
     this.watchdog?.stdin?.end();
     this.watchdog = undefined;
@@ -166,11 +167,11 @@ export interface Open {
   t?: string | null;
 }
 
-/** The jobs the record holds as started and not ended, and the pid of the build that wrote it last; undefined: no record. */
-export function openJobs(root: string): { build: number | undefined; open: Open[] } | undefined {
+/** The jobs a record holds as started and not ended, and the pid of the build that wrote it last; undefined: no record. */
+export function openJobs(file: string): { build: number | undefined; open: Open[] } | undefined {
   let text: string;
   try {
-    text = fs.readFileSync(jobsPath(root), 'utf8');
+    text = fs.readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
@@ -204,8 +205,8 @@ export function openJobs(root: string): { build: number | undefined; open: Open[
  * outputs they were writing moved aside. Returns one line to show (undefined: nothing found)
  * and the outputs moved (for the caller's stat caches). Throws when they cannot be stopped.
  */
-export async function recoverJobs(root: string): Promise<{ message: string; moved: string[] } | undefined> {
-  const rec = openJobs(root);
+export async function recoverJobs(root: string, file = jobsPath(root)): Promise<{ message: string; moved: string[] } | undefined> {
+  const rec = openJobs(file);
   if (!rec) return undefined;
   const deadPid = rec.build;
   const open = rec.open;
@@ -219,7 +220,7 @@ export async function recoverJobs(root: string): Promise<{ message: string; move
       moved.push(...j.outputs);
     }
   }
-  fs.rmSync(jobsPath(root), { force: true });
+  fs.rmSync(file, { force: true });
   if (!stopped && !names.length) return undefined;
   const who = `a killed sbuild${deadPid ? ` (pid ${deadPid})` : ''}`;
   const list = (xs: string[]) => (xs.length > 4 ? `${xs.slice(0, 4).join(', ')}, …` : xs.join(', '));
@@ -328,11 +329,11 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * `recoverJobs` for a command that holds the writer lock: what was moved is forgotten by the
+ * `recoverJobs` for one record, under the state lock: what was moved is forgotten by the
  * stat memo. Returns the line to show, if any.
  */
-export async function recoverWorkspace(ws: Workspace): Promise<string | undefined> {
-  const r = await recoverJobs(ws.root);
+export async function recoverWorkspace(ws: Workspace, file?: string): Promise<string | undefined> {
+  const r = await recoverJobs(ws.root, file);
   if (!r) return undefined;
   for (const o of r.moved) ws.hasher.forget(o);
   ws.rebuilder.outputsWritten(r.moved);

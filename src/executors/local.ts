@@ -10,11 +10,14 @@ import { writablePath, writeFileAtomicAsync } from '../util/fs.js';
 import { jobCommand, shownCommand, type Executor, type Job, type JobResult } from './executor.js';
 import { outputsToSetAside } from '../engine/resume.js';
 import { JobTracker, endGroup } from './jobs.js';
-import { actionTmpDir } from '../engine/state-paths.js';
+import { actionTmpDir, jobsPath } from '../engine/state-paths.js';
 
 export class LocalExecutor implements Executor {
   private readonly running = new Set<number>();
   private tracker: JobTracker | undefined;
+
+  /** `jobsFile`: where this build records its jobs (engine/live-builds.ts); default the workspace's `.sbuild/jobs.jsonl`. */
+  constructor(private readonly jobsFile?: string) {}
 
   async run(job: Job): Promise<JobResult> {
     const run = job.node.target.run;
@@ -28,7 +31,7 @@ export class LocalExecutor implements Executor {
     const fd = openLog(job.logFile);
     fs.writeSync(fd, `$ ${command}\n${(job.notes ?? []).map((n) => `sbuild: ${n}\n`).join('')}`);
     // Recorded before it starts, so that nothing this job does can outlive sbuild unnoticed (jobs.ts).
-    const tracker = (this.tracker ??= new JobTracker(job.root));
+    const tracker = (this.tracker ??= new JobTracker(this.jobsFile ?? jobsPath(job.root), job.root));
     const id = tracker.starting(job.node.name, outputsToSetAside(job.node));
     let pid: number | undefined;
     try {

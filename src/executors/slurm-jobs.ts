@@ -1,4 +1,5 @@
-// The Slurm jobs a build submitted and no build has recorded yet: `.sbuild/slurm-jobs.json`.
+// The Slurm jobs a build submitted and no build has recorded yet: `.sbuild/slurm-jobs/`, a
+// file per job named by its token (so builds side by side never rewrite each other's list).
 // With `--detach` sbuild submits and exits; a build killed while it waited leaves its jobs
 // running in Slurm. Either way a later build finds them here and attaches to them instead of
 // submitting the same work again: it follows a job still pending or running, and records one
@@ -13,8 +14,9 @@
 // with that comment) or, if there is none, drops: the job was never submitted, or has ended
 // and left its exit code.
 import fs from 'node:fs';
+import path from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
-import { slurmJobsPath } from '../engine/state-paths.js';
+import { slurmJobsDir } from '../engine/state-paths.js';
 
 export interface SubmittedJob {
   target: string;
@@ -26,35 +28,50 @@ export interface SubmittedJob {
   submitted: string;
 }
 
+const TOKEN = /^[0-9a-f]{16,64}$/;
+
+/** Every job journaled, oldest submission first. */
 export function readSubmitted(root: string): SubmittedJob[] {
+  let names: string[];
   try {
-    const list = JSON.parse(fs.readFileSync(slurmJobsPath(root), 'utf8')) as { jobs?: unknown };
-    if (!Array.isArray(list.jobs)) return [];
-    return list.jobs.filter(
-      (j): j is SubmittedJob =>
-        typeof j?.target === 'string' && typeof j.fingerprint === 'string' && typeof j.token === 'string' && /^[0-9a-f]{16,64}$/.test(j.token) &&
-        (j.jobId === undefined || (typeof j.jobId === 'string' && /^\d+$/.test(j.jobId))) && typeof j.submitted === 'string',
-    );
+    names = fs.readdirSync(slurmJobsDir(root));
   } catch {
     return [];
   }
+  const out: SubmittedJob[] = [];
+  for (const n of names) {
+    if (!n.endsWith('.json') || !TOKEN.test(n.slice(0, -5))) continue;
+    try {
+      const j = JSON.parse(fs.readFileSync(path.join(slurmJobsDir(root), n), 'utf8')) as SubmittedJob;
+      const ok = typeof j?.target === 'string' && typeof j.fingerprint === 'string' && j.token === n.slice(0, -5) &&
+        (j.jobId === undefined || (typeof j.jobId === 'string' && /^\d+$/.test(j.jobId))) && typeof j.submitted === 'string';
+      if (ok) out.push(j);
+    } catch {
+      /* removed meanwhile, or not ours */
+    }
+  }
+  return out.sort((a, b) => (a.submitted < b.submitted ? -1 : a.submitted > b.submitted ? 1 : 0));
 }
 
-function write(root: string, jobs: SubmittedJob[]): void {
-  if (jobs.length === 0) fs.rmSync(slurmJobsPath(root), { force: true });
-  else writeFileAtomic(slurmJobsPath(root), JSON.stringify({ jobs }, null, 1) + '\n');
+/** The file of the job with this token. */
+export function submittedFile(root: string, token: string): string {
+  return path.join(slurmJobsDir(root), `${token}.json`);
 }
 
 /** Adds or updates the entry with this token (synchronously: it must outlive a kill -9 right after). */
 export function noteSubmitted(root: string, job: SubmittedJob): void {
-  write(root, [...readSubmitted(root).filter((j) => j.token !== job.token), job]);
+  if (!TOKEN.test(job.token)) throw new Error(`bad Slurm job token ${job.token}`);
+  writeFileAtomic(submittedFile(root, job.token), JSON.stringify(job, null, 1) + '\n');
 }
 
 export function forgetSubmitted(root: string, token: string): void {
-  const jobs = readSubmitted(root);
-  if (jobs.some((j) => j.token === token)) write(root, jobs.filter((j) => j.token !== token));
+  if (TOKEN.test(token)) fs.rmSync(submittedFile(root, token), { force: true });
 }
 
 export function hasSubmitted(root: string): boolean {
-  return fs.existsSync(slurmJobsPath(root));
+  try {
+    return fs.readdirSync(slurmJobsDir(root)).some((n) => n.endsWith('.json'));
+  } catch {
+    return false;
+  }
 }

@@ -195,6 +195,14 @@ export class FileHasher {
     for (let i = rel.lastIndexOf('/'); i > 0; i = rel.lastIndexOf('/', i - 1)) this.stats.delete(rel.slice(0, i));
   }
 
+  /**
+   * Another build wrote in the workspace meanwhile (engine/live-builds.ts): every stat is
+   * taken again when next asked for; content hashes stay, checked against the new stats.
+   */
+  restat(): void {
+    this.stats.clear();
+  }
+
   /** Every remembered path below a folder, through the `below` index (not a scan of every path). */
   private *under(rel: string): Generator<string> {
     const stack = [rel];

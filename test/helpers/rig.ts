@@ -65,6 +65,22 @@ export class Rig extends WorkspaceFiles {
     fs.utimesSync(this.path(rel), t, t);
   }
 
+  /**
+   * A file of the one build registered in `.sbuild/builds/` (engine/live-builds.ts): its journal,
+   * jobs record or registration, relative to the workspace; undefined while there is none.
+   */
+  buildFile(kind: 'journal' | 'jobs' | 'registration'): string | undefined {
+    const ext = kind === 'journal' ? /^\d+-[0-9a-f]+\.jsonl$/ : kind === 'jobs' ? /\.jobs\.jsonl$/ : /\.json$/;
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(this.path('.sbuild/builds')).filter((n) => ext.test(n));
+    } catch {
+      return undefined;
+    }
+    if (names.length > 1) throw new Error(`more than one build's ${kind} in .sbuild/builds: ${names.join(', ')}`);
+    return names[0] && `.sbuild/builds/${names[0]}`;
+  }
+
   cleanup(): void {
     fs.rmSync(this.top, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@
 // (replayed from the journal) and reruns exactly the interrupted and unstarted ones.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { killWithJobs, sh, useRigs, waitFor } from '../helpers/rig.js';
 
 const rig = useRigs();
@@ -28,17 +29,18 @@ test('kill -9 mid-build, then a rerun runs exactly the unfinished targets; no ha
   const child = r.spawn(['-j', '2']);
   await waitFor(() => r.exists('runs.log') && r.read('runs.log').includes('half') && r.read('o/q3') === 'b\n' && r.read('o/q2') === 'b\n');
   // The quick ones are journaled as they finish.
-  await waitFor(() => r.exists('.sbuild/journal.jsonl') && r.read('.sbuild/journal.jsonl').split('\n').filter(Boolean).length === 3);
+  await waitFor(() => r.buildFile('journal') !== undefined && r.read(r.buildFile('journal')!).split('\n').filter(Boolean).length === 3);
   // sbuild and the whole job tree it started (each job has its own process group).
   await killWithJobs(child, '^sleep 30');
   assert.deepEqual(r.takeRuns(), ['half', 'q1', 'q2', 'q3']);
-  assert.ok(r.exists('.sbuild/journal.jsonl'), 'the journal survived the crash');
-  assert.ok(r.exists('.sbuild/writer.pid'), 'the dead writer left its lock behind');
-  (await import('node:fs')).rmSync(r.path('slow'));
+  assert.ok(r.buildFile('journal'), 'the journal survived the crash');
+  assert.ok(r.buildFile('registration'), 'the dead build left its registration behind');
+  fs.rmSync(r.path('slow'));
   const res = r.run([]);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.match(res.stdout, /warning: recovered 3 finished target\(s\) from the journal of an interrupted build/);
   assert.deepEqual(r.takeRuns(), ['after', 'half'], 'finished targets kept; the half-written one reran');
   assert.equal(r.read('o/half.bin'), 'partial\nb\n');
-  assert.ok(!r.exists('.sbuild/journal.jsonl'), 'journal folded into sbuild.lock');
+  assert.equal(r.buildFile('journal'), undefined, 'journal folded into sbuild.lock');
+  assert.deepEqual(fs.readdirSync(r.path('.sbuild/builds')), [], 'the dead build\'s files are gone');
 });

@@ -63,9 +63,9 @@ async function startDetached(r: Rig, args: string[]) {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: r.dir, env: { ...process.env, CI: '1' }, stdio: 'ignore', detached: true });
   const exited = new Promise<void>((res) => child.on('exit', () => res()));
   // This build's output (the last build's ends with 'end').
-  await waitFor(() => r.exists('.sbuild/jobs.jsonl') && /^begin\nstep1\n/.test(r.read('o/slow.txt')) && !r.read('o/slow.txt').includes('end'));
+  await waitFor(() => r.buildFile('jobs') !== undefined && /^begin\nstep1\n/.test(r.read('o/slow.txt')) && !r.read('o/slow.txt').includes('end'));
   // The job's process group, as sbuild recorded it.
-  const rec = r.read('.sbuild/jobs.jsonl').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { pgid?: number });
+  const rec = r.read(r.buildFile('jobs')!).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { pgid?: number });
   const pgid = rec.find((x) => x.pgid !== undefined)!.pgid!;
   return { child, exited, pgid };
 }
@@ -101,7 +101,7 @@ test('kill -9 of sbuild and its watchdog mid-job: the rerun stops the surviving 
   assert.equal(r.read('o/slow.txt'), slowBytes('two\n'));
   assert.match(r.run([]).stdout, /sbuild: 0 ran, 1 fresh/);
   assert.equal(r.read('o/slow.txt'), slowBytes('two\n'), 'no old job wrote after the rerun');
-  assert.ok(!r.exists('.sbuild/jobs.jsonl'));
+  assert.equal(r.buildFile('jobs'), undefined);
 });
 
 test('kill -9 of sbuild\'s process group: its watchdog stops the job at once, with no rerun', { skip: !linux && 'reads /proc' }, async () => {

@@ -96,21 +96,23 @@ test('a GPU job fails clearly when no GPU exists, unless cpuFallback allows the 
   fs.rmSync(r.path('o'), { recursive: true, force: true });
 });
 
-test('one writer at a time: a second build waits (naming the holder) or, with --no-wait, exits 2; a dead holder is taken over; status never blocks', async () => {
+test('a second build of a target under way waits (naming the target and the build) or, with --no-wait, exits 2; a dead state-lock holder is taken over; status never blocks', async () => {
   const r = rig();
   r.write('a.txt', 'a\n');
-  // The job holds the writer lock until the test lets it go (o/go), however slow the machine.
+  // The job holds its target until the test lets it go (o/go), however slow the machine.
   r.config(`{ default: 'slow', targets: [
     { name: 'slow', inputs: ['a.txt'], outputs: ['o/slow'], run: ${JSON.stringify(sh('slow', 'touch o/started; while [ ! -e o/go ]; do sleep 0.05; done; cp a.txt o/slow'))} },
   ] }`);
   const first = r.spawn([]);
   const firstExit = new Promise<number | null>((res) => first.on('exit', res));
   await waitFor(() => r.exists('o/started'));
-  const holder = JSON.parse(r.read('.sbuild/writer.pid'));
-  assert.equal(holder.pid, first.pid);
+  const reg = JSON.parse(r.read(r.buildFile('registration')!));
+  assert.equal(reg.holder.pid, first.pid);
+  assert.deepEqual(reg.claims, ['slow']);
+  assert.ok(!r.exists('.sbuild/writer.pid'), 'the state lock is not held while a job runs');
   const busy = r.run(['--no-wait']);
   assert.equal(busy.code, 2);
-  assert.match(busy.stderr, new RegExp(`error: Another sbuild \\(pid ${first.pid}, since [^)]+\\) is building in this workspace`));
+  assert.match(busy.stderr, new RegExp(`^error: This build needs targets that another build in this workspace is building or reading: slow \\(in use by \`sbuild\`, pid ${first.pid}\\)\\. Let it finish, or run without --no-wait`));
   const status = r.run(['status']);
   assert.equal(status.code, 0, 'status does not block');
   // The second waits for the first, then finds everything fresh.
@@ -120,13 +122,14 @@ test('one writer at a time: a second build waits (naming the holder) or, with --
   second.stdout.on('data', (d) => (secondOut += d));
   second.stderr.on('data', (d) => (secondErr += d));
   const secondExit = new Promise<number | null>((res) => second.on('exit', res));
-  await waitFor(() => new RegExp(`waiting for sbuild \\(pid ${first.pid}`).test(secondErr));
+  await waitFor(() => secondErr.includes(`waiting for slow (in use by \`sbuild\`, pid ${first.pid})…`));
   r.write('o/go', '');
   assert.equal(await firstExit, 0);
   assert.equal(await secondExit, 0, secondOut + secondErr);
   assert.match(secondOut, /0 ran, 1 fresh/);
   assert.deepEqual(r.takeRuns(), ['slow']);
   assert.ok(!r.exists('.sbuild/writer.pid'), 'released');
+  assert.deepEqual(fs.readdirSync(r.path('.sbuild/builds')), [], 'both builds unregistered');
   // A lock left by a process that no longer exists is taken over.
   r.write('.sbuild/writer.pid', JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), since: 'earlier' }));
   r.write('a.txt', 'b\n');

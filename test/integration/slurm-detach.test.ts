@@ -15,6 +15,14 @@ const { skip, cluster: slurm } = useSlurmCluster();
 
 const squeue = (): string[] => execFileSync('squeue', ['-h', '-o', '%i %j'], { env: { ...process.env, ...slurm().env }, encoding: 'utf8' }).trim().split('\n').filter(Boolean);
 
+/** The journaled jobs, `.sbuild/slurm-jobs/<token>.json`, oldest first. */
+function journaled(r: Rig): Array<{ target: string; jobId?: string; token: string; submitted: string }> {
+  if (!r.exists('.sbuild/slurm-jobs')) return [];
+  return fs.readdirSync(r.path('.sbuild/slurm-jobs')).filter((n) => n.endsWith('.json'))
+    .map((n) => JSON.parse(r.read(`.sbuild/slurm-jobs/${n}`)))
+    .sort((a, b) => (a.submitted < b.submitted ? -1 : 1));
+}
+
 function workspace(): Rig {
   const r = rig();
   r.write('cfg', 'lr=0.01\n');
@@ -40,7 +48,7 @@ test('--detach submits and exits; status shows the job; nothing is submitted twi
   assert.ok(id, res.stdout);
   assert.match(res.stdout, /- table: not run, dependency train is on Slurm, not waited for/);
   assert.match(res.stdout, /0 ran, 0 fresh, 1 submitted to Slurm, not waited for \(the next sbuild records them\), 2 not run \(dependency submitted or failed\)/);
-  assert.deepEqual(JSON.parse(r.read('.sbuild/slurm-jobs.json')).jobs.map((j: { target: string; jobId: string }) => [j.target, j.jobId]), [['train', id]]);
+  assert.deepEqual(journaled(r).map((j) => [j.target, j.jobId]), [['train', id]]);
 
   res = r.run(['status', '--exit-code'], slurm().env);
   assert.equal(res.code, 1);
@@ -60,7 +68,7 @@ test('--detach submits and exits; status shows the job; nothing is submitted twi
   assert.match(res.stdout, /✔ table/);
   assert.deepEqual(r.takeRuns(), ['table', 'train'], 'the training ran once');
   assert.equal(r.read('out/table'), 'lr=0.01\n');
-  assert.ok(!r.exists('.sbuild/slurm-jobs.json'));
+  assert.deepEqual(journaled(r), []);
   res = r.run([], slurm().env);
   assert.equal(res.code, 0);
   assert.match(res.stdout, /0 ran, 2 fresh/);
@@ -70,10 +78,10 @@ test('a build killed while it waits for its Slurm job loses nothing: the next on
   const r = workspace();
   const child = r.spawn([], slurm().env);
   const exited = new Promise((res) => child.on('exit', res));
-  await waitFor(() => r.exists('.sbuild/slurm-jobs.json') && JSON.parse(r.read('.sbuild/slurm-jobs.json')).jobs[0]?.jobId !== undefined);
+  await waitFor(() => journaled(r)[0]?.jobId !== undefined);
   child.kill('SIGKILL');
   await exited;
-  const id = JSON.parse(r.read('.sbuild/slurm-jobs.json')).jobs[0].jobId as string;
+  const id = journaled(r)[0]!.jobId as string;
   const res = r.run([], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.deepEqual(r.takeRuns(), ['table', 'train'], 'the training ran once');
@@ -86,10 +94,10 @@ test('a job whose id was never journaled (killed between sbatch and the journal)
   let res = r.run(['--detach'], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   // As if sbuild died before sbatch printed the id: the entry keeps only its token.
-  const journal = JSON.parse(r.read('.sbuild/slurm-jobs.json'));
-  const id = journal.jobs[0].jobId as string;
-  delete journal.jobs[0].jobId;
-  r.write('.sbuild/slurm-jobs.json', JSON.stringify(journal));
+  const entry = journaled(r)[0]!;
+  const id = entry.jobId as string;
+  delete entry.jobId;
+  r.write(`.sbuild/slurm-jobs/${entry.token}.json`, JSON.stringify(entry));
   res = r.run([], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.deepEqual(r.takeRuns(), ['table', 'train'], 'the training ran once');
@@ -100,7 +108,7 @@ test('a config edited while its job runs: that job is waited for, never cancelle
   const r = workspace();
   let res = r.run(['--detach'], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
-  const first = JSON.parse(r.read('.sbuild/slurm-jobs.json')).jobs[0].jobId as string;
+  const first = journaled(r)[0]!.jobId as string;
   r.write('cfg', 'lr=0.02\n');
   res = r.run(['--detach'], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
@@ -117,14 +125,14 @@ test('Slurm not answering is never taken for a job that ended: the entry stays, 
   const r = workspace();
   let res = r.run(['--detach'], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
-  const id = JSON.parse(r.read('.sbuild/slurm-jobs.json')).jobs[0].jobId as string;
+  const id = journaled(r)[0]!.jobId as string;
   // An scontrol that times out, as a loaded controller does.
   r.write('fakebin/scontrol', '#!/bin/sh\necho "slurm_load_jobs error: Socket timed out on send/recv operation" >&2\nexit 1\n');
   fs.chmodSync(r.path('fakebin/scontrol'), 0o755);
   res = r.run(['--detach'], { ...slurm().env, PATH: `${r.path('fakebin')}:${slurm().env.PATH ?? process.env.PATH}` });
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.match(res.stdout, new RegExp(`⇢ train: Slurm job ${id} \\(state unknown: Slurm did not answer\\)`));
-  assert.equal(JSON.parse(r.read('.sbuild/slurm-jobs.json')).jobs[0].jobId, id, 'still journaled');
+  assert.equal(journaled(r)[0]!.jobId, id, 'still journaled');
   res = r.run([], slurm().env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.deepEqual(r.takeRuns(), ['table', 'train'], 'the training ran once');
@@ -143,5 +151,5 @@ test('a job of an older fingerprint is waited for, then the current fingerprint 
   assert.match(res.stdout, /↺ train restored from cache/);
   assert.deepEqual(r.takeRuns(), ['train'], 'only the older fingerprint\'s job ran (to its end); nothing trained again');
   assert.equal(r.read('out/table'), 'lr=0.01\n');
-  assert.ok(!r.exists('.sbuild/slurm-jobs.json'));
+  assert.deepEqual(journaled(r), []);
 });

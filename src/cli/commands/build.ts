@@ -13,7 +13,8 @@ import { selectionKey, snapshotEligible } from './noop.js';
 import { cleanTargets } from '../../engine/dirty.js';
 import { phase } from '../../util/timing.js';
 import type { Options } from '../args.js';
-import { beginWriting } from './writing.js';
+import { beginBuild } from './writing.js';
+import { anyBuilds } from '../../engine/live-builds.js';
 import { remoteFor } from '../../cache/setup.js';
 import { readSubmitted } from '../../executors/slurm-jobs.js';
 
@@ -63,39 +64,51 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
     listener = tty.listener;
     close = tty.close;
   } else listener = plainRenderer(out, { quiet: opts.quiet, verbose: opts.verbose });
-  const { writer, recovered } = await beginWriting(ws, opts);
+  ws.remote = remoteFor(ws.config, { url: opts.remoteCache, upload: opts.remoteUpload }, (message) => listener({ type: 'warning', message }));
+  // Planned under the state lock, against sbuild.lock and the journals of the builds under way
+  // (then the snapshot's delta holds only if no other build recorded anything since).
+  let judgedClean: Set<number> | undefined;
+  const { session, plan: planned, recovered } = await beginBuild(ws, opts, () => {
+    // Another build under way (or one that waited for one) changes files the delta does not know of.
+    judgedClean = delta && !anyBuilds(ws.root) && deltaHolds(ws.root, delta) ? cleanTargets(ws.graph, sel, delta) : undefined;
+    if (delta) phase('dirty set');
+    return plan(ws, sel, judgedClean, true);
+  });
+  const clean = judgedClean;
   for (const w of ws.warnings) listener({ type: 'warning', message: w });
   if (recovered) listener({ type: 'warning', message: recovered });
-  ws.remote = remoteFor(ws.config, { url: opts.remoteCache, upload: opts.remoteUpload }, (message) => listener({ type: 'warning', message }));
-  // Planned after the writer lock: another build that finished meanwhile is in the lock now
-  // (and then the snapshot's delta no longer describes it).
-  const clean = delta && deltaHolds(ws.root, delta) ? cleanTargets(ws.graph, sel, delta) : undefined;
-  if (delta) phase('dirty set');
-  const planned = plan(ws, sel, clean, true);
   phase(`plan (${planned.judged}/${planned.steps.size} judged)`);
-  const scheduler = new Scheduler(ws, planned, {
-    jobs, keepGoing: opts.keepGoing, gpuFlag: opts.gpus,
-    executor: new LocalExecutor(), listener,
-    ...(await slurmOptions(ws, opts)),
-  });
-  const onSignal = (sig: NodeJS.Signals) => scheduler.interrupt(sig);
+  let ended = false;
+  const onSignal = (sig: NodeJS.Signals) => scheduler?.interrupt(sig);
+  let scheduler: Scheduler | undefined;
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    scheduler = new Scheduler(ws, planned, {
+      jobs, keepGoing: opts.keepGoing, gpuFlag: opts.gpus,
+      executor: new LocalExecutor(session.jobs), listener, session,
+      ...(await slurmOptions(ws, opts)),
+    });
     const r = await scheduler.run();
     await close();
     const allFresh = r.failed.length === 0 && r.blocked.length === 0 && r.detached.length === 0 && !r.interrupted;
-    if (allFresh && snapshotEligible(opts)) {
-      writeSnapshot(ws, snapshotKey(ws.root, ws.config, ws.configHash, selectionKey(opts), process.env), selectionKey(opts), r.ran.length + r.restored.length + r.fresh.length, clean ? delta : undefined);
-    } else removeSnapshot(ws.root);
-    if (r.interrupted) return 130;
-    return r.badInput ? 2 : r.failed.length ? 1 : 0;
+    ended = true;
+    await session.end(say, (alone) => {
+      ws.hasher.save();
+      if (allFresh && alone && snapshotEligible(opts)) {
+        writeSnapshot(ws, snapshotKey(ws.root, ws.config, ws.configHash, selectionKey(opts), process.env), selectionKey(opts), r.ran.length + r.restored.length + r.fresh.length, clean ? delta : undefined);
+      } else removeSnapshot(ws.root);
+    });
+    return r.interrupted ? 130 : r.badInput ? 2 : r.failed.length ? 1 : 0;
   } finally {
-    writer?.release();
+    // What finished is recorded whatever went wrong after it.
+    if (!ended) await session.end(say, () => removeSnapshot(ws.root));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 }
+
+const say = (m: string) => process.stderr.write(m + '\n');
 
 /** `-n`: the plan, printed; nothing runs and nothing is written but the stat cache. */
 function dryRun(ws: Workspace, sel: Selection, opts: Options, out: (s: string) => void): number {

@@ -9,6 +9,7 @@ import { phase } from '../../util/timing.js';
 import type { Options } from '../args.js';
 import { jobsPath } from '../../engine/state-paths.js';
 import { hasSubmitted } from '../../executors/slurm-jobs.js';
+import { anyBuilds } from '../../engine/live-builds.js';
 
 /** Whether this invocation may be answered from the no-op snapshot (it prints only a summary). */
 export function snapshotEligible(opts: Options): boolean {
@@ -24,9 +25,10 @@ export function selectionKey(opts: Options): string[] {
  * says what changed since it, when it can (`delta`, for dirty-set planning).
  */
 export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s: string) => void): Promise<{ code: number } | { delta: SnapshotDelta | undefined }> {
-  // Jobs of a killed build are recorded there, submitted Slurm jobs here: the full path
-  // stops the first and attaches to the second.
-  if (!snapshotEligible(opts) || fs.existsSync(jobsPath(loaded.root)) || hasSubmitted(loaded.root)) return { delta: undefined };
+  // A build under way (or killed: its jobs and journal are there), an exclusive command's
+  // jobs, submitted Slurm jobs: the full path waits for the first, stops the second and
+  // attaches to the third.
+  if (!snapshotEligible(opts) || anyBuilds(loaded.root) || fs.existsSync(jobsPath(loaded.root)) || hasSubmitted(loaded.root)) return { delta: undefined };
   const t0 = performance.now();
   let key: string;
   try {

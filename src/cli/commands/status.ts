@@ -7,7 +7,8 @@ import { roots, selection } from '../../engine/selection.js';
 import type { Workspace } from '../../engine/workspace.js';
 import { category } from '../../engine/reasons.js';
 import { readSubmitted } from '../../executors/slurm-jobs.js';
-import { openJobs } from '../../executors/jobs.js';
+import { openJobs, jobsPath } from '../../executors/jobs.js';
+import { alive, jobsFile, listBuilds } from '../../engine/live-builds.js';
 import { exited, procStat } from '../../util/proc.js';
 import { resumeOutlook } from '../../engine/resume.js';
 import type { GraphNode } from '../../graph/graph.js';
@@ -64,25 +65,33 @@ export async function status(ws: Workspace, opts: Options, out: (s: string) => v
 /** Targets whose command job another sbuild in this workspace is running now (from its job record), in words. */
 function runningJobs(ws: Workspace): Map<string, string> {
   const out = new Map<string, string>();
-  const rec = openJobs(ws.root);
-  if (!rec?.open.length) return out;
-  // /proc where there is one (a zombie has exited); elsewhere whether the pid exists.
-  const proc = rec.build === undefined ? undefined : procStat(rec.build);
-  let alive = proc ? !exited(proc) : false;
-  if (!proc && rec.build !== undefined && !fs.existsSync('/proc/self')) {
-    try {
-      process.kill(rec.build, 0);
-      alive = true;
-    } catch (err) {
-      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+  const records: Array<{ file: string; live: boolean | undefined }> = [{ file: jobsPath(ws.root), live: undefined }];
+  for (const b of listBuilds(ws.root)) if (b.jobs) records.push({ file: jobsFile(ws.root, b.id), live: alive(b) });
+  for (const { file, live } of records) {
+    const rec = openJobs(file);
+    if (!rec?.open.length) continue;
+    const running = live ?? pidAlive(rec.build);
+    for (const j of rec.open) {
+      out.set(j.target, running
+        ? `being built now by another sbuild (pid ${rec.build})`
+        : 'interrupted: a killed sbuild left its job; the next build stops what is left of it and runs it again (a resumable one continues)');
     }
   }
-  for (const j of rec.open) {
-    out.set(j.target, alive
-      ? `being built now by another sbuild (pid ${rec.build})`
-      : 'interrupted: a killed sbuild left its job; the next build stops what is left of it and runs it again (a resumable one continues)');
-  }
   return out;
+}
+
+/** Whether the pid that wrote an exclusive command's job record runs: /proc where there is one (a zombie has exited), elsewhere whether it exists. */
+function pidAlive(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  const proc = procStat(pid);
+  if (proc) return !exited(proc);
+  if (fs.existsSync('/proc/self')) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** What a target reads now: its inputs hashed as they are, upstream outputs as sbuild.lock records them. */

@@ -37,7 +37,9 @@ import { globFiles } from '../../util/glob.js';
 import { absPath } from '../../util/fs.js';
 import { FolderWatcher, Debouncer, classify, foldersFor, relPath, type ChangeView } from '../../engine/watcher.js';
 import type { Options } from '../args.js';
-import { beginWriting } from './writing.js';
+import { beginBuild } from './writing.js';
+import { anyBuilds } from '../../engine/live-builds.js';
+import type { BuildSession } from '../../engine/build-session.js';
 import { slurmOptions } from './build.js';
 
 const DEFAULT_DEBOUNCE_MS = 30;
@@ -335,11 +337,19 @@ class Session {
         ...(trigger.flushAt !== undefined ? { flushAt: epoch(trigger.flushAt) } : {}),
       }));
     }
-    let writing: Awaited<ReturnType<typeof beginWriting>>;
     const lockBefore = ws.lock;
+    // The changes since the last build can say what is clean only when sbuild.lock is still
+    // what this process left (not re-read: another sbuild wrote it) and no killed build's jobs
+    // were recovered; judged under the state lock, as the plan is.
+    let recoveredNow: string | undefined;
+    let started: Awaited<ReturnType<typeof beginBuild>>;
     this.locking = true;
     try {
-      writing = await beginWriting(ws, { dryRun: false, wait: this.opts.wait });
+      started = await beginBuild(ws, { wait: this.opts.wait, targets: this.opts.targets }, (recovered) => {
+        const since = this.dirty !== undefined && ws.lock === lockBefore && !recovered && !anyBuilds(ws.root) ? [...this.dirty] : undefined;
+        return plan(ws, this.sel, since ? cleanSince(ws, this.sel, since) : undefined, true);
+      });
+      recoveredNow = started.recovered;
     } catch (err) {
       if (!(err instanceof SbuildError) || err.kind !== 'workspace-busy') throw err;
       // --no-wait: this change is built with the next one.
@@ -357,16 +367,12 @@ class Session {
       // State found corrupt and rebuilt is said once, not after every reload.
       for (const w of ws.warnings) if (!this.warned.has(w)) base({ type: 'warning', message: w });
       for (const w of ws.warnings) this.warned.add(w);
-      if (writing.recovered) base({ type: 'warning', message: writing.recovered });
+      if (recoveredNow) base({ type: 'warning', message: recoveredNow });
       ws.remote = remoteFor(ws.config, { url: this.opts.remoteCache, upload: this.opts.remoteUpload }, (message) => base({ type: 'warning', message }));
-      // The changes since the last build can say what is clean only when sbuild.lock is still
-      // what this process left (not re-read: another sbuild wrote it) and no killed build's
-      // jobs were recovered.
-      const since = this.dirty !== undefined && ws.lock === lockBefore && writing.recovered === undefined ? [...this.dirty] : undefined;
-      const built = await runBuild(ws, this.sel, this.opts, base, (s) => {
+      const built = await runBuild(ws, started.plan, started.session, this.opts, base, (s) => {
         this.scheduler = s;
         if (this.stopping) s.interrupt('SIGINT'); // stopped while the build was being set up
-      }, since);
+      });
       result = built.result;
       if (this.json) {
         this.out(JSON.stringify({
@@ -378,10 +384,14 @@ class Session {
       }
     } finally {
       this.scheduler = undefined;
+      let alone = false;
+      await started.session.end((m) => process.stderr.write(m + '\n'), (a) => {
+        alone = a;
+        ws.hasher.save();
+      });
       // What this build wrote is in memory already: the next one re-reads sbuild.lock only
       // when another sbuild wrote it after this point.
-      if (writing.writer) ws.lockSeen();
-      writing.writer?.release();
+      if (alone) ws.lockSeen();
     }
     if (result.ran.length || result.restored.length || result.failed.length || result.blocked.length) removeSnapshot(ws.root);
     // Every selected target is fresh now, as this process knows it: the next build judges only
@@ -532,11 +542,10 @@ class Session {
  * `changed`: the paths changed since a build that left every selected target fresh (only what
  * they touch is judged); undefined: judge everything.
  */
-export async function runBuild(ws: Workspace, sel: Selection, opts: Options, listener: Listener, started: (s: Scheduler) => void, changed?: string[]): Promise<{ result: BuildResult; plan: Plan }> {
-  const planned = plan(ws, sel, changed ? cleanSince(ws, sel, changed) : undefined, true);
+export async function runBuild(ws: Workspace, planned: Plan, session: BuildSession, opts: Options, listener: Listener, started: (s: Scheduler) => void): Promise<{ result: BuildResult; plan: Plan }> {
   const scheduler = new Scheduler(ws, planned, {
     jobs: opts.jobs ?? defaultJobs(), keepGoing: opts.keepGoing, gpuFlag: opts.gpus,
-    executor: new LocalExecutor(), listener,
+    executor: new LocalExecutor(session.jobs), listener, session,
     ...(await slurmOptions(ws, opts)),
   });
   started(scheduler);
