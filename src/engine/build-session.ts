@@ -5,8 +5,10 @@ import type { Graph } from '../graph/graph.js';
 import type { Plan } from './plan.js';
 import { acquireWriterLock } from './writer-lock.js';
 import { foldJournal, jobsFile, journalFile, lastSeq, listBuilds, removeBuild, writeRegistration, type Registration } from './live-builds.js';
-import { buildsDir } from './state-paths.js';
+import { buildsDir, journalPath } from './state-paths.js';
+import { writeLock, type LockFile } from './lockfile.js';
 import fs from 'node:fs';
+import path from 'node:path';
 
 /** How often a build with finished targets looks for another build that may be waiting for them. */
 const FLUSH_MS = 150;
@@ -71,9 +73,16 @@ export class BuildSession {
   private readonly released = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
 
-  /** `alone`: no other build was registered when this one was. */
-  constructor(readonly root: string, private readonly reg: Registration, private readonly plan: Claims, private readonly alone: boolean) {
+  /** sbuild.lock's stat when this build registered. */
+  private readonly lockStat: string;
+
+  /**
+   * `alone`: no other build was registered when this one was. `lock`: the lock as this build
+   * holds it in memory (what it read at registration, plus its own records).
+   */
+  constructor(readonly root: string, private readonly reg: Registration, private readonly plan: Claims, private readonly alone: boolean, private readonly lock: LockFile) {
     this.claims = new Set(plan.claims);
+    this.lockStat = statOf(path.join(root, 'sbuild.lock'));
   }
 
   get id(): string {
@@ -128,12 +137,27 @@ export class BuildSession {
     // Its records must land: the lock is waited for, --no-wait or not.
     const lock = await acquireWriterLock(this.root, { wait: true, onWait });
     try {
-      foldJournal(this.root, this.reg.id, this.reg.seq);
-      const alone = this.alone && lastSeq(this.root) === this.reg.seq && !listBuilds(this.root).some((b) => b.id !== this.reg.id);
+      const others = listBuilds(this.root).some((b) => b.id !== this.reg.id);
+      const alone = this.alone && lastSeq(this.root) === this.reg.seq && !others;
+      if (alone && statOf(path.join(this.root, 'sbuild.lock')) === this.lockStat && !fs.existsSync(journalPath(this.root))) {
+        // Nobody else wrote sbuild.lock meanwhile: what this build holds is the fold's result,
+        // without reading the file again.
+        writeLock(this.root, this.lock);
+        fs.rmSync(this.journal, { force: true });
+      } else foldJournal(this.root, this.reg.id, this.reg.seq);
       whileLocked(alone);
       removeBuild(this.root, this.reg.id);
     } finally {
       lock.release();
     }
+  }
+}
+
+function statOf(file: string): string {
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return '-';
   }
 }

@@ -69,6 +69,13 @@ export async function beginBuild(ws: Workspace, opts: Pick<Options, 'wait' | 'ta
   const recovered: string[] = [];
   let waitingAs: Registration | undefined;
   let said = '';
+  // Ctrl-C while waiting: nothing started, nothing to keep but the exit code.
+  const onSignal = () => {
+    if (waitingAs) removeBuild(ws.root, id);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     for (;;) {
       const writer = await acquireWriterLock(ws.root, { wait: opts.wait, onWait: say });
@@ -88,7 +95,7 @@ export async function beginBuild(ws: Workspace, opts: Pick<Options, 'wait' | 'ta
           waitingAs = undefined;
           ws.lockSeen();
           const alone = !others.some((o) => o.seq > 0);
-          return { session: new BuildSession(ws.root, reg, claims, alone), plan: planned, recovered: recovered.length ? recovered.join('; ') : undefined };
+          return { session: new BuildSession(ws.root, reg, claims, alone, ws.lock), plan: planned, recovered: recovered.length ? recovered.join('; ') : undefined };
         }
         const what = conflicts.map((c) => `${list(c.targets)} (in use by ${describe(c.reg)})`).join('; ');
         if (!opts.wait) throw new SbuildError('workspace-busy', `This build needs targets that another build in this workspace is building or reading: ${what}. Let it finish, or run without --no-wait to wait for those targets alone.`);
@@ -114,6 +121,9 @@ export async function beginBuild(ws: Workspace, opts: Pick<Options, 'wait' | 'ta
   } catch (err) {
     if (waitingAs) removeBuild(ws.root, id);
     throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 
