@@ -35,7 +35,8 @@ export function claimsOf(graph: Graph, plan: Plan): Claims {
   for (const [id, step] of plan.steps) {
     if (plan.settled.has(id)) continue;
     claims.add(step.name);
-    if (step.need === 'absent') absent.push(id);
+    // Absent, or absent and already known to be needed by a dependent that runs.
+    if (step.need === 'absent' || step.reasons.some((r) => r.kind === 'needed-by')) absent.push(id);
   }
   const depsOf = (id: number): string[] => {
     const out = new Set<string>();

@@ -51,6 +51,11 @@ test('a training under way: a disjoint build finishes at once; one that needs it
   assert.deepEqual(r.takeRuns(), ['table', 'train'], 'table ran while train still held');
   assert.ok(!r.exists('o/ckpt'), 'the training is still under way');
   assert.deepEqual(lockTargets(r), ['table'], 'the disjoint build\'s record is in sbuild.lock already');
+  // An exclusive command does not run beside a build.
+  const cl = r.run(['clean', '--no-wait']);
+  assert.equal(cl.code, 2, cl.stdout + cl.stderr);
+  assert.match(cl.stderr, new RegExp(`^error: A build is under way in this workspace \\(.*\\): \`sbuild eval\` \\(pid ${a.pid}\\)\\. \`sbuild clean\` runs only when none is\\.`));
+  assert.ok(r.exists('o/table'), 'nothing cleaned');
 
   // Needs the training: waits for it, saying so, and for nothing else of that build.
   const c = r.spawn(['viz']);

@@ -47,8 +47,9 @@ export async function beginWriting(ws: Workspace, opts: Pick<Options, 'dryRun' |
         if (ws.lockChanged()) ws.refresh();
         return { writer, recovered };
       }
-      const who = describe(live[0]!.reg!);
-      if (!opts.wait) throw new SbuildError('workspace-busy', `Another ${who} is building in this workspace (${ws.root}); \`sbuild ${opts.command}\` waits until no build is under way. Wait for it to finish, stop it, or run without --no-wait to wait.`);
+      const reg = live[0]!.reg!;
+      const who = `\`${reg.command}\` (pid ${reg.holder.pid})`;
+      if (!opts.wait) throw new SbuildError('workspace-busy', `A build is under way in this workspace (${ws.root}): ${who}. \`sbuild ${opts.command}\` runs only when none is. Let it finish, stop it, or run without --no-wait to wait.`);
       if (!announced) say(`waiting for ${who} to finish building in this workspace…`);
       announced = true;
     } finally {
