@@ -95,6 +95,9 @@ function moveContent(from: string, rel: string, to: string, keep: Set<string>): 
       fs.renameSync(src, dst);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      // The work folder is a linked folder on another device: copied, then removed, so the
+      // partial work can still be taken back (slower, but never lost).
+      fs.cpSync(src, dst, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
       fs.rmSync(src, { recursive: true, force: true });
     }
     moved = true;

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import { killWithJobs, useRigs, waitFor, type Rig } from '../helpers/rig.js';
 
 const rig = useRigs();
@@ -242,4 +243,39 @@ test('a plain target whose output is its work folder: a crash keeps the folder, 
   res = r.run(['train']);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.deepEqual(r.takeRuns(), ['resume=0 dir=wd args=']);
+});
+
+const otherDevice = (() => {
+  try {
+    return fs.statSync('/dev/shm').dev !== fs.statSync(os.tmpdir()).dev;
+  } catch {
+    return false;
+  }
+})();
+
+test('a work folder linked to another device: the partial work set aside is copied across, kept, and taken back', { skip: !otherDevice && 'needs /dev/shm on another file system than the temp folder' }, () => {
+  const r = workspace();
+  const ext = fs.mkdtempSync('/dev/shm/sbuild-wd-');
+  try {
+    fs.symlinkSync(ext, r.path('work_dirs'));
+    r.write('tasks.config.ts', CONFIG.replace("default: 'all' });", "default: 'all', linkedFolders: ['work_dirs'] });"));
+    let res = r.run([], { CRASH_AT: '3' });
+    assert.equal(res.code, 1, res.stdout + res.stderr);
+    r.takeRuns();
+    assert.ok(fs.existsSync(`${ext}/det/epoch_2.pth`), 'the training wrote through the link');
+    const fpA = JSON.parse(r.read('.sbuild/resume/exp%2Fdet%2Ffull%2Ftrain.json')).fingerprint as string;
+    r.write('configs/det.py', CFG_B);
+    res = r.run([]);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    assert.deepEqual(r.takeRuns(), ['test det.py', 'train det.py start=1 resume=False']);
+    assert.ok(r.exists(`.sbuild/partial/exp%2Fdet%2Ffull%2Ftrain/${fpA}/epoch_2.pth`), 'set aside across devices, not deleted');
+    r.write('configs/det.py', CFG_A);
+    res = r.run([]);
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    assert.deepEqual(r.takeRuns(), ['test det.py', 'train det.py start=3 resume=True']);
+    assert.equal(fs.readFileSync(`${ext}/det/epoch_4.pth`, 'utf8'), cleanCheckpoint(CFG_A));
+    assert.ok(!r.exists('mixed.log'));
+  } finally {
+    fs.rmSync(ext, { recursive: true, force: true });
+  }
 });

@@ -34,7 +34,7 @@ test('a corrupt lock is reported, ignored and rewritten; the journal of a crashe
   writeLock(root, lock);
   assert.equal(readLock(root).entries.get('a')!.fingerprint, sha256('a'));
   // A build that recorded 'b' and then died (with a torn last line) still keeps 'b'.
-  const j = new Journal(root);
+  const j = new Journal(journalPath(root));
   j.record('b', entry('b'));
   j.record('a', null);
   j.close(false);
