@@ -86,6 +86,15 @@ export class Rig extends WorkspaceFiles {
   }
 }
 
+/** What a spawned CLI printed, and its exit code, once it closes. */
+export function collect(child: ChildProcess): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((res) => child.on('close', (code) => res({ code, stdout, stderr })));
+}
+
 /** A shell command that logs `name` to runs.log, then runs `body`. */
 export function sh(name: string, body: string): string {
   return `echo ${name} >> runs.log; ${body}`;

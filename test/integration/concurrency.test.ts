@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { CLI, REPO, sh, useRigs, waitFor, type Rig, type RunResult } from '../helpers/rig.js';
+import { CLI, REPO, collect, sh, useRigs, waitFor, type Rig, type RunResult } from '../helpers/rig.js';
 import { procStat } from '../../src/util/proc.js';
 
 const rig = useRigs();
@@ -41,13 +41,6 @@ function expected(input: string): Record<string, string> {
   return out;
 }
 
-function collect(child: ReturnType<typeof spawn>): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((res) => child.on('close', (code) => res({ code, stdout, stderr })));
-}
 
 /** Starts `procs` invocations, holds them at the barrier until all are up, then lets them go at once. */
 async function together(r: Rig, procs: number, args: string[]): Promise<RunResult[]> {

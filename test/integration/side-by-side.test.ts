@@ -8,17 +8,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { CLI, sh, useRigs, waitFor, type Rig, type RunResult } from '../helpers/rig.js';
+import { CLI, collect, sh, useRigs, waitFor, type Rig } from '../helpers/rig.js';
 
 const rig = useRigs();
 
-function collect(child: ReturnType<typeof spawn>): Promise<RunResult> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  return new Promise((res) => child.on('close', (code) => res({ code, stdout, stderr })));
-}
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const lockTargets = (r: Rig) => Object.keys(JSON.parse(r.read('sbuild.lock')).targets).sort();
