@@ -71,7 +71,6 @@ function readsOf(claims: Set<string>, deps: Map<string, string[]>): Set<string> 
 
 export class BuildSession {
   private readonly claims: Set<string>;
-  private readonly released = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
 
   /** sbuild.lock's stat when this build registered. */
@@ -81,7 +80,7 @@ export class BuildSession {
    * `alone`: no other build was registered when this one was. `lock`: the lock as this build
    * holds it in memory (what it read at registration, plus its own records).
    */
-  constructor(readonly root: string, private readonly reg: Registration, private readonly plan: Claims, private readonly alone: boolean, private readonly lock: LockFile) {
+  constructor(readonly root: string, private readonly graph: Graph, private readonly reg: Registration, private readonly plan: Claims, private readonly alone: boolean, private readonly lock: LockFile) {
     this.claims = new Set(plan.claims);
     this.lockStat = statOf(path.join(root, 'sbuild.lock'));
   }
@@ -101,14 +100,29 @@ export class BuildSession {
   /** A target reached its end in this build: another build may take it now. */
   settled(name: string): void {
     if (this.plan.pinned.has(name) || !this.claims.delete(name)) return;
-    this.released.add(name);
     this.timer ??= setInterval(() => this.flush(), FLUSH_MS);
     this.timer.unref();
   }
 
-  /** Handed to other builds: never judged again by this one. */
-  isReleased(name: string): boolean {
-    return this.released.has(name);
+  /** Still this build's: not yet handed to other builds. */
+  holds(name: string): boolean {
+    return this.claims.has(name);
+  }
+
+  /**
+   * A target the build found absent while it ran: what is below it (and still held) stays
+   * held to the end, as for the absent targets the plan found (see Claims.pinned).
+   */
+  pinBelow(id: number): void {
+    const stack = [id];
+    const seen = new Set<number>();
+    while (stack.length) {
+      const n = this.graph.nodes[stack.pop()!]!;
+      if (seen.has(n.id)) continue;
+      seen.add(n.id);
+      if (this.claims.has(n.name)) this.plan.pinned.add(n.name);
+      stack.push(...n.dependents);
+    }
   }
 
   /** Writes the shrunk registration, when another build is there to read it. */
@@ -147,8 +161,9 @@ export class BuildSession {
         fs.rmSync(this.journal, { force: true });
       } else foldJournal(this.root, this.reg.id, this.reg.seq);
       whileLocked(alone);
-      removeBuild(this.root, this.reg.id);
     } finally {
+      // Its claims end with it, whatever went wrong after the fold.
+      removeBuild(this.root, this.reg.id);
       lock.release();
     }
   }

@@ -60,6 +60,8 @@ export function newBuildId(): string {
 export interface BuildFiles {
   id: string;
   reg: Registration | undefined;
+  /** The registration is there but could not be read (permissions, too many open files): its holder is unknown, so alive. */
+  unreadable?: boolean;
   journal: boolean;
   jobs: boolean;
 }
@@ -80,7 +82,11 @@ export function listBuilds(root: string): BuildFiles[] {
     const id = m[1]!;
     let b = by.get(id);
     if (!b) by.set(id, (b = { id, reg: undefined, journal: false, jobs: false }));
-    if (m[2] === 'json') b.reg = readRegistration(root, id);
+    if (m[2] === 'json') {
+      const r = readRegistration(root, id);
+      if (r === 'unreadable') b.unreadable = true;
+      else b.reg = r;
+    }
     else if (m[2] === 'jsonl') b.journal = true;
     else b.jobs = true;
   }
@@ -96,9 +102,16 @@ export function anyBuilds(root: string): boolean {
   }
 }
 
-function readRegistration(root: string, id: string): Registration | undefined {
+/** undefined: gone, or not a registration this code wrote (written atomically, it is never torn). */
+function readRegistration(root: string, id: string): Registration | 'unreadable' | undefined {
+  let text: string;
   try {
-    const r = JSON.parse(fs.readFileSync(registrationFile(root, id), 'utf8')) as Registration;
+    text = fs.readFileSync(registrationFile(root, id), 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : 'unreadable';
+  }
+  try {
+    const r = JSON.parse(text) as Registration;
     if (r.id !== id || typeof r.holder?.pid !== 'number' || !Array.isArray(r.claims) || !Array.isArray(r.reads) || typeof r.seq !== 'number') return undefined;
     return r;
   } catch {
@@ -108,7 +121,18 @@ function readRegistration(root: string, id: string): Registration | undefined {
 
 /** Alive, or cannot be judged from here: its claims hold. A build without a readable registration is dead. */
 export function alive(b: BuildFiles): boolean {
+  if (b.unreadable) return true;
   return b.reg !== undefined && judge(b.reg.holder) !== 'dead';
+}
+
+/**
+ * A live build's registration, for the conflict check. One that cannot be read is taken to
+ * claim every target (`all`): nothing is known of what it builds.
+ */
+export function registrationOf(b: BuildFiles, all: readonly string[]): Registration {
+  if (b.reg) return b.reg;
+  const pid = Number(b.id.split('-')[0]);
+  return { id: b.id, holder: { pid, host: '?', since: '?' }, seq: 1, command: `(its registration .sbuild/builds/${b.id}.json cannot be read)`, claims: [...all], reads: [] };
 }
 
 export function writeRegistration(root: string, reg: Registration): void {
@@ -207,12 +231,11 @@ export function foldJournal(root: string, id: string, seq: number): number {
   const lock = readLock(root);
   const sup = readSuperseded(root);
   const skip = new Set(sup[id] ?? []);
-  let supChanged = sup[id] !== undefined;
-  delete sup[id];
   const others = all.filter((j) => j.id !== id).map((j) => ({ ...j, names: new Set(j.records.map((r) => r.name)) }));
   const last = new Map<string, JournalOf['records'][number]['entry']>();
   for (const r of mine?.records ?? []) last.set(r.name, r.entry);
   let n = 0;
+  let marked = false;
   for (const [name, entry] of last) {
     if (skip.has(name)) continue;
     if (others.some((o) => o.seq > seq && o.names.has(name))) continue;
@@ -221,22 +244,26 @@ export function foldJournal(root: string, id: string, seq: number): number {
     for (const o of others) {
       if (o.seq < seq && o.names.has(name) && !(sup[o.id] ??= []).includes(name)) {
         sup[o.id]!.push(name);
-        supChanged = true;
+        marked = true;
       }
     }
   }
-  // Superseded lists of journals that are gone.
-  for (const k of Object.keys(sup)) {
-    if (!others.some((o) => o.id === k)) {
-      delete sup[k];
-      supChanged = true;
-    }
-  }
+  // Written in an order that a kill -9 at any point leaves safe to fold again: the marks on
+  // earlier journals first (this journal's own list is kept), then the lock, then the
+  // journal goes, and only then its own list.
+  if (marked) writeSuperseded(root, sup);
   writeLock(root, lock);
   // Replayed by readLock above, so written now.
   removeLegacyJournal(root);
-  if (supChanged) writeSuperseded(root, sup);
   fs.rmSync(journalFile(root, id), { force: true });
+  let pruned = false;
+  for (const k of Object.keys(sup)) {
+    if (k === id || !others.some((o) => o.id === k)) {
+      delete sup[k];
+      pruned = true;
+    }
+  }
+  if (pruned) writeSuperseded(root, sup);
   return n;
 }
 
@@ -268,7 +295,8 @@ export function standing(root: string, cs: Conflict[], claims: ReadonlySet<strin
   const now: Registration[] = [];
   for (const c of cs) {
     const reg = readRegistration(root, c.reg.id);
-    if (reg && judge(reg.holder) !== 'dead') now.push(reg);
+    if (reg === 'unreadable') now.push(c.reg);
+    else if (reg && judge(reg.holder) !== 'dead') now.push(reg);
   }
   return conflictsWith(claims, reads, now);
 }

@@ -41,7 +41,7 @@ export interface BuildOptions {
    * whom to tell when a target is done (another build may be waiting for it). Without one the
    * build writes sbuild.lock itself at its end.
    */
-  session?: { journal: string; settled(name: string): void; isReleased(name: string): boolean };
+  session?: { journal: string; settled(name: string): void; holds(name: string): boolean; pinBelow(id: number): void };
 }
 
 export interface BuildResult {
@@ -131,9 +131,15 @@ export class Scheduler {
         if (!this.selected.has(id)) continue;
         const node = graph.nodes[id]!;
         // Settled by the plan (fresh, and so is everything it reads): nothing to judge again.
-        // Nor is what an earlier pass finished and handed to other builds (see AbsentTargets:
-        // a target below an absent one is never handed over before the end).
-        const released = pass > 0 && !node.group && this.opts.session?.isReleased(node.name) && this.ws.lock.entries.has(node.name);
+        // From the second pass on, only what this build still holds is judged again: the rest
+        // may belong to another build by now (targets below an absent one are held to the end).
+        const released = pass > 0 && !node.group && this.opts.session !== undefined && !this.opts.session.holds(node.name);
+        if (released && !this.ws.lock.entries.has(node.name)) {
+          // Ended without a record in the first pass (blocked below a failure or a detached
+          // job): it stays so.
+          this.state.set(id, 'blocked');
+          continue;
+        }
         if ((pass === 0 && settled.has(id)) || released) {
           this.state.set(id, 'fresh');
           if (!node.group) {
@@ -238,6 +244,7 @@ export class Scheduler {
       if (peekLocal(this.ws, node, cur.fingerprint) && this.restored(node, cur, decision.reasons, restoreLocal(this.ws, node, cur.fingerprint))) return;
       this.outputs.set(id, entry.outputs);
       this.absent.mark(id, cur);
+      this.opts.session?.pinBelow(id);
       return this.complete(id, 'fresh');
     }
     this.restoreOrRun(node, cur, decision.reasons);
@@ -312,6 +319,7 @@ export class Scheduler {
       } else if (r.producing) {
         // An absent target that was itself waiting for inputs: now produce it.
         this.absent.mark(r.id, this.ws.rebuilder.current(dn, (x) => this.outputs.get(x), true, this.ws.lock.entries.get(dn.name)));
+        this.opts.session?.pinBelow(r.id);
         this.produce(r.id, this.absent.take(r.id)!, 'a dependent');
       } else {
         this.state.set(r.id, 'waiting');

@@ -79,7 +79,9 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
   if (recovered) listener({ type: 'warning', message: recovered });
   phase(`plan (${planned.judged}/${planned.steps.size} judged)`);
   let ended = false;
-  const onSignal = (sig: NodeJS.Signals) => scheduler?.interrupt(sig);
+  // A signal before the scheduler exists (while the executors are set up) interrupts it at once.
+  let pending: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => (scheduler ? scheduler.interrupt(sig) : (pending = sig));
   let scheduler: Scheduler | undefined;
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -89,6 +91,7 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
       executor: new LocalExecutor(session.jobs), listener, session,
       ...(await slurmOptions(ws, opts)),
     });
+    if (pending) scheduler.interrupt(pending);
     const r = await scheduler.run();
     await close();
     const allFresh = r.failed.length === 0 && r.blocked.length === 0 && r.detached.length === 0 && !r.interrupted;

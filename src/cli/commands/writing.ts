@@ -18,7 +18,7 @@ import { recoverWorkspace } from '../../executors/jobs.js';
 import { SbuildError } from '../../errors.js';
 import type { Options } from '../args.js';
 import type { Plan } from '../../engine/plan.js';
-import { alive, conflictsWith, foldJournal, jobsFile, listBuilds, newBuildId, nextSeq, pruneSuperseded, removeBuild, standing, writeRegistration, type Conflict, type Registration } from '../../engine/live-builds.js';
+import { alive, registrationOf, conflictsWith, foldJournal, jobsFile, listBuilds, newBuildId, nextSeq, pruneSuperseded, removeBuild, standing, writeRegistration, type Conflict, type Registration } from '../../engine/live-builds.js';
 import { BuildSession, claimsOf } from '../../engine/build-session.js';
 import { journalPath } from '../../engine/state-paths.js';
 import { readJournal, readLock, removeLegacyJournal, writeLock } from '../../engine/lockfile.js';
@@ -47,7 +47,7 @@ export async function beginWriting(ws: Workspace, opts: Pick<Options, 'dryRun' |
         if (ws.lockChanged()) ws.refresh();
         return { writer, recovered };
       }
-      const reg = live[0]!.reg!;
+      const reg = registrationOf(live.find((b) => (b.reg?.seq ?? 0) > 0) ?? live[0]!, []);
       const who = `\`${reg.command}\` (pid ${reg.holder.pid})`;
       if (!opts.wait) throw new SbuildError('workspace-busy', `A build is under way in this workspace (${ws.root}): ${who}. \`sbuild ${opts.command}\` runs only when none is. Let it finish, stop it, or run without --no-wait to wait.`);
       if (!announced) say(`waiting for ${who} to finish building in this workspace…`);
@@ -88,15 +88,22 @@ export async function beginBuild(ws: Workspace, opts: Pick<Options, 'wait' | 'ta
         if (ws.lockChanged()) ws.reloadLock();
         const planned = planner(recovered.length > 0);
         const claims = (mine = claimsOf(ws.graph, planned));
-        const others = listBuilds(ws.root).filter((b) => b.id !== id && alive(b)).map((b) => b.reg!);
+        const names = ws.graph.nodes.map((n) => n.name);
+        const others = listBuilds(ws.root).filter((b) => b.id !== id && alive(b)).map((b) => registrationOf(b, names));
         conflicts = conflictsWith(claims.claims, claims.reads, others);
+        // A build that recorded something while this one planned (it needs no lock to finish
+        // a target and let go of it): the plan may stand on files it has since rewritten.
+        if (ws.lockChanged()) {
+          ws.refresh();
+          continue;
+        }
         if (conflicts.length === 0) {
           const reg: Registration = { id, holder: holderRecord(), seq: nextSeq(ws.root), command, claims: [...claims.claims], reads: [...claims.reads] };
           writeRegistration(ws.root, reg);
           waitingAs = undefined;
           ws.lockSeen();
           const alone = !others.some((o) => o.seq > 0);
-          return { session: new BuildSession(ws.root, reg, claims, alone, ws.lock), plan: planned, recovered: recovered.length ? recovered.join('; ') : undefined };
+          return { session: new BuildSession(ws.root, ws.graph, reg, claims, alone, ws.lock), plan: planned, recovered: recovered.length ? recovered.join('; ') : undefined };
         }
         const what = conflicts.map((c) => `${list(c.targets)} (in use by ${describe(c.reg)})`).join('; ');
         if (!opts.wait) throw new SbuildError('workspace-busy', `This build needs targets that another build in this workspace is building or reading: ${what}. Let it finish, or run without --no-wait to wait for those targets alone.`);
