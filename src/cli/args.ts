@@ -191,7 +191,7 @@ Flags:
   -v, --verbose       also list fresh targets (metrics diff: unchanged values too)
   -c, --config FILE   use this config instead of searching upwards
       --exit-code     (status) exit 1 when anything selected is not fresh
-      --no-wait       exit 2 instead of waiting when another sbuild is building here
+      --no-wait       exit 2 instead of waiting for targets another build holds here
       --remote-cache URL  Bazel HTTP cache (nginx WebDAV, bazel-remote); read-only unless
       --remote-upload     upload what this build produces (CI)
       --executor local|slurm  run every command target here, or submit them all to Slurm
