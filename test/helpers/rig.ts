@@ -116,9 +116,19 @@ export function useRigs(): (name?: string) => Rig {
  * pattern` before sbuild dies; each is killed with its process group, as a crash of the
  * whole session would). Resolves once sbuild has exited.
  */
-export async function killWithJobs(child: ChildProcess, pattern: string): Promise<void> {
+export async function killWithJobs(child: ChildProcess, pattern: string, within?: string): Promise<void> {
   const exited = new Promise((res) => child.on('exit', res));
-  const pids = spawnSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  // Only processes working in this test's workspace (`within`): tests run side by side.
+  const ours = (pid: string) => {
+    if (!within) return true;
+    try {
+      const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+      return cwd === within || cwd.startsWith(within + '/');
+    } catch {
+      return false;
+    }
+  };
+  const pids = spawnSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).filter(ours);
   child.kill('SIGKILL');
   for (const p of pids) {
     try {

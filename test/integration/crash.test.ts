@@ -16,7 +16,7 @@ test('kill -9 mid-build, then a rerun runs exactly the unfinished targets; no ha
     default: 'all',
     targets: [
       ${[1, 2, 3].map(quick).join('\n')}
-      { name: 'half', inputs: ['o/q1'], outputs: ['o/half.bin'], run: ${JSON.stringify(sh('half', 'echo partial > o/half.bin; if [ -e slow ]; then sleep 30; fi; cat a.txt >> o/half.bin'))} },
+      { name: 'half', inputs: ['o/q1'], outputs: ['o/half.bin'], run: ${JSON.stringify(sh('half', 'echo partial > o/half.bin; if [ -e slow ]; then sleep 37; fi; cat a.txt >> o/half.bin'))} },
       { name: 'after', inputs: ['o/half.bin', 'o/q2'], outputs: ['o/after'], run: ${JSON.stringify(sh('after', 'cat o/half.bin o/q2 > o/after'))} },
       { name: 'all', deps: ['after', 'q3'] },
     ],
@@ -31,7 +31,8 @@ test('kill -9 mid-build, then a rerun runs exactly the unfinished targets; no ha
   // The quick ones are journaled as they finish.
   await waitFor(() => r.buildFile('journal') !== undefined && r.read(r.buildFile('journal')!).split('\n').filter(Boolean).length === 3);
   // sbuild and the whole job tree it started (each job has its own process group).
-  await killWithJobs(child, '^sleep 30');
+  // A duration no other test uses: pgrep must find this test's job only (tests run side by side).
+  await killWithJobs(child, '^sleep 37$', r.dir);
   assert.deepEqual(r.takeRuns(), ['half', 'q1', 'q2', 'q3']);
   assert.ok(r.buildFile('journal'), 'the journal survived the crash');
   assert.ok(r.buildFile('registration'), 'the dead build left its registration behind');

@@ -155,7 +155,7 @@ test('kill -9 of sbuild and the training mid-run: the next build continues from 
   let st = r.run(['status']);
   assert.match(st.stdout, new RegExp(`running exp/det/full/train — being built now by another sbuild \\(pid ${child.pid}\\)`));
   assert.match(st.stdout, /, 1 running/);
-  await killWithJobs(child, 'tools/train.py configs/det.py');
+  await killWithJobs(child, 'tools/train.py configs/det.py', r.dir);
   st = r.run(['status']);
   assert.match(st.stdout, /running exp\/det\/full\/train — interrupted: a killed sbuild left its job; the next build stops what is left of it and runs it again \(a resumable one continues\)/);
   r.takeRuns();

@@ -44,6 +44,12 @@ test('a training under way: a disjoint build finishes at once; one that needs it
   assert.deepEqual(r.takeRuns(), ['table', 'train'], 'table ran while train still held');
   assert.ok(!r.exists('o/ckpt'), 'the training is still under way');
   assert.deepEqual(lockTargets(r), ['table'], 'the disjoint build\'s record is in sbuild.lock already');
+  // status says what the build under way is doing, and what it will do.
+  const st = r.run(['status', 'all']);
+  assert.equal(st.code, 0, st.stderr);
+  assert.match(st.stdout, new RegExp(`running train — being built now by another sbuild \\(pid ${a.pid}\\)`));
+  assert.match(st.stdout, new RegExp(`\\n\\s+— the build under way \\(\`sbuild eval\`, pid ${a.pid}\\) will build it\\n`));
+  assert.match(st.stdout, /\nmissing viz — input o\/ckpt is missing \(an output of train\)\n {12}— never built \(no record in sbuild.lock\)\nsbuild:/, "viz: no build claims it");
   // An exclusive command does not run beside a build.
   const cl = r.run(['clean', '--no-wait']);
   assert.equal(cl.code, 2, cl.stdout + cl.stderr);

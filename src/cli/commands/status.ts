@@ -32,6 +32,7 @@ export async function status(ws: Workspace, opts: Options, out: (s: string) => v
   const rows: Array<{ name: string; state: string; reasons: string[]; slurm?: { jobId: string | null; state: string } }> = [];
   const onSlurm = await submittedJobs(ws);
   const running = runningJobs(ws);
+  const claimed = claimedElsewhere(ws);
   for (const id of ws.graph.order) {
     const n = ws.graph.nodes[id]!;
     if (n.group) continue;
@@ -45,7 +46,8 @@ export async function status(ws: Workspace, opts: Options, out: (s: string) => v
       rows.push({ name: n.name, state: 'slurm', reasons: [line, ...(reasons ?? []).map(describeReason)], slurm: { jobId: job.jobId ?? null, state: job.state } });
     } else if (reasons) {
       const outlook = n.resume && !restorable.has(n.name) && !reasons.some((x) => x.kind === 'upstream-will-run') ? resumeOutlookOf(ws, n) : undefined;
-      rows.push({ name: n.name, state: category(reasons), reasons: [...reasons.map(describeReason), ...(restorable.has(n.name) ? ['restorable from cache'] : []), ...(outlook ? [outlook] : [])] });
+      const by = claimed.get(n.name);
+      rows.push({ name: n.name, state: category(reasons), reasons: [...reasons.map(describeReason), ...(restorable.has(n.name) ? ['restorable from cache'] : []), ...(outlook ? [outlook] : []), ...(by ? [`the build under way (${by}) will build it`] : [])] });
     }
     else if (fresh.has(n.name)) rows.push({ name: n.name, state: 'fresh', reasons: [] });
   }
@@ -76,6 +78,16 @@ function runningJobs(ws: Workspace): Map<string, string> {
         ? `being built now by another sbuild (pid ${rec.build})`
         : 'interrupted: a killed sbuild left its job; the next build stops what is left of it and runs it again (a resumable one continues)');
     }
+  }
+  return out;
+}
+
+/** Targets that a build under way has claimed (engine/live-builds.ts), with that build in words. */
+function claimedElsewhere(ws: Workspace): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const b of listBuilds(ws.root)) {
+    if (!b.reg || b.reg.seq === 0 || !alive(b)) continue;
+    for (const t of b.reg.claims) out.set(t, `\`${b.reg.command}\`, pid ${b.reg.holder.pid}`);
   }
   return out;
 }
