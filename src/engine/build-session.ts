@@ -9,6 +9,7 @@ import { buildsDir, journalPath } from './state-paths.js';
 import { writeLock, type LockFile } from './lockfile.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileStamp } from '../util/fs.js';
 
 /** How often a build with finished targets looks for another build that may be waiting for them. */
 const FLUSH_MS = 150;
@@ -49,18 +50,21 @@ export function claimsOf(graph: Graph, plan: Plan): Claims {
     return [...out];
   };
   for (const name of claims) deps.set(name, depsOf(graph.byName.get(name)!.id));
-  // Below an absent target, within the selection.
-  const stack = [...absent];
+  heldBelow(graph, absent, claims, pinned);
+  return { claims, reads: readsOf(claims, deps), deps, pinned };
+}
+
+/** Adds to `into` the targets of `claims` at or below `starts` (they stay held to the build's end). */
+function heldBelow(graph: Graph, starts: number[], claims: ReadonlySet<string>, into: Set<string>): void {
+  const stack = [...starts];
   const seen = new Set<number>();
   while (stack.length) {
-    const id = stack.pop()!;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const n = graph.nodes[id]!;
-    if (claims.has(n.name)) pinned.add(n.name);
+    const n = graph.nodes[stack.pop()!]!;
+    if (seen.has(n.id)) continue;
+    seen.add(n.id);
+    if (claims.has(n.name)) into.add(n.name);
     stack.push(...n.dependents);
   }
-  return { claims, reads: readsOf(claims, deps), deps, pinned };
 }
 
 function readsOf(claims: Set<string>, deps: Map<string, string[]>): Set<string> {
@@ -82,7 +86,7 @@ export class BuildSession {
    */
   constructor(readonly root: string, private readonly graph: Graph, private readonly reg: Registration, private readonly plan: Claims, private readonly alone: boolean, private readonly lock: LockFile) {
     this.claims = new Set(plan.claims);
-    this.lockStat = statOf(path.join(root, 'sbuild.lock'));
+    this.lockStat = fileStamp(path.join(root, 'sbuild.lock'));
   }
 
   get id(): string {
@@ -114,15 +118,7 @@ export class BuildSession {
    * held to the end, as for the absent targets the plan found (see Claims.pinned).
    */
   pinBelow(id: number): void {
-    const stack = [id];
-    const seen = new Set<number>();
-    while (stack.length) {
-      const n = this.graph.nodes[stack.pop()!]!;
-      if (seen.has(n.id)) continue;
-      seen.add(n.id);
-      if (this.claims.has(n.name)) this.plan.pinned.add(n.name);
-      stack.push(...n.dependents);
-    }
+    heldBelow(this.graph, [id], this.claims, this.plan.pinned);
   }
 
   /** Writes the shrunk registration, when another build is there to read it. */
@@ -154,7 +150,7 @@ export class BuildSession {
     try {
       const others = listBuilds(this.root).some((b) => b.id !== this.reg.id);
       const alone = this.alone && lastSeq(this.root) === this.reg.seq && !others;
-      if (alone && statOf(path.join(this.root, 'sbuild.lock')) === this.lockStat && !fs.existsSync(journalPath(this.root))) {
+      if (alone && fileStamp(path.join(this.root, 'sbuild.lock')) === this.lockStat && !fs.existsSync(journalPath(this.root))) {
         // Nobody else wrote sbuild.lock meanwhile: what this build holds is the fold's result,
         // without reading the file again.
         writeLock(this.root, this.lock);
@@ -169,11 +165,3 @@ export class BuildSession {
   }
 }
 
-function statOf(file: string): string {
-  try {
-    const st = fs.statSync(file, { bigint: true });
-    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-  } catch {
-    return '-';
-  }
-}

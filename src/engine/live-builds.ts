@@ -129,10 +129,10 @@ export function alive(b: BuildFiles): boolean {
  * A live build's registration, for the conflict check. One that cannot be read is taken to
  * claim every target (`all`): nothing is known of what it builds.
  */
-export function registrationOf(b: BuildFiles, all: readonly string[]): Registration {
+export function registrationOf(b: BuildFiles, all: () => readonly string[]): Registration {
   if (b.reg) return b.reg;
   const pid = Number(b.id.split('-')[0]);
-  return { id: b.id, holder: { pid, host: '?', since: '?' }, seq: 1, command: `(its registration .sbuild/builds/${b.id}.json cannot be read)`, claims: [...all], reads: [] };
+  return { id: b.id, holder: { pid, host: '?', since: '?' }, seq: 1, command: `(its registration .sbuild/builds/${b.id}.json cannot be read)`, claims: [...all()], reads: [] };
 }
 
 export function writeRegistration(root: string, reg: Registration): void {

@@ -9,7 +9,7 @@ import type { Config } from '../config/types.js';
 import { buildGraph, type Graph } from '../graph/graph.js';
 import { FileHasher } from '../hashing/file-hasher.js';
 import { globFiles } from '../util/glob.js';
-import { allowLinkedFolders, logPath } from '../util/fs.js';
+import { allowLinkedFolders, fileStamp, logPath } from '../util/fs.js';
 import { writeLock, type LockFile } from './lockfile.js';
 import { readView } from './live-builds.js';
 import { buildsDir, journalPath, statCachePath } from './state-paths.js';
@@ -118,19 +118,11 @@ export async function openWorkspace(cwd: string, configFlag?: string, preloaded?
 
 /** Identity of sbuild.lock and the journals as they stand (inode, size, mtime and ctime). */
 function lockStamp(root: string): string {
-  const one = (f: string) => {
-    try {
-      const st = fs.statSync(f, { bigint: true });
-      return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-    } catch {
-      return '-';
-    }
-  };
   let journals: string[] = [];
   try {
     journals = fs.readdirSync(buildsDir(root)).filter((n) => n.endsWith('.jsonl') && !n.endsWith('.jobs.jsonl')).sort();
   } catch {
     /* no build under way */
   }
-  return [one(path.join(root, 'sbuild.lock')), one(journalPath(root)), ...journals.map((n) => `${n}=${one(path.join(buildsDir(root), n))}`)].join(' ');
+  return [fileStamp(path.join(root, 'sbuild.lock')), fileStamp(journalPath(root)), ...journals.map((n) => `${n}=${fileStamp(path.join(buildsDir(root), n))}`)].join(' ');
 }

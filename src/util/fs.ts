@@ -23,6 +23,16 @@ export function writeFileAtomic(file: string, data: string | Uint8Array, makeDir
   }
 }
 
+/** A file's identity as it stands (inode, size, mtime and ctime in ns); '-' when absent: equal strings, same file, unchanged. */
+export function fileStamp(file: string): string {
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return '-';
+  }
+}
+
 /** Async variant for in-process actions. */
 export async function writeFileAtomicAsync(file: string, data: string | Uint8Array): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });

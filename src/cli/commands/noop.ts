@@ -9,7 +9,6 @@ import { phase } from '../../util/timing.js';
 import type { Options } from '../args.js';
 import { jobsPath } from '../../engine/state-paths.js';
 import { hasSubmitted } from '../../executors/slurm-jobs.js';
-import { anyBuilds } from '../../engine/live-builds.js';
 
 /** Whether this invocation may be answered from the no-op snapshot (it prints only a summary). */
 export function snapshotEligible(opts: Options): boolean {
@@ -25,10 +24,9 @@ export function selectionKey(opts: Options): string[] {
  * says what changed since it, when it can (`delta`, for dirty-set planning).
  */
 export async function noopFastPath(loaded: LoadedConfig, opts: Options, out: (s: string) => void): Promise<{ code: number } | { delta: SnapshotDelta | undefined }> {
-  // A build under way (or killed: its jobs and journal are there), an exclusive command's
-  // jobs, submitted Slurm jobs: the full path waits for the first, stops the second and
-  // attaches to the third.
-  if (!snapshotEligible(opts) || anyBuilds(loaded.root) || fs.existsSync(jobsPath(loaded.root)) || hasSubmitted(loaded.root)) return { delta: undefined };
+  // An exclusive command's jobs, submitted Slurm jobs: the full path stops the first and
+  // attaches to the second. (A build under way or killed is the snapshot's own refusal.)
+  if (!snapshotEligible(opts) || fs.existsSync(jobsPath(loaded.root)) || hasSubmitted(loaded.root)) return { delta: undefined };
   const t0 = performance.now();
   let key: string;
   try {

@@ -1,5 +1,4 @@
 // `sbuild status` and `sbuild explain`: a dry run over the selection, rendered per target.
-import fs from 'node:fs';
 import { SbuildError } from '../../errors.js';
 import { select } from '../../graph/select.js';
 import { plan, planSummary } from '../../engine/plan.js';
@@ -9,7 +8,8 @@ import { category } from '../../engine/reasons.js';
 import { readSubmitted } from '../../executors/slurm-jobs.js';
 import { openJobs, jobsPath } from '../../executors/jobs.js';
 import { alive, jobsFile, listBuilds } from '../../engine/live-builds.js';
-import { exited, procStat } from '../../util/proc.js';
+import { judge } from '../../engine/writer-lock.js';
+import os from 'node:os';
 import { resumeOutlook } from '../../engine/resume.js';
 import type { GraphNode } from '../../graph/graph.js';
 import { describeReason } from '../../ui/reasons.js';
@@ -72,7 +72,7 @@ function runningJobs(ws: Workspace): Map<string, string> {
   for (const { file, live } of records) {
     const rec = openJobs(file);
     if (!rec?.open.length) continue;
-    const running = live ?? pidAlive(rec.build);
+    const running = live ?? (rec.build !== undefined && judge({ pid: rec.build, host: os.hostname(), since: '' }) !== 'dead');
     for (const j of rec.open) {
       out.set(j.target, running
         ? `being built now by another sbuild (pid ${rec.build})`
@@ -90,20 +90,6 @@ function claimedElsewhere(ws: Workspace): Map<string, string> {
     for (const t of b.reg.claims) out.set(t, `\`${b.reg.command}\`, pid ${b.reg.holder.pid}`);
   }
   return out;
-}
-
-/** Whether the pid that wrote an exclusive command's job record runs: /proc where there is one (a zombie has exited), elsewhere whether it exists. */
-function pidAlive(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  const proc = procStat(pid);
-  if (proc) return !exited(proc);
-  if (fs.existsSync('/proc/self')) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** What a target reads now: its inputs hashed as they are, upstream outputs as sbuild.lock records them. */

@@ -47,7 +47,7 @@ export async function beginWriting(ws: Workspace, opts: Pick<Options, 'dryRun' |
         if (ws.lockChanged()) ws.refresh();
         return { writer, recovered };
       }
-      const reg = registrationOf(live.find((b) => (b.reg?.seq ?? 0) > 0) ?? live[0]!, []);
+      const reg = registrationOf(live.find((b) => (b.reg?.seq ?? 0) > 0) ?? live[0]!, () => []);
       const who = `\`${reg.command}\` (pid ${reg.holder.pid})`;
       if (!opts.wait) throw new SbuildError('workspace-busy', `A build is under way in this workspace (${ws.root}): ${who}. \`sbuild ${opts.command}\` runs only when none is. Let it finish, stop it, or run without --no-wait to wait.`);
       if (!announced) say(`waiting for ${who} to finish building in this workspace…`);
@@ -88,7 +88,7 @@ export async function beginBuild(ws: Workspace, opts: Pick<Options, 'wait' | 'ta
         if (ws.lockChanged()) ws.reloadLock();
         const planned = planner(recovered.length > 0);
         const claims = (mine = claimsOf(ws.graph, planned));
-        const names = ws.graph.nodes.map((n) => n.name);
+        const names = () => ws.graph.nodes.map((n) => n.name);
         const others = listBuilds(ws.root).filter((b) => b.id !== id && alive(b)).map((b) => registrationOf(b, names));
         conflicts = conflictsWith(claims.claims, claims.reads, others);
         // A build that recorded something while this one planned (it needs no lock to finish
