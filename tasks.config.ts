@@ -13,7 +13,9 @@ const VERSION = 'v0.1.0';
 // The demo's programs, bundled from tools/ (TypeScript) into one module every job runs.
 const tools: Target = {
   name: 'tools',
-  inputs: ['tools/**/*.ts', 'rules/mmconfig.ts', 'rules/mmconfig/evaluate.py', 'rules/metrics-format.ts', 'scripts/bundle-tools.mjs'],
+  // Everything the bundle may pull in (tools import rules/mmconfig.ts, which imports sbuild's
+  // own modules): an edit that leaves the bundle's bytes alone reruns nothing after it.
+  inputs: ['tools/**/*.ts', 'rules/**/*.ts', 'src/**/*.ts', 'rules/mmconfig/evaluate.py', 'scripts/bundle-tools.mjs'],
   outputs: [TOOL],
   run: ['node', 'scripts/bundle-tools.mjs', TOOL],
   description: 'bundle the demo programs (CFAR detectors, COCO evaluation, renderers)',

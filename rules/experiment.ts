@@ -8,7 +8,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { BadInputError, valuesParam, type Json, type Target, type MaterializeContext } from '../src/index.js';
-import { workspaceRoot } from '../src/index.js';
+import { workspaceRoot, declareExperiment, variantsOf, VARIANT_NAME, VARIANTS_FILE } from '../src/index.js';
 import { requestMmConfig, configValue, defaultPython, MmConfigError, type PyValue } from './mmconfig.js';
 import type { Dataset } from './dataset.js';
 import { metricsFromTable } from './results.js';
@@ -136,6 +136,15 @@ export interface ExperimentOptions {
   /** Workspace root the config paths are relative to (default: the folder holding tasks.config.ts, found from the current one upwards). */
   root?: string;
   description?: string;
+  /**
+   * Settings over the merged config (dotted keys, MMEngine's `--cfg-options`): a variant of the
+   * config, in the fingerprint and passed to every job. `sweep()` and `sbuild … -S key=value` set it.
+   */
+  overrides?: Record<string, PyValue>;
+  /** Keys of `overrides` that the config does not have (any other unknown key is refused as a typo). */
+  newKeys?: string[];
+  /** The experiment this one is a variant of (set for the variants of `sbuild.variants.json`). */
+  variantOf?: string;
 }
 
 export interface ExperimentVariant {
@@ -164,6 +173,14 @@ export interface Experiment {
   metrics: string[];
   checkpoints: string[];
   logs: string[];
+  /** Its settings over the config (a variant's; empty for the experiment as configured). */
+  overrides: Record<string, PyValue>;
+  /**
+   * The variants recorded for it in `sbuild.variants.json` (`sbuild … -S key=value`): each an
+   * experiment of its own, whose targets are also in `targets`; the results table and the
+   * ledger give each a row.
+   */
+  overrideVariants: Experiment[];
 }
 
 const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
@@ -213,7 +230,7 @@ export function checkpointName(template: string, values: Record<string, PyValue>
 }
 
 export function experiment(opts: ExperimentOptions): Experiment {
-  if (typeof opts.name !== 'string' || !SEGMENT.test(opts.name)) {
+  if (typeof opts.name !== 'string' || !(opts.overrides ? VARIANT_NAME : SEGMENT).test(opts.name)) {
     throw new BadInputError(`experiment(): name ${JSON.stringify(opts.name)} must be one path segment of letters, digits, '.', '_' or '-', starting with a letter or digit (it names artifacts/work_dirs/<name>/ and the exp/<name>/… targets); e.g. 'cfar_ca'.`);
   }
   const what = `experiment(${opts.name})`;
@@ -238,6 +255,22 @@ export function experiment(opts: ExperimentOptions): Experiment {
     return [m];
   };
   const root = opts.root ?? workspaceRoot();
+  const overrides = opts.overrides && Object.keys(opts.overrides).length ? opts.overrides : undefined;
+  // A key the config lacks is a typo (`model.pfaa`) unless declared new: MMEngine would add it silently.
+  const checkedOverrides = (values: Record<string, PyValue>): Record<string, PyValue> => {
+    if (!overrides) return {};
+    for (const key of Object.keys(overrides)) {
+      if (opts.newKeys?.includes(key) || configValue(values, key) !== undefined) continue;
+      const parent = key.includes('.') ? configValue(values, key.slice(0, key.lastIndexOf('.'))) : values;
+      const near = parent && typeof parent === 'object' && !Array.isArray(parent) ? Object.keys(parent) : [];
+      const where = opts.variantOf ? `the variant '${opts.name}' of experiment '${opts.variantOf}'` : `experiment '${opts.name}'`;
+      throw new BadInputError(
+        `${where} sets ${key}, which the merged config of ${opts.config} does not have${near.length ? ` (${key.includes('.') ? key.slice(0, key.lastIndexOf('.')) : 'the config'} has ${near.join(', ')})` : ''}. ` +
+          `Fix the key (-S, or the entry in ${VARIANTS_FILE}), or mark it new: -S +${key}=…${opts.variantOf ? ` ("add": ["${key}"] in ${VARIANTS_FILE})` : ` (\`newKeys: ['${key}']\`)`}.`,
+      );
+    }
+    return overrides;
+  };
   const r = opts.runner;
   const python = r.python ?? defaultPython();
   const loadConfig = requestMmConfig(opts.config, { root, python });
@@ -258,20 +291,21 @@ export function experiment(opts: ExperimentOptions): Experiment {
       return { ok: false, values: {}, weights: [], chain: [opts.config], local: [], params: {}, configInputs: [cfg.missing] };
     }
     const urls = cfg.weights.filter(isUrl);
+    const values = withOptions(cfg.values, checkedOverrides(cfg.values));
     return {
       ok: true,
-      values: cfg.values,
+      values,
       weights: cfg.weights,
       chain: cfg.chain,
       local: cfg.weights.filter((w) => !isUrl(w)).map(weightPath),
-      params: { config: valuesParam(cfg.values as Json, root), ...(urls.length ? { weights: urls } : {}) } as { [k: string]: Json },
+      params: { config: valuesParam(values as Json, root), ...(urls.length ? { weights: urls } : {}), ...(overrides ? { overrides: overrides as Json } : {}) } as { [k: string]: Json },
       configInputs: customImportInputs(root, cfg.customImports),
     };
   };
   let memo: ReturnType<typeof evaluated> | undefined;
   const common = () => (memo ??= evaluated());
 
-  const out = { name: opts.name, config: opts.config, runner: r, variants: {}, targets: [], metrics: [], logs: [] } as unknown as Experiment;
+  const out = { name: opts.name, config: opts.config, runner: r, variants: {}, targets: [], metrics: [], logs: [], overrides: overrides ?? {}, overrideVariants: [] } as unknown as Experiment;
   lazyFields(out, ['chain', 'weights', 'values', 'configInputs', 'configParams'] as const, () => {
     const c = common();
     return { chain: c.chain, weights: c.weights, values: c.values, configInputs: c.configInputs, configParams: c.params };
@@ -283,7 +317,8 @@ export function experiment(opts: ExperimentOptions): Experiment {
     const trainManifest = needSplit(trainSplit, `${variant} training`);
     const options = (job: 'train' | 'test'): Record<string, PyValue> => {
       const derived = spec.limit !== undefined && r.limitOptions ? r.limitOptions(common().values, spec.limit, job) : {};
-      return { ...derived, ...(spec.cfgOptions ?? {}) };
+      // The variant's settings are the config (a smoke run's limits still apply over them).
+      return { ...(overrides ?? {}), ...derived, ...(spec.cfgOptions ?? {}) };
     };
     let ckptMemo: string | undefined;
     const checkpoint = () => (ckptMemo ??= `${workDir}/${common().ok ? checkpointName(r.checkpoint, withOptions(common().values, options('train')), `${what} ${variant}`) : r.checkpoint.replace(/\{[^}]*\}/g, 'unknown')}`);
@@ -345,7 +380,50 @@ export function experiment(opts: ExperimentOptions): Experiment {
     if (log) out.logs.push(log);
   }
   lazyFields(out, ['checkpoints'] as const, () => ({ checkpoints: checkpoints.map((c) => c()) }));
+  declareExperiment({
+    name: out.name,
+    runs: Object.fromEntries(Object.entries(out.variants).map(([run, v]) => [run, [v.train.name, ...v.evals.map((e) => e.target.name)]])),
+    ...(opts.variantOf ? { variantOf: opts.variantOf, set: overrides as { [k: string]: Json }, ...(opts.newKeys?.length ? { add: opts.newKeys } : {}) } : {}),
+  });
+  if (!opts.variantOf) {
+    for (const v of variantsOf(opts.name, root)) {
+      const from = v.fromFlag ? `-S on the command line` : VARIANTS_FILE;
+      const runs = v.only ?? Object.keys(variants);
+      const unknown = runs.filter((x) => !(x in variants));
+      if (unknown.length) throw new BadInputError(`${from}: the variant '${v.name}' asks for the run(s) ${unknown.map((x) => `'${x}'`).join(', ')} of experiment '${opts.name}', which has ${Object.keys(variants).map((x) => `'${x}'`).join(', ')}. Fix its "only" list.`);
+      const child = experiment({
+        ...opts,
+        name: v.name,
+        overrides: v.set as Record<string, PyValue>,
+        ...(v.add?.length ? { newKeys: v.add } : {}),
+        variants: Object.fromEntries(runs.map((x) => [x, variants[x]!])),
+        variantOf: opts.name,
+        description: `${opts.description ?? opts.name} with ${Object.entries(v.set).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join(', ')}`,
+      });
+      out.overrideVariants.push(child);
+      out.targets.push(...child.targets);
+    }
+  }
   return out;
+}
+
+/**
+ * One experiment per point of a grid over config keys, each named `NAME@key=value,…`:
+ * `sweep({ name: 'cfar_os', config, dataset, runner }, { 'model.pfa': [1e-3, 1e-2], 'model.guard': [4, 5] })`
+ * gives four experiments (each its own targets, work dir, cache entries and row of the table).
+ */
+export function sweep(opts: ExperimentOptions, grid: Record<string, PyValue[]>): Experiment[] {
+  const keys = Object.keys(grid).sort();
+  if (!keys.length || keys.some((k) => !Array.isArray(grid[k]) || grid[k]!.length === 0)) {
+    throw new BadInputError(`sweep(${opts.name}): the grid must map each config key to a non-empty list of values, e.g. { 'model.pfa': [1e-3, 1e-2] }.`);
+  }
+  let points: Array<Record<string, PyValue>> = [{}];
+  for (const k of keys) points = points.flatMap((p) => grid[k]!.map((v) => ({ ...p, [k]: v })));
+  return points.map((p) => {
+    const name = `${opts.name}@${keys.map((k) => `${k}=${cfgOptionValue(p[k]!)}`).join(',')}`;
+    if (!VARIANT_NAME.test(name)) throw new BadInputError(`sweep(${opts.name}): the point ${JSON.stringify(p)} makes the name '${name}', which holds characters a target name cannot; use values of letters, digits, '.', '_', '+' and '-', or declare that experiment with experiment({ name, overrides }).`);
+    return experiment({ ...opts, name, overrides: p });
+  });
 }
 
 /** Each variant's work dir, checked: inside the workspace, one per variant. */
@@ -377,8 +455,8 @@ export function demoRunner(tool = 'dist/demo/sardet.mjs'): Runner {
     inputs: [tool],
     checkpoint: 'checkpoint.json',
     log: 'train.log',
-    train: (j) => ['node', tool, 'calibrate', '--config', j.config, '--data', j.dataRoot, '--split', j.split, ...limit(j.limit), '--out', j.checkpoint, ...(j.log ? ['--log', j.log] : []), ...j.args],
-    test: (j) => ['node', tool, 'evaluate', '--config', j.config, '--checkpoint', j.checkpoint, '--data', j.dataRoot, '--split', j.split, ...limit(j.limit), '--out', j.metrics, ...j.args],
+    train: (j) => ['node', tool, 'calibrate', '--config', j.config, '--data', j.dataRoot, '--split', j.split, ...limit(j.limit), '--out', j.checkpoint, ...(j.log ? ['--log', j.log] : []), ...cfgOptionArgs(j.cfgOptions), ...j.args],
+    test: (j) => ['node', tool, 'evaluate', '--config', j.config, '--checkpoint', j.checkpoint, '--data', j.dataRoot, '--split', j.split, ...limit(j.limit), '--out', j.metrics, ...cfgOptionArgs(j.cfgOptions), ...j.args],
   };
 }
 

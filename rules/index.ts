@@ -6,9 +6,9 @@ export type { ReleaseCheckOptions, ReleaseCheckRecord, CheckedAsset, ReleaseBund
 export { gitCommit, findGitDir } from './git.js';
 export { dataset } from './dataset.js';
 export type { Dataset, DatasetOptions } from './dataset.js';
-export { experiment, demoRunner, mmdetRunner, mmengineLimitOptions, cfgOptionValue, checkpointName, withOptions, DEFAULT_VARIANTS } from './experiment.js';
+export { experiment, sweep, demoRunner, mmdetRunner, mmengineLimitOptions, cfgOptionValue, checkpointName, withOptions, DEFAULT_VARIANTS } from './experiment.js';
 export type { Experiment, ExperimentOptions, ExperimentVariant, Runner, TrainJob, TestJob, EvalSpec, VariantSpec, MmdetOptions } from './experiment.js';
-export { resultsTable, ledger, metricsFromTable, formatMetrics, tableColumns, SARDET_CLASSES } from './results.js';
+export { resultsTable, ledger, withVariants, metricsFromTable, formatMetrics, tableColumns, SARDET_CLASSES } from './results.js';
 export type { Metrics, ResultsTableOptions, LedgerOptions } from './results.js';
 export { vrExport, subset, sample500, gradcam, demoVisCommands } from './visualize.js';
 export type { VisJob, VisCommand, VrExport } from './visualize.js';

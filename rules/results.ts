@@ -26,7 +26,8 @@ interface TableLayout {
 function layoutOf(experiments: Experiment[], classes: string[]): TableLayout {
   const splits: string[] = [];
   const rows: TableLayout['rows'] = [];
-  for (const e of experiments) {
+  // Each experiment, then its variants (sbuild.variants.json), so a variant sits under what it varies.
+  for (const e of withVariants(experiments)) {
     for (const [variant, v] of Object.entries(e.variants)) {
       const files: Record<string, string> = {};
       for (const ev of v.evals) {
@@ -45,6 +46,11 @@ export interface ResultsTableOptions {
   tsv?: string;
   md?: string;
   classes?: string[];
+}
+
+/** The experiments, each followed by its variants (`sbuild … -S key=value`). */
+export function withVariants(experiments: Experiment[]): Experiment[] {
+  return experiments.flatMap((e) => [e, ...(e.overrideVariants ?? [])]);
 }
 
 /** `artifacts/experiments/experiment_results.{tsv,md}` from every experiment's metrics JSONs. */
@@ -176,7 +182,7 @@ const shellQuote = (a: string) => (/^[A-Za-z0-9_\/.,:=+@%-]+$/.test(a) ? a : `'$
 export function ledger(opts: LedgerOptions): Target {
   const output = opts.output ?? 'artifacts/experiments/experiment.md';
   // The ledger's whole content comes from these params: it is rebuilt exactly when a command or path changes.
-  const data = opts.experiments.map((e) => ({
+  const data = withVariants(opts.experiments).map((e) => ({
     name: e.name,
     config: e.config,
     chain: e.chain,

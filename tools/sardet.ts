@@ -15,16 +15,17 @@ import { calibrate } from './sardet/calibrate.js';
 import { generate } from './sardet/generate.js';
 import { evaluate, saliency, vr } from './sardet/infer.js';
 import { writeFileAtomic, writeJson } from './sardet/io.js';
-import { ConfigError } from './sardet/model.js';
+import { ConfigError, setCfgOptions } from './sardet/model.js';
+import { parseCfgValue } from '../src/config/settings.js';
 import { computePrior } from './sardet/prior.js';
 
 const USAGE: Record<string, string> = {
   generate: '--out DIR [--seed 0] [--train 160] [--val 60] [--test 60] [--size 256]',
   prior: '--data DIR --split SPLIT --out FILE.json',
-  calibrate: '--config CFG.py --data DIR --split SPLIT [--limit N] --out CKPT.json [--log LOG.txt] [--root ROOT]',
-  evaluate: '--config CFG.py --checkpoint CKPT.json --data DIR --split SPLIT [--limit N] --out METRICS.json [--predictions PRED.json] [--root ROOT]',
-  vr: '--config CFG.py --checkpoint CKPT.json --data DIR --split SPLIT --out OUTDIR [--metrics METRICS.json] [--limit N] [--root ROOT]',
-  saliency: '--config CFG.py --checkpoint CKPT.json --data DIR --split SPLIT --images LIST.txt --out OUTDIR [--root ROOT]',
+  calibrate: '--config CFG.py --data DIR --split SPLIT [--limit N] --out CKPT.json [--log LOG.txt] [--root ROOT] [--cfg-options KEY=VALUE ...]',
+  evaluate: '--config CFG.py --checkpoint CKPT.json --data DIR --split SPLIT [--limit N] --out METRICS.json [--predictions PRED.json] [--root ROOT] [--cfg-options KEY=VALUE ...]',
+  vr: '--config CFG.py --checkpoint CKPT.json --data DIR --split SPLIT --out OUTDIR [--metrics METRICS.json] [--limit N] [--root ROOT] [--cfg-options KEY=VALUE ...]',
+  saliency: '--config CFG.py --checkpoint CKPT.json --data DIR --split SPLIT --images LIST.txt --out OUTDIR [--root ROOT] [--cfg-options KEY=VALUE ...]',
 };
 
 function usage(): string {
@@ -33,7 +34,7 @@ function usage(): string {
 
 /** The flag names a usage line mentions. */
 function known(command: string): string[] {
-  return [...(USAGE[command] ?? '').matchAll(/--([a-z]+)/g)].map((m) => m[1]!);
+  return [...(USAGE[command] ?? '').matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!);
 }
 
 /** Progress lines: to stdout, and kept for a --log file (which gets no timings, so it is reproducible). */
@@ -54,6 +55,11 @@ function run(argv: string[]): void {
   const f = new Flags(rest, known(command));
   const limit = f.optInt('limit', 1, 1_000_000);
   const root = f.optStr('root');
+  setCfgOptions(f.list('cfg-options').map((item) => {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--cfg-options takes KEY=VALUE arguments, got '${item}'`);
+    return [item.slice(0, eq), parseCfgValue(item.slice(eq + 1))];
+  }));
   const started = performance.now();
   switch (command) {
     case 'generate': {

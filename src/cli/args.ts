@@ -41,6 +41,10 @@ export interface Options {
   detach: boolean;
   /** --debounce MS: (watch) how long changes settle before a build; undefined: SBUILD_WATCH_DEBOUNCE_MS or 30. */
   debounceMs: number | undefined;
+  /** -S key=value: build (status, explain, list) a variant of the selected experiments with these settings. */
+  settings: string[];
+  /** --name NAME: (-S) the variant's name instead of NAME@key=value,…. */
+  variantName: string | undefined;
 }
 
 const FLAGS = {
@@ -69,6 +73,8 @@ const FLAGS = {
   inputs: { type: 'boolean' },
   debounce: { type: 'string' },
   detach: { type: 'boolean' },
+  set: { type: 'string', short: 'S', multiple: true },
+  name: { type: 'string' },
 } as const;
 
 export function parseCli(argv: string[]): Options {
@@ -123,7 +129,10 @@ export function parseCli(argv: string[]): Options {
     debounceMs = Number(v.debounce);
     if (v.debounce.trim() === '' || !Number.isFinite(debounceMs) || debounceMs < 0) throw new SbuildError('usage', `--debounce takes milliseconds ≥ 0 (how long changes settle before a build), got '${v.debounce}'. Example: --debounce 50.`);
   }
+  if (v.name !== undefined && !(v.set ?? []).length) throw new SbuildError('usage', `--name names the variant that -S settings make; give it with -S key=value (e.g. sbuild 'exp/cfar_os/**' -S model.pfa=0.01 --name cfar_os_pfa2).`);
   return {
+    settings: v.set ?? [],
+    variantName: v.name,
     detach: v.detach ?? false,
     debounceMs,
     executor: v.executor as Options['executor'],
@@ -189,6 +198,10 @@ Flags:
       --debounce MS   (watch) let changes settle this long before a build (default 30)
   -q, --quiet         only failures and the summary
   -v, --verbose       also list fresh targets (metrics diff: unchanged values too)
+  -S, --set KEY=VALUE a variant of the selected experiments with this config setting
+                      (repeatable; MMEngine's --cfg-options syntax; +KEY=VALUE adds a key):
+                      its own targets and work dir, recorded in sbuild.variants.json
+      --name NAME     (-S) the variant's name (default EXPERIMENT@KEY=VALUE,…)
   -c, --config FILE   use this config instead of searching upwards
       --exit-code     (status) exit 1 when anything selected is not fresh
       --no-wait       exit 2 instead of waiting for targets another build holds here

@@ -4,6 +4,7 @@ import { renderError } from '../ui/errors.js';
 import { SbuildError } from '../errors.js';
 import { loadConfig } from '../config/load.js';
 import { phase } from '../util/timing.js';
+import { resetExperiments } from '../config/variants.js';
 
 export async function main(argv: string[]): Promise<number> {
   // `sbuild … | head`: the reader left. Stop writing, but let a build finish and save its
@@ -45,11 +46,24 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
   // A resident process: it loads (and reloads) the config itself.
   if (opts.command === 'watch') return (await import('./commands/watch.js')).watch(process.cwd(), opts, out);
   phase('modules');
-  const loaded = await loadConfig(process.cwd(), opts.config);
+  resetExperiments();
+  let loaded = await loadConfig(process.cwd(), opts.config);
   phase('load config');
   if (opts.command === 'check') return (await import('./commands/check.js')).check(loaded, opts, out);
+  if (opts.settings.length) {
+    if (!['build', 'status', 'explain', 'list'].includes(opts.command)) {
+      throw new SbuildError('usage', `-S makes a variant of experiments to build (or to show with status, explain and list); \`sbuild ${opts.command}\` takes no -S. Drop -S, or name the variant's targets instead (exp/NAME@KEY=VALUE/…).`);
+    }
+    const v = await (await import('./variant-request.js')).variantRequest(loaded, opts, process.cwd());
+    loaded = v.loaded;
+    opts = { ...opts, targets: v.targets };
+    if (opts.command === 'build' && !opts.dryRun) {
+      v.persist();
+      if (!opts.quiet && !opts.json) for (const line of v.summary) out(`sbuild: ${line} (recorded in sbuild.variants.json)`);
+    }
+  }
   let delta: import('../engine/noop-snapshot.js').SnapshotDelta | undefined;
-  if (opts.command === 'build') {
+  if (opts.command === 'build' && !opts.settings.length) {
     const { noopFastPath } = await import('./commands/noop.js');
     phase('noop module');
     const fast = await noopFastPath(loaded, opts, out);

@@ -16,6 +16,15 @@ export class Flags {
   constructor(argv: string[], known: readonly string[]) {
     for (let i = 0; i < argv.length; i++) {
       const arg = argv[i] as string;
+      if (arg === '--cfg-options' && known.includes('cfg-options')) {
+        // MMEngine's form: KEY=VALUE arguments up to the next flag.
+        const items: string[] = [];
+        while (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) items.push(argv[++i]!);
+        if (!items.length) throw new UsageError('flag --cfg-options needs KEY=VALUE arguments');
+        if (this.values.has('cfg-options')) throw new UsageError('flag --cfg-options given twice');
+        this.values.set('cfg-options', items.join('\0'));
+        continue;
+      }
       if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}' (flags are --name value)`);
       let name = arg.slice(2);
       let value: string | undefined;
@@ -33,6 +42,12 @@ export class Flags {
       if (this.values.has(name)) throw new UsageError(`flag --${name} given twice`);
       this.values.set(name, value);
     }
+  }
+
+  /** A flag of several arguments (`--cfg-options a=1 b=2`); empty when absent. */
+  list(name: string): string[] {
+    const v = this.values.get(name);
+    return v === undefined ? [] : v.split('\0');
   }
 
   has(name: string): boolean {

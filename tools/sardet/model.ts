@@ -44,9 +44,32 @@ export interface ModelConfig {
   priorName: string | null;
 }
 
+let cfgOptions: Array<[string, PyValue]> = [];
+
+/** `--cfg-options KEY=VALUE …`: applied over every config this process loads, as MMEngine applies them. */
+export function setCfgOptions(options: Array<[string, PyValue]>): void {
+  cfgOptions = options;
+}
+
+function withCfgOptions(config: MmConfig): MmConfig {
+  if (!cfgOptions.length) return config;
+  const values = structuredClone(config.values);
+  for (const [dotted, v] of cfgOptions) {
+    const keys = dotted.split('.');
+    let cur: { [k: string]: PyValue } = values;
+    for (const k of keys.slice(0, -1)) {
+      const next = cur[k];
+      if (!isDict(next)) cur[k] = {};
+      cur = cur[k] as { [k: string]: PyValue };
+    }
+    cur[keys[keys.length - 1]!] = v;
+  }
+  return { ...config, values };
+}
+
 export function loadModelConfig(file: string, root: string | undefined): ModelConfig {
   const base = root ?? '.';
-  const config = readMmConfig(file, root);
+  const config = withCfgOptions(readMmConfig(file, root));
   const where = `config ${config.file}`;
   const model = config.values.model;
   if (!isDict(model)) throw new ConfigError(`${where}: no model = dict(type=...) (found ${show(model)})`);
