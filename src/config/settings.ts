@@ -48,8 +48,11 @@ export function parseCfgValue(text: string): Json {
 }
 
 function scalar(v: string): Json {
-  if (/^[+-]?\d+$/.test(v)) return Number(v);
-  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(v) || /^[+-]?(?:inf|infinity|nan)$/i.test(v)) return Number(v.replace(/inf(inity)?/i, 'Infinity'));
+  // Python's int() and float() also take `_` between digits.
+  const D = '\\d+(?:_\\d+)*';
+  if (new RegExp(`^[+-]?${D}$`).test(v)) return Number(v.replace(/_/g, ''));
+  if (new RegExp(`^[+-]?(?:${D}\\.?(?:${D})?|\\.${D})(?:[eE][+-]?${D})?$`).test(v)) return Number(v.replace(/_/g, ''));
+  if (/^[+-]?(?:inf|infinity|nan)$/i.test(v)) return Number(v.replace(/inf(inity)?/i, 'Infinity'));
   if (/^(?:true|false)$/i.test(v)) return v.toLowerCase() === 'true';
   if (v === 'None') return null;
   return v;
