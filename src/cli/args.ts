@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { SbuildError, didYouMean } from '../errors.js';
 import { parseSize } from '../cache/gc.js';
 
-export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'metrics', 'report', 'watch', 'help'] as const;
+export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'metrics', 'results', 'report', 'watch', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Options {
@@ -45,6 +45,10 @@ export interface Options {
   settings: string[];
   /** --name NAME: (-S) the variant's name instead of NAME@key=value,…. */
   variantName: string | undefined;
+  /** --across A..B: (results) each commit from A to B instead of the work tree. */
+  across: string | undefined;
+  /** --all-variants: (results) also experiments the config no longer declares. */
+  allVariants: boolean;
 }
 
 const FLAGS = {
@@ -75,6 +79,8 @@ const FLAGS = {
   detach: { type: 'boolean' },
   set: { type: 'string', short: 'S', multiple: true },
   name: { type: 'string' },
+  across: { type: 'string' },
+  'all-variants': { type: 'boolean' },
 } as const;
 
 export function parseCli(argv: string[]): Options {
@@ -132,6 +138,8 @@ export function parseCli(argv: string[]): Options {
   if (v.name !== undefined && !(v.set ?? []).length) throw new SbuildError('usage', `--name names the variant that -S settings make; give it with -S key=value (e.g. sbuild 'exp/cfar_os/**' -S model.pfa=0.01 --name cfar_os_pfa2).`);
   return {
     settings: v.set ?? [],
+    across: v.across,
+    allVariants: v['all-variants'] ?? false,
     variantName: v.name,
     detach: v.detach ?? false,
     debounceMs,
@@ -179,6 +187,9 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild adopt <targets…>          record existing results as fresh without running (migration)
        sbuild materialize [targets…]    write missing outputs from committed results (e.g. the table)
        sbuild metrics diff [REV] [REV2] metrics JSONs vs a revision (default HEAD), or REV vs REV2
+       sbuild results [--across A..B] [--all-variants] [--md|--json]
+                                        every experiment run's metrics in one table, with the
+                                        params that set runs apart; --across: at each commit
        sbuild report [--out DIR]        one HTML page: graph by state, results, last build, metrics vs HEAD
        sbuild watch [targets…]          build, then rebuild the selection whenever one of its inputs changes
        sbuild launch [--nproc N] -- CMD  (in a target's command) start a distributed job's ranks on a free MASTER_PORT

@@ -88,6 +88,9 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
     case 'adopt': return (await import('./commands/adopt.js')).adopt(ws, opts, out);
     case 'materialize': return (await import('./commands/materialize.js')).materialize(ws, opts, out);
     case 'metrics': return (await import('./commands/metrics.js')).metrics(ws, opts, out);
+    case 'results':
+      if (ws.graph.byName.has('results')) process.stderr.write("note: this shows the results table; to build the target named 'results', run `sbuild build results`.\n");
+      return (await import('./commands/results.js')).results(ws, opts, out);
     case 'report':
       if (ws.graph.byName.has('report')) process.stderr.write("note: this writes the HTML report; to build the target named 'report', run `sbuild build report`.\n");
       return (await import('./commands/report.js')).report(ws, opts, out);

@@ -40,7 +40,7 @@ export function valuesParam(value: Json, root: string = workspaceRoot()): string
   return PREFIX + hex;
 }
 
-function readValues(root: string, ref: Json | undefined): Json | undefined {
+export function readValues(root: string, ref: Json | undefined): Json | undefined {
   const m = typeof ref === 'string' ? REF.exec(ref) : null;
   if (!m) return undefined;
   try {

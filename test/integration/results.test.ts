@@ -1,0 +1,160 @@
+// `sbuild results`: a row per experiment × run × commit, read from each commit's sbuild.lock
+// and git objects (no checkout), with the params that set an experiment's rows apart. A test
+// repository of three commits: a config change, a variant added, a metrics file edited by hand.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { Rig, useRigs } from '../helpers/rig.js';
+
+const rig = useRigs();
+
+const FAKE = `
+import fs from 'node:fs';
+import path from 'node:path';
+const [cmd, a, b, split] = process.argv.slice(2);
+fs.mkdirSync(path.dirname(b), { recursive: true });
+if (cmd === 'train') fs.writeFileSync(b, fs.readFileSync(a));
+else {
+  const { lr } = JSON.parse(fs.readFileSync(a, 'utf8'));
+  const f = split === 'val' ? 1 : 2;
+  fs.writeFileSync(b, JSON.stringify({ split, AP: Number((lr * 0.1 * f).toFixed(4)), AP50: Number((lr * 0.2 * f).toFixed(4)), per_class_AP: { ship: lr } }) + '\\n');
+}
+`;
+
+/** Experiments `name` → lr; each a train (its lr a param) and val/test evaluations. */
+function configure(r: Rig, exps: Record<string, number>): void {
+  const targets: object[] = [];
+  for (const [name, lr] of Object.entries(exps)) {
+    const cfg = `configs/${name.replace(/[@=]/g, '_')}.json`;
+    r.write(cfg, JSON.stringify({ lr }) + '\n');
+    targets.push({ name: `exp/${name}/full/train`, inputs: [cfg], outputs: [`work/${name}/model.json`], params: { lr }, run: ['node', 'fake.mjs', 'train', cfg, `work/${name}/model.json`] });
+    for (const split of ['val', 'test']) {
+      targets.push({ name: `exp/${name}/full/eval-${split}`, inputs: [`work/${name}/model.json`], outputs: [`work/${name}/${split}_metrics.json`], run: ['node', 'fake.mjs', 'eval', `work/${name}/model.json`, `work/${name}/${split}_metrics.json`, split] });
+    }
+  }
+  r.config(`{ targets: ${JSON.stringify(targets)} }`);
+}
+
+function git(r: Rig, args: string[]): string {
+  const res = spawnSync('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.com', '-c', 'init.defaultBranch=main', ...args], { cwd: r.dir, encoding: 'utf8' });
+  assert.equal(res.status, 0, res.stdout + res.stderr);
+  return res.stdout.trim();
+}
+
+function commit(r: Rig, message: string): string {
+  git(r, ['add', '-A']);
+  git(r, ['commit', '-qm', message]);
+  return git(r, ['rev-parse', 'HEAD']);
+}
+
+function build(r: Rig): void {
+  const res = r.run(['exp/**']);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+}
+
+/** Three commits: a at lr 1 and b at lr 3; a at lr 2; a variant of a at lr 4, and b's val metrics edited by hand. */
+function history(): { r: Rig; c: string[] } {
+  const r = rig();
+  r.write('fake.mjs', FAKE);
+  r.write('.gitignore', '.sbuild/\n');
+  git(r, ['init', '-q']);
+  configure(r, { a: 1, b: 3 });
+  build(r);
+  const c1 = commit(r, 'a at lr 1, b at lr 3');
+  configure(r, { a: 2, b: 3 });
+  build(r);
+  const c2 = commit(r, 'a: lr 2');
+  configure(r, { a: 2, 'a@lr=4': 4, b: 3 });
+  build(r);
+  r.write('work/b/val_metrics.json', JSON.stringify({ split: 'val', AP: 0.99, AP50: 0.6, per_class_AP: { ship: 3 } }) + '\n');
+  const c3 = commit(r, 'variant a@lr=4; b val edited');
+  return { r, c: [c1, c2, c3] };
+}
+
+interface Json {
+  sides: Array<{ label: string; commit: string | null; subject: string; recorded: boolean }>;
+  rows: Array<{ experiment: string; base: string; run: string; side: number; metrics: Record<string, unknown>; params: Record<string, unknown>; declared: boolean; unrecorded: string[] }>;
+  columns: string[];
+  paramKeys: string[];
+}
+
+test('results --across three commits: a row per experiment × run × commit, the params that differ, every number', () => {
+  const { r, c } = history();
+  const res = r.run(['results', '--across', `${c[0]}..HEAD`, '--json']);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  const t = JSON.parse(res.stdout) as Json;
+  assert.deepEqual(t.sides.map((s) => [s.commit, s.subject, s.recorded]), [[c[0], 'a at lr 1, b at lr 3', true], [c[1], 'a: lr 2', true], [c[2], 'variant a@lr=4; b val edited', true]]);
+  assert.deepEqual(t.columns, ['val.AP', 'val.AP50', 'val.per_class_AP.ship', 'test.AP', 'test.AP50', 'test.per_class_AP.ship']);
+  assert.deepEqual(t.paramKeys, ['lr']);
+  const row = (e: string, side: number, lr: number | undefined, ap: [number, number, number, number], unrecorded: string[] = []) => ({
+    experiment: e, base: e.split('@')[0], run: 'full', side,
+    metrics: { 'val.AP': ap[0], 'val.AP50': ap[1], 'val.per_class_AP.ship': ap[0] === 0.99 ? 3 : lr ?? 3, 'test.AP': ap[2], 'test.AP50': ap[3], 'test.per_class_AP.ship': lr ?? 3 },
+    params: lr === undefined ? {} : { lr }, declared: true, unrecorded,
+  });
+  assert.deepEqual(t.rows, [
+    row('a', 0, 1, [0.1, 0.2, 0.2, 0.4]),
+    row('a', 1, 2, [0.2, 0.4, 0.4, 0.8]),
+    row('a', 2, 2, [0.2, 0.4, 0.4, 0.8]),
+    row('a@lr=4', 2, 4, [0.4, 0.8, 0.8, 1.6]),
+    // b's lr never changed: no params column for its rows. Its hand-edited file is marked.
+    row('b', 0, undefined, [0.3, 0.6, 0.6, 1.2]),
+    row('b', 1, undefined, [0.3, 0.6, 0.6, 1.2]),
+    row('b', 2, undefined, [0.99, 0.6, 0.6, 1.2], ['work/b/val_metrics.json']),
+  ]);
+
+  // The same table as text: top-level numbers only, the commits listed under it.
+  const s = (h: string | undefined) => h!.slice(0, 7);
+  const text = r.run(['results', '--across', `${s(c[0])}..`]);
+  assert.equal(text.code, 0, text.stdout + text.stderr);
+  assert.equal(text.stdout, [
+    'experiment  run   commit   params  val.AP  val.AP50  test.AP  test.AP50',
+    `a           full  ${s(c[0])}  lr=1       0.1       0.2      0.2        0.4`,
+    `a           full  ${s(c[1])}  lr=2       0.2       0.4      0.4        0.8`,
+    `a           full  ${s(c[2])}  lr=2       0.2       0.4      0.4        0.8`,
+    `a@lr=4      full  ${s(c[2])}  lr=4       0.4       0.8      0.8        1.6`,
+    `b           full  ${s(c[0])}  –          0.3       0.6      0.6        1.2`,
+    `b           full  ${s(c[1])}  –          0.3       0.6      0.6        1.2`,
+    `b *         full  ${s(c[2])}  –         0.99       0.6      0.6        1.2`,
+    '',
+    '* a metrics file differs from what sbuild.lock recorded there (edited by hand, or not rebuilt)',
+    '',
+    `${s(c[0])}  a at lr 1, b at lr 3`,
+    `${s(c[1])}  a: lr 2`,
+    `${s(c[2])}  variant a@lr=4; b val edited`,
+    '',
+  ].join('\n'));
+
+  // Markdown: the same cells.
+  const md = r.run(['results', '--across', 'HEAD~1..HEAD', '--md']).stdout.split('\n');
+  assert.equal(md[0], '| experiment | run | commit | params | val.AP | val.AP50 | test.AP | test.AP50 |');
+  assert.equal(md[1], '|---|---|---|---|---:|---:|---:|---:|');
+  assert.equal(md[4], `| a@lr=4 | full | ${s(c[2])} | lr=4 | 0.4 | 0.8 | 0.8 | 1.6 |`);
+});
+
+test('results: the work tree by default; experiments no longer declared only with --all-variants; bad ranges are refused', () => {
+  const { r, c } = history();
+  // The variant dropped from the config (not committed): the work tree shows what is declared.
+  configure(r, { a: 2, b: 3 });
+  let res = r.run(['results', '--json']);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  let t = JSON.parse(res.stdout) as Json;
+  assert.deepEqual(t.sides, [{ label: 'worktree', commit: null, recorded: true }]);
+  assert.deepEqual(t.rows.map((x) => x.experiment), ['a', 'b']);
+  res = r.run(['results', '--across', 'HEAD', '--json']);
+  assert.deepEqual((JSON.parse(res.stdout) as Json).rows.map((x) => x.experiment), ['a', 'b']);
+  res = r.run(['results', '--across', 'HEAD', '--all-variants', '--json']);
+  t = JSON.parse(res.stdout) as Json;
+  assert.deepEqual(t.rows.map((x) => [x.experiment, x.declared]), [['a', true], ['a@lr=4', false], ['b', true]]);
+  assert.match(r.run(['results', '--across', 'HEAD', '--all-variants']).stdout, /^a@lr=4 \(not declared now\) {2}full/m);
+
+  // Errors: exit 2, one paragraph naming what to fix.
+  res = r.run(['results', '--across', `HEAD..${c[0]}`]);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, new RegExp(`^error: HEAD \\(${c[2]!.slice(0, 7)}\\) is not on the first-parent history of ${c[0]} \\(${c[0]!.slice(0, 7)}\\)`));
+  res = r.run(['results', '--across', 'nope..HEAD']);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /There is no revision 'nope' in the git repository/);
+  res = r.run(['results', 'exp/a/**']);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /`sbuild results` takes no targets \(got 'exp\/a\/\*\*'\)/);
+});
