@@ -127,3 +127,11 @@ export async function commitInfo(repo: GitRepo, commits: string[]): Promise<Map<
   }
   return out;
 }
+
+/** `HEAD~N..HEAD` over the last `n` commits of HEAD's first-parent line (fewer in a short history); undefined without commits. */
+export async function recentRange(repo: GitRepo, n: number): Promise<string | undefined> {
+  const r = await git(repo.root, ['rev-list', '--first-parent', '--count', 'HEAD'], undefined, repo.what);
+  const count = Number(r.stdout.toString('utf8').trim());
+  if (r.code !== 0 || !Number.isInteger(count) || count < 1) return undefined;
+  return `HEAD~${Math.min(n, count) - 1}..HEAD`;
+}

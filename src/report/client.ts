@@ -1,12 +1,12 @@
 // The page's script (bundled with Chart.js into the page at generation time). Nothing is laid
 // out here: the graph comes drawn, and expanding or collapsing a group redraws it from the
 // layout in the page's data (compose.ts). One delegated listener per section.
-import { Chart, BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip } from 'chart.js';
+import { Chart, BarController, BarElement, LineController, LineElement, PointElement, CategoryScale, LinearScale, Legend, Tooltip } from 'chart.js';
 import { graphSvg } from './svg.js';
 import { detailsHtml, seconds } from './details.js';
 import type { ChartData, ReportData, State } from './types.js';
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
+Chart.register(BarController, BarElement, LineController, LineElement, PointElement, CategoryScale, LinearScale, Legend, Tooltip);
 
 const $ = (sel: string) => document.querySelector(sel);
 const data = JSON.parse($('#report-data')?.textContent ?? '{}') as ReportData;
@@ -127,10 +127,10 @@ $('.toolbar')?.addEventListener('click', (e) => {
   applyScale();
 });
 
-// The paper table: a click on a header sorts by it, a second click reverses.
-$('#paper-table thead')?.addEventListener('click', (e) => {
-  const th = (e.target as Element).closest('th[data-sort]') as HTMLElement | null;
-  const table = $('#paper-table') as HTMLTableElement | null;
+// The tables (paper table, runs across commits): a click on a header sorts by it, a second click reverses.
+document.addEventListener('click', (e) => {
+  const th = (e.target as Element).closest('table.data thead th[data-sort]') as HTMLElement | null;
+  const table = th?.closest('table') as HTMLTableElement | null;
   if (!th || !table) return;
   const col = Number(th.dataset.sort);
   const numeric = th.dataset.type === 'num';
@@ -207,10 +207,46 @@ function barChart(id: string, c: ChartData | null, yTitle: string, palette: stri
   });
 }
 
+/** One line per experiment run over the commits, of the metric the select names. */
+function runsChart(): void {
+  const canvas = document.getElementById('chart-runs') as HTMLCanvasElement | null;
+  const pick = document.getElementById('runs-metric') as HTMLSelectElement | null;
+  const runs = data.runs;
+  if (!canvas || !pick || !runs?.rows.length) return;
+  const series = (metric: string) => {
+    const k = runs.columns.indexOf(metric);
+    const lines = new Map<string, Array<number | null>>();
+    for (const r of runs.rows) {
+      const key = `${r.experiment} ${r.run}`.trim();
+      if (!lines.has(key)) lines.set(key, runs.sides.map(() => null));
+      lines.get(key)![r.side] = r.values[k] ?? null;
+    }
+    return [...lines].map(([label, values], i) => ({ label, data: values, borderColor: HUES[i % HUES.length], backgroundColor: HUES[i % HUES.length], spanGaps: true, tension: 0 }));
+  };
+  const chart = new Chart(canvas, {
+    type: 'line',
+    data: { labels: runs.sides.map((s) => s.label), datasets: series(pick.value) },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      scales: { y: { title: { display: true, text: pick.value } }, x: { title: { display: true, text: 'commit (oldest first)' } } },
+      plugins: { legend: { position: 'bottom' }, tooltip: { callbacks: { title: (items) => { const s = runs.sides[items[0]?.dataIndex ?? 0]; return s ? `${s.label} ${s.subject}` : ''; } } } },
+    },
+  });
+  pick.addEventListener('change', () => {
+    chart.data.datasets = series(pick.value);
+    const y = chart.options.scales?.y as { title?: { text?: string } } | undefined;
+    if (y?.title) y.title.text = pick.value;
+    chart.update();
+  });
+}
+
 function drawCharts(): void {
   try {
     barChart('chart-ap', data.results?.ap ?? null, 'AP', PAIRS);
     barChart('chart-class', data.results?.perClass ?? null, 'AP', HUES);
+    runsChart();
   } catch (err) {
     // A chart that cannot be drawn leaves its canvas empty; the table still has the numbers.
     const note = document.createElement('p');

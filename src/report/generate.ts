@@ -15,6 +15,7 @@ import { layoutGraph } from './layout.js';
 import { targetInfos } from './model.js';
 import { pageHtml } from './page.js';
 import { readResults } from './results.js';
+import { runsSection } from './runs.js';
 import { targetStates } from './state.js';
 import { graphSvg } from './svg.js';
 import { topology } from './topology.js';
@@ -33,7 +34,7 @@ export interface ReportResult {
   ms: number;
 }
 
-export async function writeReport(ws: Workspace, outDir: string, opts: { gpus?: string; now?: Date } = {}): Promise<ReportResult> {
+export async function writeReport(ws: Workspace, outDir: string, opts: { gpus?: string; now?: Date; across?: string } = {}): Promise<ReportResult> {
   const t0 = performance.now();
   const script = clientScript(); // bundled while the rest is gathered
   // Awaited at the end: a failure meanwhile must not end the process as an unhandled rejection.
@@ -61,6 +62,7 @@ export async function writeReport(ws: Workspace, outDir: string, opts: { gpus?: 
   for (const name of topo.names) counts[stateOf(name)]++;
   const { table, data: results } = readResults(ws.root, ws.graph);
   const diff = await diffSection(ws.root, ws.graph);
+  const runs = await runsSection(ws, opts.across);
   const data: ReportData = {
     format: 1,
     title: path.basename(ws.root),
@@ -71,6 +73,7 @@ export async function writeReport(ws: Workspace, outDir: string, opts: { gpus?: 
     graph: layout,
     expanded,
     results,
+    runs,
     timeline: timelineData,
     diff: diff.summary,
   };

@@ -33,7 +33,7 @@ export function pageHtml(p: PageParts): string {
 <body>
 <header><h1>${esc(d.title)}: where the results stand</h1>
 <div>${badges}<span class="muted">generated ${esc(d.generatedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))} by sbuild report; states as <code>sbuild status</code> computes them, failed as in the last build</span></div>
-<nav><a href="#graph-section">Graph</a><a href="#results">Results</a><a href="#timeline-section">Last build</a><a href="#diff-section">Metrics vs HEAD</a></nav></header>
+<nav><a href="#graph-section">Graph</a><a href="#results">Results</a><a href="#runs-section">Across commits</a><a href="#timeline-section">Last build</a><a href="#diff-section">Metrics vs HEAD</a></nav></header>
 <main>
 <section id="graph-section"><h2>Graph</h2>
 <div class="toolbar"><input id="find" list="target-names" placeholder="find a target (Enter)" aria-label="find a target"><datalist id="target-names"></datalist>
@@ -51,6 +51,7 @@ ${tableHtml(p.table)}
 <div class="chart-box"><h3>AP and AP50 per experiment</h3>${d.results.ap ? '' : '<p class="empty">No AP values to chart.</p>'}<div class="canvas"><canvas class="chart" id="chart-ap"></canvas></div>${d.results.ap?.note ? `<p class="muted">${esc(d.results.ap.note)}</p>` : ''}</div>
 <div class="chart-box"><h3>Per-class AP</h3>${d.results.perClass ? '' : '<p class="empty">No per-class AP values to chart.</p>'}<div class="canvas"><canvas class="chart" id="chart-class"></canvas></div>${d.results.perClass?.note ? `<p class="muted">${esc(d.results.perClass.note)}</p>` : ''}</div>
 </div></section>
+${runsHtml(d)}
 <section id="timeline-section"><h2>Last build</h2>
 ${d.timeline ? `<p class="muted">${esc(timelineNote(d))}</p>` : ''}
 <div id="timeline">${p.timelineSvg ?? '<p class="empty">No build recorded yet (.sbuild/last-build.json is written by a build that runs something).</p>'}</div>
@@ -66,6 +67,33 @@ ${d.timeline ? `<p class="muted">${esc(timelineNote(d))}</p>` : ''}
 
 function plural(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? '' : 's'}`;
+}
+
+/** Experiment runs across commits: a sortable table, and a line chart of the metric chosen above it. */
+function runsHtml(d: ReportData): string {
+  const r = d.runs;
+  const head = ['experiment', 'run', 'commit', 'params', ...r.columns];
+  const numeric = (i: number) => i >= 4;
+  const th = head.map((c, i) => `<th data-sort="${i}" data-type="${numeric(i) ? 'num' : 'text'}">${esc(c)}</th>`).join('');
+  const rows = r.rows
+    .map((x) => {
+      const side = r.sides[x.side]!;
+      const cells = [esc(x.experiment + (x.unrecorded ? ' *' : '')), esc(x.run), `<span title="${esc(side.subject)}">${esc(side.label)}</span>`, esc(x.params), ...x.values.map((v) => (v === null ? '' : esc(String(v))))];
+      return `<tr>${cells.map((c, i) => `<td${numeric(i) ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`;
+    })
+    .join('\n');
+  const options = r.columns.map((c) => `<option value="${esc(c)}"${c === defaultMetric(r.columns) ? ' selected' : ''}>${esc(c)}</option>`).join('');
+  const body = r.rows.length
+    ? `<p class="muted">Commits ${esc(r.range)}, oldest first (\`sbuild results --across ${esc(r.range)}\`); params: what sets an experiment's rows apart.${r.rows.some((x) => x.unrecorded) ? ' * a metrics file differs from what sbuild.lock recorded at that commit.' : ''}</p>
+<div class="scroll"><table id="runs-table" class="data"><thead><tr>${th}</tr></thead><tbody>${rows}</tbody></table></div>
+<div class="chart-box"><h3>Across commits: <select id="runs-metric">${options}</select></h3><div class="canvas"><canvas class="chart" id="chart-runs"></canvas></div></div>`
+    : `<p class="empty">${esc(r.message ?? 'No runs recorded.')}</p>`;
+  return `<section id="runs-section"><h2>Across commits</h2>\n${body}</section>`;
+}
+
+/** The chart's first metric: the test split's AP where there is one, else the first AP, else the first column. */
+export function defaultMetric(columns: string[]): string | undefined {
+  return columns.find((c) => c === 'test.AP') ?? columns.find((c) => c.endsWith('.AP')) ?? columns[0];
 }
 
 function tableHtml(t: ResultsTable): string {

@@ -19,6 +19,8 @@ export interface ReportData {
   /** Groups drawn expanded when the page opens. */
   expanded: string[];
   results: ResultsData;
+  /** Experiment runs across the last commits (`sbuild results --across`). */
+  runs: RunsData;
   timeline: TimelineData | null;
   diff: DiffSummary;
 }
@@ -129,4 +131,16 @@ export interface DiffSummary {
   from?: string;
   changedFiles?: number;
   changedValues?: number;
+}
+
+export interface RunsData {
+  /** The commits shown, as `A..B`. */
+  range: string;
+  sides: Array<{ label: string; subject: string; date: string }>;
+  /** Metric columns (`val.AP`): the chart's choices. */
+  columns: string[];
+  /** Oldest commit first within each experiment run. */
+  rows: Array<{ experiment: string; run: string; side: number; params: string; values: Array<number | null>; unrecorded: boolean }>;
+  /** Why there is nothing to show. */
+  message?: string;
 }

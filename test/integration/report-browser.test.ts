@@ -14,6 +14,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO, useRigs, type Rig } from '../helpers/rig.js';
 import { browserAvailable, screenshot, testLogDir, useBrowser, type OpenedPage } from '../helpers/browser.js';
+import { resultsHistory } from '../helpers/results-history.js';
 
 const skip = browserAvailable();
 const rig = useRigs();
@@ -427,4 +428,31 @@ test('a big graph starts collapsed into groups; clicking a group expands it into
   for (const t of added) assert.ok(big.targets.includes(t), `${t} is a target`);
   p.assertClean('big report');
   await screenshot(p.page, path.join(LOGS, 'big.png'), { clip: { width: 1280, height: 900 } });
+});
+
+test('across commits: the line chart draws, follows the chosen metric, and the runs table sorts', { skip }, async () => {
+  const { r } = resultsHistory(rig());
+  const page = await browser.open(report(r), { viewport: { width: 1280, height: 800 } });
+  const sel = 'canvas.chart#chart-runs';
+  await page.page.locator(sel).scrollIntoViewIfNeeded();
+  let probe = await probeCanvas(page, sel);
+  for (let i = 0; i < 50 && !(probe.differsFromBlank && (probe.inked ?? 0) >= 200); i++) {
+    await page.page.waitForTimeout(100);
+    probe = await probeCanvas(page, sel);
+  }
+  assert.ok((probe.inked ?? 0) >= 200 && (probe.colours ?? 0) >= 2, `${sel} has drawn content: ${JSON.stringify(probe)}`);
+  const image = () => page.page.$eval(sel, (c) => (c as HTMLCanvasElement).toDataURL());
+  const before = await image();
+  await page.page.selectOption('#runs-metric', 'val.AP');
+  await page.page.waitForFunction((b) => (document.querySelector('canvas#chart-runs') as HTMLCanvasElement).toDataURL() !== b, before, { timeout: 5_000 });
+  assert.notEqual(await image(), before, 'another metric draws another chart');
+  // Sorting by test.AP (column 6: experiment, run, commit, params, val.AP, val.AP50, test.AP).
+  const column = () => page.page.$$eval('#runs-table tbody tr', (rows) => rows.map((row) => Number(row.children[6]?.textContent)));
+  const th = page.page.locator('#runs-table thead th').nth(6);
+  assert.equal((await th.textContent())?.trim(), 'test.AP');
+  await th.click();
+  assert.deepEqual(await column(), [0.2, 0.4, 0.4, 0.6, 0.6, 0.6, 0.8]);
+  await th.click();
+  assert.deepEqual(await column(), [0.8, 0.6, 0.6, 0.6, 0.4, 0.4, 0.2]);
+  page.assertClean('runs across commits');
 });

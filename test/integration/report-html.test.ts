@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Rig, useRigs } from '../helpers/rig.js';
+import { resultsHistory } from '../helpers/results-history.js';
 import { groupOf, worstState, type State } from '../../src/report/group.js';
 import { assignLanes } from '../../src/report/lanes.js';
 import { compose } from '../../src/report/compose.js';
@@ -408,4 +409,36 @@ test('grouping, worst state and timeline lanes', () => {
   const laneOf = (i: number) => lanes.names[lanes.of[i]!];
   assert.deepEqual(lanes.names, ['local 1', 'local 2', 'GPU 0', 'GPU 1', 'slurm 1', 'slurm 2']);
   assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map(laneOf), ['local 1', 'local 2', 'local 2', 'local 1', 'GPU 1', 'slurm 1', 'slurm 2', 'GPU 0']);
+});
+
+test('the report shows experiment runs across the last commits: the rows and numbers of `sbuild results --across`, a sortable table and the chart\'s metrics', () => {
+  const { r, c } = resultsHistory(rig());
+  const { html, data } = report(r);
+  const cli = JSON.parse(r.run(['results', '--across', `${c[0]}..HEAD`, '--json']).stdout) as { rows: Array<{ experiment: string; run: string; side: number; metrics: Record<string, number> }> };
+  assert.equal(data.runs.range, 'HEAD~2..HEAD');
+  assert.deepEqual(data.runs.sides.map((s) => [s.label, s.subject]), [[c[0]!.slice(0, 7), 'a at lr 1, b at lr 3'], [c[1]!.slice(0, 7), 'a: lr 2'], [c[2]!.slice(0, 7), 'variant a@lr=4; b val edited']]);
+  assert.deepEqual(data.runs.columns, ['val.AP', 'val.AP50', 'test.AP', 'test.AP50']);
+  assert.deepEqual(
+    data.runs.rows.map((x) => [x.experiment, x.side, x.params, x.values, x.unrecorded]),
+    cli.rows.map((x) => [x.experiment, x.side, x.experiment.startsWith('a') ? `lr=${x.experiment === 'a@lr=4' ? 4 : x.side === 0 ? 1 : 2}` : '', data.runs.columns.map((k) => x.metrics[k]), x.experiment === 'b' && x.side === 2]),
+  );
+  const runs = section(html, '<section id="runs-section">', '</section>');
+  assert.match(runs, /<table id="runs-table" class="data"><thead><tr><th data-sort="0" data-type="text">experiment<\/th>/);
+  assert.equal((runs.match(/<tr><td>/g) ?? []).length, 7);
+  assert.match(runs, new RegExp(`<tr><td>b \\*</td><td>full</td><td><span title="variant a@lr=4; b val edited">${c[2]!.slice(0, 7)}</span></td><td></td><td class="num">0\\.99</td>`));
+  assert.match(runs, /<select id="runs-metric"><option value="val\.AP">val\.AP<\/option><option value="val\.AP50">val\.AP50<\/option><option value="test\.AP" selected>test\.AP<\/option>/);
+  // --across picks the commits.
+  const one = report(r, ['--out', 'report', '--across', 'HEAD']).data;
+  assert.deepEqual([one.runs.range, one.runs.sides.length, one.runs.rows.length], ['HEAD', 1, 3]);
+});
+
+test('outside a git repository the runs section says why it is empty, and the report is still written', () => {
+  const r = rig();
+  r.write('x.txt', 'x\n');
+  r.config(`{ targets: [{ name: 'exp/a/full/eval', inputs: ['x.txt'], outputs: ['w/val_metrics.json'], run: ['node', '-e', ${JSON.stringify(`require('fs').writeFileSync('w/val_metrics.json', '{"AP": 1}')`)}] }] }`);
+  const built = r.run(['exp/a/full/eval']);
+  assert.equal(built.code, 0, built.stdout + built.stderr);
+  const { html, data } = report(r);
+  assert.equal(data.runs.message, 'No runs across commits: the workspace is not inside a git repository.');
+  assert.match(section(html, '<section id="runs-section">', '</section>'), /<p class="empty">No runs across commits: the workspace is not inside a git repository\.<\/p>/);
 });

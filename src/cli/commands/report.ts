@@ -11,7 +11,7 @@ export async function report(ws: Workspace, opts: Options, out: (s: string) => v
   const dir = opts.out !== undefined ? path.resolve(opts.out) : path.join(ws.root, DEFAULT_REPORT_DIR);
   for (const w of ws.warnings) process.stderr.write(`sbuild: ${w}\n`);
   const { writeReport } = await import('../../report/generate.js');
-  const r = await writeReport(ws, dir, { gpus: opts.gpus });
+  const r = await writeReport(ws, dir, { gpus: opts.gpus, ...(opts.across !== undefined ? { across: opts.across } : {}) });
   const shown = path.relative(process.cwd(), r.file) || r.file;
   const states = Object.entries(r.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
   const size = r.bytes >= 1024 * 1024 ? `${(r.bytes / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(r.bytes / 1024)} KB`;
