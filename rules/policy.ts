@@ -17,6 +17,8 @@ export const sardetPolicy: Policy = {
     'artifacts/visualizations/VR/*/*/metrics.json',
     // the record of what the committed results were built from
     'sbuild.lock',
+    // the experiment variants made with -S (their rows are in the table)
+    'sbuild.variants.json',
   ],
   ignored: [
     // training / eval outputs: checkpoints (*.pth), logs, … (the metrics JSONs above stay tracked)
