@@ -2,8 +2,10 @@
 export { zipFiles, metricsZip, writeZip, inspectZip, ZipFormatError, ZIP_ENTRY_MODE, METRICS_JSON_GLOB } from './zip.js';
 export type { ZipFilesOptions, MetricsZipOptions, ZipSource, ZipInfo } from './zip.js';
 export { releaseCheck, releaseBundle, sha256File, DEFAULT_CHECK_OUTPUT } from './release.js';
-export type { ReleaseCheckOptions, ReleaseCheckRecord, CheckedAsset, ReleaseBundleOptions, ReleaseManifest, ManifestFile } from './release.js';
+export type { ReleaseCheckOptions, ReleaseCheckRecord, CheckedAsset, ReleaseBundleOptions, ReleaseManifest, ManifestFile, ChangedFile } from './release.js';
 export { gitCommit, findGitDir } from './git.js';
+export { gitSource } from './source.js';
+export type { GitSource, ChangedPath, ChangeKind } from './source.js';
 export { dataset } from './dataset.js';
 export type { Dataset, DatasetOptions } from './dataset.js';
 export { experiment, sweep, demoRunner, mmdetRunner, mmengineLimitOptions, cfgOptionValue, checkpointName, withOptions, DEFAULT_VARIANTS } from './experiment.js';

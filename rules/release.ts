@@ -1,13 +1,14 @@
 // Release assets: a check that every asset is a readable, non-empty zip (with a record of
 // what was checked), and the release bundle — a folder holding a copy of each asset, a
-// manifest tying every file to the target and fingerprint that built it, and SHA256SUMS.
+// manifest tying every file to the target and fingerprint that built it and recording the
+// source it was built from (commit, and the files that differed from it), and SHA256SUMS.
 // Both are byte-identical for identical inputs: sorted, no timestamps.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { BadInputError, workspaceRoot, type ActionContext, type Target } from '../src/index.js';
+import { BadInputError, type ActionContext, type Target } from '../src/index.js';
 import { inspectZip, workspacePath, ZipFormatError } from './zip.js';
-import { gitCommit } from './git.js';
+import { contentOf, gitSource, type ChangeKind } from './source.js';
 
 // ---------------------------------------------------------------------------------------------
 // releaseCheck
@@ -109,7 +110,14 @@ export interface ReleaseBundleOptions {
    * and refuses any asset the check did not record with the same SHA-256.
    */
   check?: string;
-  /** Commit to record; default: HEAD of the git repository holding the workspace (null outside one). */
+  /**
+   * Left out (the default), the manifest records the source the bundle was built from, read
+   * when it is built: HEAD of the git repository holding the workspace, and the source files
+   * that differ from it. Given, the manifest records this commit instead (null: none) with
+   * `dirty` and `changed` null, as the tree is not compared with it; it is a param, so
+   * changing it rebuilds the bundle. For a build outside git that knows its commit
+   * (`commit: process.env.SOURCE_COMMIT`).
+   */
   commit?: string | null;
   /** The bundle folder (default 'artifacts/release/<version>'). */
   outDir?: string;
@@ -128,10 +136,35 @@ export interface ManifestFile {
   fingerprint: string | null;
 }
 
+/** A source file that differed from the manifest's commit when the bundle was built. */
+export interface ChangedFile {
+  /** Workspace-relative path. */
+  path: string;
+  status: ChangeKind;
+  /** For `renamed` and `copied`: the path it came from. */
+  from?: string;
+  /**
+   * SHA-256 of its bytes in the work tree then (a symbolic link: of its target's text); null
+   * when it was deleted, or is a folder (a submodule or a nested repository).
+   */
+  sha256: string | null;
+}
+
 /** manifest.json of a release bundle. */
 export interface ReleaseManifest {
   version: string;
+  /**
+   * The commit checked out when the bundle was built (HEAD), or the `commit` option. Null: no
+   * commit known (outside a git repository, before the first commit, or `commit: null`).
+   */
   commit: string | null;
+  /**
+   * Whether the workspace's source differed from `commit` then: `changed` is not empty. Null:
+   * unknown (outside a git repository, no `git` program, or a `commit` given in the config).
+   */
+  dirty: boolean | null;
+  /** Those source files, sorted by path: [] when clean, null when unknown (as `dirty`). */
+  changed: ChangedFile[] | null;
   files: ManifestFile[];
   /** Every target the bundle depends on, transitively, with its fingerprint; sorted by name. */
   lineage: Array<{ target: string; fingerprint: string }>;
@@ -143,7 +176,9 @@ const GENERATED = new Set(['manifest.json', 'SHA256SUMS']);
 /**
  * The release folder (default `artifacts/release/<version>/`): a copy of each asset,
  * `manifest.json` and `SHA256SUMS` (`sha256sum -c SHA256SUMS` verifies it). No timestamps, so two
- * clean builds give identical folders. The commit is a param: a new commit makes the bundle stale.
+ * clean builds give identical folders. The source (commit, dirty, changed files) is read when
+ * it runs and is no part of its fingerprint: a new commit leaves the bundle fresh, and its
+ * manifest keeps naming the source its bytes came from (`sbuild -B` records the new one).
  */
 export function releaseBundle(opts: ReleaseBundleOptions): Target {
   const name = opts?.name ?? 'release-bundle';
@@ -171,15 +206,13 @@ export function releaseBundle(opts: ReleaseBundleOptions): Target {
     if (a === outDir || a.startsWith(outDir + '/')) throw new Error(`${what}: the asset '${a}' lies inside the bundle folder '${outDir}'; keep assets outside it.`);
   }
   const check = opts.check === undefined ? undefined : workspacePath(opts.check, `${what}: \`check\``);
-  let commit: string | null;
-  if (opts.commit === undefined) commit = gitCommit(workspaceRoot());
-  else if (opts.commit === null || (typeof opts.commit === 'string' && opts.commit !== '')) commit = opts.commit;
-  else throw new Error(`${what}: \`commit\` must be a commit id string, or null to record none; leave it out to read HEAD.`);
+  const commit = commitOverride(opts.commit, what);
   return {
     name,
     inputs: check ? [...assets, check] : [...assets],
     outputs: [outDir],
-    params: { version, commit, assets, check: check ?? null },
+    // No commit unless the config gives one: a commit alone changes no byte of the bundle.
+    params: { version, assets, check: check ?? null, ...commit },
     // The manifest lists every upstream fingerprint: rebuild it when any changes.
     lineage: true,
     rule: { id: 'sbuild/rules/releaseBundle', version: 1, module: import.meta.url },
@@ -189,9 +222,18 @@ export function releaseBundle(opts: ReleaseBundleOptions): Target {
   };
 }
 
+/** The `commit` option as params: `{}` when left out, `{ commit }` when given. */
+function commitOverride(commit: unknown, what: string): { commit?: string | null } {
+  if (commit === undefined) return {};
+  if (commit === null || (typeof commit === 'string' && commit !== '')) return { commit };
+  throw new Error(
+    `${what}: \`commit\` must be a commit id string, or null to record none; got ${JSON.stringify(commit) ?? String(commit)}. ` +
+      'Leave it out to record the checked-out commit and the changed files when the bundle is built.',
+  );
+}
+
 async function releaseBundleAction(ctx: ActionContext): Promise<void> {
   const version = ctx.params.version as string;
-  const commit = ctx.params.commit as string | null;
   const assets = ctx.params.assets as string[];
   const check = ctx.params.check as string | null;
   const outDir = ctx.outputs[0]!;
@@ -228,6 +270,8 @@ async function releaseBundleAction(ctx: ActionContext): Promise<void> {
     );
   }
 
+  const source = await sourceRecord(ctx);
+
   // Built in a sibling temp folder and renamed into place: never a half-made bundle.
   const final = ctx.path(outDir);
   const tmp = path.join(path.dirname(final), `.${path.basename(final)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
@@ -245,7 +289,7 @@ async function releaseBundleAction(ctx: ActionContext): Promise<void> {
       .lineage()
       .map((l) => ({ target: l.target, fingerprint: l.fingerprint }))
       .sort((a, b) => cmp(a.target, b.target));
-    const manifest: ReleaseManifest = { version, commit, files, lineage };
+    const manifest: ReleaseManifest = { version, ...source, files, lineage };
     const manifestText = JSON.stringify(manifest, null, 2) + '\n';
     await fs.promises.writeFile(path.join(tmp, 'manifest.json'), manifestText);
     const sums = [...files.map((f) => [f.path, f.sha256] as const), ['manifest.json', createHash('sha256').update(manifestText).digest('hex')] as const]
@@ -260,6 +304,66 @@ async function releaseBundleAction(ctx: ActionContext): Promise<void> {
     throw err;
   }
   ctx.log(`bundle ${outDir}: ${sources.length} asset(s), manifest.json, SHA256SUMS`);
+}
+
+type SourceRecord = Pick<ReleaseManifest, 'commit' | 'dirty' | 'changed'>;
+
+/** The manifest's source fields: the `commit` option as given, else what git says now. */
+async function sourceRecord(ctx: ActionContext): Promise<SourceRecord> {
+  if (Object.hasOwn(ctx.params, 'commit')) {
+    ctx.log('source: the commit given in the config; the work tree is not compared with it (dirty: null)');
+    return { commit: ctx.params.commit as string | null, dirty: null, changed: null };
+  }
+  const git = await gitSource(ctx.root, ctx.signal);
+  if (!git.ok) {
+    ctx.log(`source: ${git.why}, so whether the tree differs from its commit is unknown (dirty: null)`);
+    return { commit: git.commit, dirty: null, changed: null };
+  }
+  const changed: ChangedFile[] = [];
+  const seen = new Set<string>();
+  for (const c of git.changes) {
+    if (seen.has(c.path) || derived(ctx, c.path)) continue;
+    seen.add(c.path);
+    const sha256 = await contentHash(ctx, c.path);
+    // A path deleted in the index but present again on disk differs from the commit by content.
+    const status: ChangeKind = c.status === 'deleted' && sha256 !== null ? 'modified' : c.status;
+    changed.push({ path: c.path, status, ...(c.from !== undefined ? { from: c.from } : {}), sha256 });
+  }
+  changed.sort((a, b) => cmp(a.path, b.path));
+  return { commit: git.commit, dirty: changed.length > 0, changed };
+}
+
+/**
+ * Whether a changed path is derived rather than source: a declared output of some target (or
+ * below one), `sbuild.lock`, sbuild's state in `.sbuild/`, or the temp file of one of those
+ * being written. They follow from the source and the builds, so they neither make the tree
+ * dirty nor belong in the list: a tracked results table rebuilt after a config edit is
+ * explained by the config's entry, and `sbuild.lock` changes with every build.
+ */
+function derived(ctx: ActionContext, rel: string): boolean {
+  const plain = (p: string) =>
+    p === 'sbuild.lock' || p === '.sbuild' || p.startsWith('.sbuild/') || ctx.outputs.some((o) => p === o || p.startsWith(o + '/')) || ctx.provenance(p) !== undefined;
+  return plain(rel) || tempStandIns(rel).some(plain);
+}
+
+/**
+ * The paths a temp file or folder may stand in for while it is written beside them
+ * (`x.json.tmp-12-0` → `x.json`; `.bundle.tmp-12-ab/f` → `bundle`, `.bundle`).
+ */
+function tempStandIns(rel: string): string[] {
+  const parts = rel.split('/');
+  const i = parts.findIndex((p) => p.includes('.tmp-'));
+  if (i < 0) return [];
+  const base = parts[i]!.slice(0, parts[i]!.indexOf('.tmp-'));
+  const dir = parts.slice(0, i).map((p) => p + '/').join('');
+  return base.startsWith('.') ? [dir + base, dir + base.slice(1)] : [dir + base];
+}
+
+/** SHA-256 of a changed path's content now; null when it is gone or a folder. */
+async function contentHash(ctx: ActionContext, rel: string): Promise<string | null> {
+  const c = contentOf(ctx.path(rel));
+  if (c === undefined) return null;
+  return 'text' in c ? createHash('sha256').update(c.text).digest('hex') : sha256File(c.file, ctx.signal);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,12 +1,17 @@
 // DESIGN "Staleness 5": a clone with sbuild.lock and the tracked small outputs but no
 // checkpoints (and no .sbuild/) runs nothing whose recorded inputs still match; a missing
 // intermediate is produced only when something that must run needs it, or when asked for.
-import { test, after } from 'node:test';
+// And the demo itself, in a fresh copy: what each group runs there is what the README says.
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { Rig, sh, useRigs } from '../helpers/rig.js';
+import path from 'node:path';
+import { REPO, Rig, sh, useRigs } from '../helpers/rig.js';
+import { useClones } from '../helpers/clone.js';
 
 const rig = useRigs();
+const demoClone = useClones();
 
 /** data → {a,b}/train (checkpoint, untracked) → {a,b}/eval (metrics, tracked) → table (tracked). */
 function workspace(): Rig {
@@ -159,4 +164,72 @@ test('a failed production keeps the records of absent targets that never ran', (
   assert.ok(lock.targets.b, 'b never ran: its record stays');
   r.run(['d']);
   assert.deepEqual(r.takeRuns(), [], 'd is still fresh on the records');
+});
+
+interface GroupRow {
+  fresh: number;
+  run: number;
+  /** The row's last cell: what runs. */
+  what: string;
+}
+
+/** README's table of what a fresh clone of the demo runs per group (`| \`group\` | fresh | to run | what |`). */
+function documentedGroups(): Map<string, GroupRow> {
+  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const section = /^## Cache, fresh clones, teams$([\s\S]*?)^## /m.exec(readme)?.[1];
+  assert.ok(section, 'README has a "Cache, fresh clones, teams" section');
+  const rows = new Map<string, GroupRow>();
+  for (const m of section.matchAll(/^\s*\| `([a-z]+)` \| (\d+) \| (\d+) \| (.+) \|$/gm)) rows.set(m[1]!, { fresh: Number(m[2]), run: Number(m[3]), what: m[4]! });
+  return rows;
+}
+
+// The kinds of target the release row names, each with how the row counts it ("the 6 trainings";
+// a kind named without a number is one target).
+const KINDS: Array<[kind: RegExp, text: RegExp]> = [
+  [/^exp\/[^/]+\/(smoke|full)\/train$/, /the (\d+) trainings/],
+  [/^tools$/, /the demo programs/],
+  [/^dataset(\/source)?$/, /the dataset \((\d+) targets\)/],
+  [/^weights\/clutter-prior$/, /the clutter prior/],
+  [/^vis\//, /the (\d+) visualisation targets/],
+  [/^release\/(checkpoints|logs|visualizations|metrics)$/, /the (\d+) zips/],
+  [/^release\/check$/, /the check/],
+  [/^release\/bundle$/, /the bundle/],
+];
+
+test('a fresh copy of the demo: each group runs what the README documents (status and --dry-run), and the other docs give the same numbers', () => {
+  const docs = documentedGroups();
+  assert.deepEqual([...docs.keys()], ['tables', 'smoke', 'full', 'release'], 'the README documents every group of the demo');
+  const dir = demoClone();
+  const sbuild = (args: string[]) => {
+    const r = spawnSync(process.execPath, [path.join(dir, 'bin', 'sbuild.js'), ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, CI: '1', SARDET_ROOT: '' } });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    return r.stdout;
+  };
+  for (const [group, doc] of docs) {
+    assert.match(sbuild(['--dry-run', group]), new RegExp(`^sbuild: dry run: ${doc.run} would run, ${doc.fresh} fresh$`, 'm'), group);
+    // status says the same: what would run is stale, or missing (a recorded output that is gone).
+    const status = sbuild(['status', group]);
+    const summary = /^sbuild: (\d+) fresh, (\d+) stale, (\d+) missing$/m.exec(status);
+    assert.ok(summary, status);
+    assert.deepEqual([Number(summary[1]), Number(summary[2]) + Number(summary[3])], [doc.fresh, doc.run], `${group}: ${summary[0]}`);
+    const toRun = [...status.matchAll(/^(?:stale|missing) +(\S+)/gm)].map((m) => m[1]!);
+    assert.equal(toRun.length, doc.run, group);
+    if (doc.run === 0) {
+      assert.match(doc.what, /^nothing:/, `${group}: the row says nothing runs`);
+      continue;
+    }
+    // Every target that runs is of a kind the row names, as many as it says.
+    for (const [kind, text] of KINDS) {
+      const said = text.exec(doc.what);
+      assert.ok(said, `${group}: the row names ${text}`);
+      assert.equal(toRun.filter((n) => kind.test(n)).length, said[1] === undefined ? 1 : Number(said[1]), `${group}: ${text}`);
+    }
+    assert.deepEqual(toRun.filter((n) => !KINDS.some(([kind]) => kind.test(n))), [], `${group}: no target of a kind the row leaves out`);
+  }
+  const release = docs.get('release')!;
+  for (const file of ['docs/CI.md', 'docs/RESULTS_BUNDLE.md']) {
+    const m = /runs (\d+) of (?:the|its) (\d+) targets/.exec(fs.readFileSync(path.join(REPO, file), 'utf8'));
+    assert.ok(m, `${file} says how many targets release runs in a fresh clone`);
+    assert.deepEqual([Number(m[1]), Number(m[2])], [release.run, release.run + release.fresh], file);
+  }
 });

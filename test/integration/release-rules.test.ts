@@ -1,5 +1,6 @@
 // The zip and release rules (sbuild/rules) through the real CLI: deterministic zips, the
-// release check's problem lines, the release bundle's manifest and checksums, and gitCommit.
+// release check's problem lines, the release bundle's manifest and checksums, the source the
+// manifest records (commit, dirty, changed files) in and out of git, and gitCommit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -290,9 +291,12 @@ test('releaseCheck: every problem listed at once, one line each; a missing asset
 });
 
 interface BundleOpts {
-  commit?: string;
+  /** The `commit` option; left out when undefined. */
+  commit?: string | null;
   version?: string;
   extraAsset?: boolean;
+  /** zip/data also reads configs/exp.py (an experiment config). */
+  configInput?: boolean;
 }
 
 /** A workspace with two zips, a check and a bundle. */
@@ -306,11 +310,12 @@ function bundleRig(opts: BundleOpts = {}): Rig {
 
 function bundleConfig(r: Rig, opts: BundleOpts): void {
   const commit = opts.commit === undefined ? '' : `, commit: ${JSON.stringify(opts.commit)}`;
+  const dataInputs = JSON.stringify(opts.configInput ? ['data', 'configs/exp.py'] : ['data']);
   r.config(
     `{
     default: 'release',
     targets: [
-      zipFiles({ name: 'zip/data', inputs: ['data'], output: 'artifacts/release_assets/data.zip' }),
+      zipFiles({ name: 'zip/data', inputs: ${dataInputs}, output: 'artifacts/release_assets/data.zip' }),
       zipFiles({ name: 'zip/ckpt', inputs: ['ckpt'], output: 'artifacts/release_assets/ckpt.zip', store: true }),
       releaseCheck({ assets: ['artifacts/release_assets/data.zip', 'artifacts/release_assets/ckpt.zip'] }),
       releaseBundle({
@@ -340,6 +345,8 @@ test('releaseBundle: manifest ties each file to its target and fingerprint in sb
   assert.deepEqual(manifest, {
     version: 'v1.0.0',
     commit,
+    dirty: null,
+    changed: null,
     files: [
       { path: 'ckpt.zip', bytes: file(`${dir}/ckpt.zip`).length, sha256: sha256(file(`${dir}/ckpt.zip`)), source: 'artifacts/release_assets/ckpt.zip', target: 'zip/ckpt', fingerprint: lock['zip/ckpt']!.fingerprint },
       { path: 'data.zip', bytes: file(`${dir}/data.zip`).length, sha256: sha256(file(`${dir}/data.zip`)), source: 'artifacts/release_assets/data.zip', target: 'zip/data', fingerprint: lock['zip/data']!.fingerprint },
@@ -365,7 +372,7 @@ test('releaseBundle: manifest ties each file to its target and fingerprint in sb
   assert.equal(a.read('artifacts/release_assets/release_check.json'), b.read('artifacts/release_assets/release_check.json'));
 });
 
-test('releaseBundle: fresh on a second build; stale after a commit or version change; an unchecked asset is refused', () => {
+test('releaseBundle: fresh on a second build; stale after a change of the `commit` option or the version; an unchecked asset is refused', () => {
   const r = bundleRig({ commit: '1'.repeat(40) });
   ok(r);
   assert.match(ok(r).stdout, /0 ran, 4 fresh/);
@@ -406,9 +413,12 @@ test('releaseBundle: a bad version or colliding assets are config errors naming 
     ['v1', "['x/a.zip', 'y/a.zip']", /the assets 'x\/a\.zip' and 'y\/a\.zip' would both be 'a\.zip' in the bundle; rename one of them\./],
     ['v1', "['x/manifest.json']", /would overwrite the bundle's own manifest\.json/],
     ['v1', "['x/*.zip']", /is not a file path; list each asset file/],
+    ['v1', "['a.zip'], commit: ''", /releaseBundle\("release-bundle"\): `commit` must be a commit id string, or null to record none; got ""\. Leave it out to record the checked-out commit and the changed files when the bundle is built\./],
+    ['v1', "['a.zip'], commit: 7", /`commit` must be a commit id string, or null to record none; got 7\./],
   ] as const) {
     const r = rig();
-    r.config(`{ targets: [ releaseBundle({ version: ${JSON.stringify(version)}, assets: ${assets}, commit: null }) ] }`, RULES);
+    const commit = assets.includes('commit:') ? '' : ', commit: null';
+    r.config(`{ targets: [ releaseBundle({ version: ${JSON.stringify(version)}, assets: ${assets}${commit} }) ] }`, RULES);
     const res = r.run([]);
     assert.equal(res.code, 2, out(res));
     assert.match(out(res), pattern);
@@ -467,19 +477,139 @@ test('gitCommit: branches, detached HEAD, packed refs, worktrees; null outside a
   }
 });
 
-test('releaseBundle: the commit defaults to HEAD of the workspace repository, and a new commit stales the bundle', { skip: !has('git') && 'git is not installed' }, () => {
-  const r = bundleRig();
-  r.write('.gitignore', 'node_modules\n.sbuild\nartifacts/release\n');
+const MANIFEST = 'artifacts/release/v1.0.0/manifest.json';
+
+/** The manifest's source fields. */
+function sourceOf(r: Rig): { commit: unknown; dirty: unknown; changed: unknown } {
+  const m = JSON.parse(r.read(MANIFEST));
+  return { commit: m.commit, dirty: m.dirty, changed: m.changed };
+}
+
+/**
+ * A bundle workspace in a new git repository, its sources committed. Only node_modules (the
+ * rig's link to sbuild) is ignored: outputs, sbuild.lock and .sbuild/ all show in `git
+ * status`, so leaving them out of the manifest is the rule's doing.
+ */
+function gitBundleRig(): { r: Rig; c1: string } {
+  const r = bundleRig({ configInput: true });
+  r.write('configs/exp.py', 'lr = 0.1\n');
+  r.write('data/gone.txt', 'to be deleted\n');
+  r.write('.gitignore', 'node_modules\n');
   git(r.dir, 'init', '-q', '-b', 'main');
   git(r.dir, 'add', '-A');
-  git(r.dir, 'commit', '-q', '-m', 'one');
-  const c1 = git(r.dir, 'rev-parse', 'HEAD');
+  git(r.dir, 'commit', '-q', '-m', 'sources');
+  return { r, c1: git(r.dir, 'rev-parse', 'HEAD') };
+}
+
+/** Commits the results and sbuild.lock (all but .sbuild/), as a paper repository does; the new HEAD. */
+function commitResults(r: Rig, message: string): string {
+  git(r.dir, 'add', '-A', '--', '.', ':!.sbuild');
+  git(r.dir, 'commit', '-q', '-m', message);
+  return git(r.dir, 'rev-parse', 'HEAD');
+}
+
+const noGit = !has('git') && 'git is not installed';
+
+test('releaseBundle in git: a clean tree records HEAD and dirty false (outputs, sbuild.lock, .sbuild/ are not source); a new commit leaves the bundle fresh; -B records the new one', { skip: noGit }, () => {
+  const { r, c1 } = gitBundleRig();
   ok(r);
-  assert.equal(JSON.parse(r.read('artifacts/release/v1.0.0/manifest.json')).commit, c1);
-  assert.match(ok(r).stdout, /0 ran/);
-  git(r.dir, 'commit', '-q', '--allow-empty', '-m', 'two');
-  const c2 = git(r.dir, 'rev-parse', 'HEAD');
-  const res = ok(r);
-  assert.match(res.stdout, /1 ran, 3 fresh/);
-  assert.equal(JSON.parse(r.read('artifacts/release/v1.0.0/manifest.json')).commit, c2);
+  const st = git(r.dir, 'status', '--porcelain', '--untracked-files=all');
+  for (const derived of [/^\?\? sbuild\.lock$/m, /^\?\? \.sbuild\/.+$/m, /^\?\? artifacts\/release_assets\/data\.zip$/m, /^\?\? artifacts\/release\/v1\.0\.0\/manifest\.json$/m]) {
+    assert.match(st, derived, 'git lists the derived files as untracked');
+  }
+  assert.deepEqual(sourceOf(r), { commit: c1, dirty: false, changed: [] });
+
+  // The results and the lock committed: the build changes neither, and stays fresh.
+  const c2 = commitResults(r, 'results');
+  assert.match(ok(r).stdout, /0 ran, 4 fresh/);
+  assert.equal(r.run(['status', '--exit-code', 'release']).code, 0);
+  assert.equal(git(r.dir, 'status', '--porcelain', '--', '.', ':!.sbuild'), '', 'sbuild.lock and the results match their commit');
+  git(r.dir, 'commit', '-q', '--allow-empty', '-m', 'docs');
+  const c3 = git(r.dir, 'rev-parse', 'HEAD');
+  assert.match(ok(r).stdout, /0 ran, 4 fresh/, 'a commit alone changes no byte of the bundle');
+  assert.deepEqual(sourceOf(r), { commit: c1, dirty: false, changed: [] }, 'the bundle still names the source its bytes came from');
+  assert.notEqual(c2, c3);
+
+  // -B re-records: the bundle's own tracked files, deleted before it runs, are not source either.
+  const forced = ok(r, ['-B', 'release-bundle']);
+  assert.match(forced.stdout, /1 ran, 3 fresh/);
+  assert.deepEqual(sourceOf(r), { commit: c3, dirty: false, changed: [] });
+
+  // An untracked file that no target reads: the bundle stays fresh until -B lists it.
+  r.write('NOTES.md', 'notes\n');
+  assert.match(ok(r).stdout, /0 ran, 4 fresh/);
+  assert.equal(sourceOf(r).dirty, false);
+  ok(r, ['-B', 'release-bundle']);
+  assert.deepEqual(sourceOf(r), { commit: c3, dirty: true, changed: [{ path: 'NOTES.md', status: 'untracked', sha256: sha256('notes\n') }] });
+});
+
+test('releaseBundle in git: an uncommitted config edit makes it dirty, listing exactly the changed sources with the SHA-256 of their bytes', { skip: noGit }, () => {
+  const { r } = gitBundleRig();
+  ok(r);
+  const c2 = commitResults(r, 'results');
+
+  // Temp files a crashed writer left beside the lock and an output are not source either.
+  r.write('sbuild.lock.tmp-99-0', '{}');
+  r.write('artifacts/release_assets/.data.zip.tmp-99-ab', 'partial');
+  // A tracked config edited and built, not committed: its outputs and the lock change too.
+  const edited = 'lr = 0.2\n';
+  r.write('configs/exp.py', edited);
+  assert.match(ok(r).stdout, /3 ran, 1 fresh/);
+  const st = git(r.dir, 'status', '--porcelain', '--', '.', ':!.sbuild');
+  for (const m of [/^\?\? sbuild\.lock\.tmp-99-0$/m, /^\?\? artifacts\/release_assets\/\.data\.zip\.tmp-99-ab$/m, /^ M configs\/exp\.py$/m, /^ M artifacts\/release_assets\/data\.zip$/m, /^ M artifacts\/release_assets\/release_check\.json$/m, /^ M sbuild\.lock$/m]) assert.match(st, m);
+  assert.deepEqual(sourceOf(r), { commit: c2, dirty: true, changed: [{ path: 'configs/exp.py', status: 'modified', sha256: sha256(edited) }] });
+
+  // Untracked, added, deleted and renamed sources, all read by zip/data.
+  r.write('data/extra.txt', 'extra\n');
+  r.write('data/staged.txt', 'staged\n');
+  git(r.dir, 'add', 'data/staged.txt');
+  fs.rmSync(r.path('data/gone.txt'));
+  git(r.dir, 'mv', 'data/a.txt', 'data/renamed.txt');
+  assert.match(ok(r).stdout, /3 ran, 1 fresh/);
+  const text = r.read(MANIFEST);
+  assert.deepEqual(sourceOf(r), {
+    commit: c2,
+    dirty: true,
+    changed: [
+      { path: 'configs/exp.py', status: 'modified', sha256: sha256(edited) },
+      { path: 'data/extra.txt', status: 'untracked', sha256: sha256('extra\n') },
+      { path: 'data/gone.txt', status: 'deleted', sha256: null },
+      { path: 'data/renamed.txt', status: 'renamed', from: 'data/a.txt', sha256: sha256('alpha\n') },
+      { path: 'data/staged.txt', status: 'added', sha256: sha256('staged\n') },
+    ],
+  });
+  // The same tree gives the same manifest, byte for byte.
+  ok(r, ['-B', 'release-bundle']);
+  assert.equal(r.read(MANIFEST), text);
+
+  // Committed: the bundle stays fresh and keeps the truth about its bytes until -B.
+  const c3 = commitResults(r, 'edits');
+  assert.match(ok(r).stdout, /0 ran, 4 fresh/);
+  assert.equal(sourceOf(r).commit, c2);
+  ok(r, ['-B', 'release-bundle']);
+  assert.deepEqual(sourceOf(r), { commit: c3, dirty: false, changed: [] });
+});
+
+test('releaseBundle: dirty is null (unknown) outside a repository, without a git program, or with `commit` given; the build succeeds and its log says why', { skip: noGit }, () => {
+  const log = (r: Rig) => r.read('.sbuild/logs/release-bundle.log');
+  const outside = bundleRig();
+  assert.equal(gitCommit(outside.dir), null, 'the temp folder is in no repository');
+  ok(outside);
+  assert.deepEqual(sourceOf(outside), { commit: null, dirty: null, changed: null });
+  assert.match(log(outside), /source: not inside a git repository, so whether the tree differs from its commit is unknown \(dirty: null\)/);
+
+  const { r, c1 } = gitBundleRig();
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-nogit-'));
+  try {
+    ok(r, [], { PATH: empty });
+  } finally {
+    fs.rmSync(empty, { recursive: true, force: true });
+  }
+  assert.deepEqual(sourceOf(r), { commit: c1, dirty: null, changed: null }, 'the commit is read from the repository files');
+  assert.match(log(r), /source: no `git` program on the PATH, so whether/);
+
+  bundleConfig(r, { configInput: true, commit: 'f'.repeat(40) });
+  assert.match(ok(r).stdout, /1 ran, 3 fresh/);
+  assert.deepEqual(sourceOf(r), { commit: 'f'.repeat(40), dirty: null, changed: null });
+  assert.match(log(r), /source: the commit given in the config; the work tree is not compared with it \(dirty: null\)/);
 });
