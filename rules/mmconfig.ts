@@ -12,7 +12,10 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { canonicalJson, noteConfigReads } from '../src/index.js';
+// Straight from their modules, not the package index: the demo's tool bundle (tools/) imports
+// this file, and should not change whenever the index does.
+import { canonicalJson } from '../src/hashing/sha256.js';
+import { noteConfigReads } from '../src/config/reads.js';
 import { mmconfigCacheDir } from '../src/engine/state-paths.js';
 
 /** A Python value as JSON: tuples become arrays, dicts plain objects. */
