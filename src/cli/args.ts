@@ -35,7 +35,7 @@ export interface Options {
   md: boolean;
   /** --out DIR: (report) where index.html goes. */
   out: string | undefined;
-  /** --inputs: (list) each target's inputs and params too. */
+  /** --inputs: (list) each target's inputs, params and command too. */
   inputs: boolean;
   /** --detach: submit Slurm jobs and do not wait for them (a later build records them). */
   detach: boolean;
@@ -158,7 +158,7 @@ export const HELP = `sbuild — content-hashed incremental builds for ML researc
 Usage: sbuild [targets…] [flags]        build targets (default: the config's \`default\`)
        sbuild status [targets…]         fresh / stale / missing, with reasons (--exit-code)
        sbuild explain <target> [--json] why a target would run (old → new), its inputs and params
-       sbuild list [--inputs]           targets with tags and descriptions (and inputs, params)
+       sbuild list [--inputs]           targets with tags and descriptions (and inputs, params, command)
        sbuild graph [--format dot|mermaid|json] [targets…]
        sbuild clean [targets…]          delete declared outputs (sbuild.lock is kept)
        sbuild gc [--max-size 5GB]       prune the local cache, least recently used first
@@ -183,7 +183,7 @@ Flags:
   -B, --force         rerun the selected targets even when fresh
       --gpus IDS      GPU ids to hand out (e.g. 0,1), or 'none'
       --json          one JSON event per line
-      --inputs        (list) show each target's inputs and params
+      --inputs        (list) show each target's inputs, params and command
       --md            (metrics diff) a Markdown table for a pull request
       --out DIR       (report) write DIR/index.html (default artifacts/report/)
       --debounce MS   (watch) let changes settle this long before a build (default 30)
