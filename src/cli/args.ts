@@ -18,6 +18,8 @@ export interface Options {
   quiet: boolean;
   verbose: boolean;
   config: string | undefined;
+  /** --root DIR: the workspace root (config/locate.ts); default the folder holding the config. */
+  root: string | undefined;
   exitCode: boolean;
   format: 'dot' | 'mermaid' | 'json';
   version: boolean;
@@ -53,6 +55,7 @@ const FLAGS = {
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
   config: { type: 'string', short: 'c' },
+  root: { type: 'string' },
   'exit-code': { type: 'boolean' },
   format: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -146,6 +149,7 @@ export function parseCli(argv: string[]): Options {
     quiet: v.quiet ?? false,
     verbose: v.verbose ?? false,
     config: v.config,
+    root: v.root,
     exitCode: v['exit-code'] ?? false,
     format,
     version: v.version ?? false,
@@ -189,7 +193,10 @@ Flags:
       --debounce MS   (watch) let changes settle this long before a build (default 30)
   -q, --quiet         only failures and the summary
   -v, --verbose       also list fresh targets (metrics diff: unchanged values too)
-  -c, --config FILE   use this config instead of searching upwards
+  -c, --config FILE   use this config instead of searching upwards; the workspace root is its
+                      folder, unless the current folder is in another workspace (then say --root)
+      --root DIR      the workspace root: the config's paths start there, and .sbuild/ and
+                      sbuild.lock live there (default: the folder holding the config)
       --exit-code     (status) exit 1 when anything selected is not fresh
       --no-wait       exit 2 instead of waiting for targets another build holds here
       --remote-cache URL  Bazel HTTP cache (nginx WebDAV, bazel-remote); read-only unless
