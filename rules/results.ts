@@ -3,7 +3,7 @@
 // generated from the graph: the exact commands and expected outputs), and the inverse of the
 // table for `sbuild materialize` (a metrics JSON written back from its row).
 import fs from 'node:fs';
-import { BadInputError, type ActionContext, type Json, type MaterializeContext, type Target } from '../src/index.js';
+import { BadInputError, commandOf, type ActionContext, type Json, type MaterializeContext, type Target } from '../src/index.js';
 import type { Experiment } from './experiment.js';
 import { SARDET_CLASSES, formatMetrics, type Metrics } from './metrics-format.js';
 
@@ -191,7 +191,8 @@ export function ledger(opts: LedgerOptions): Target {
       variant,
       jobs: [v.train, ...v.evals.map((x) => x.target)].map((t) => ({
         target: t.name,
-        command: Array.isArray(t.run) ? t.run.map(shellQuote).join(' ') : String(t.run),
+        // What runs: params substituted into the command.
+        command: ((c) => (Array.isArray(c) ? c.map(shellQuote).join(' ') : String(c)))(commandOf(t) ?? t.run),
         outputs: t.outputs ?? [],
         gpu: t.resources?.gpu ?? 0,
       })),

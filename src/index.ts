@@ -3,6 +3,8 @@ export { defineConfig, BadInputError } from './config/types.js';
 export { workspaceRoot } from './config/root.js';
 export { valuesParam } from './engine/values.js';
 export { canonicalJson } from './hashing/sha256.js';
+/** A target's command as it runs: `run` with its `{params.KEY}` placeholders substituted. */
+export { commandOf } from './config/params-template.js';
 export { noteConfigReads } from './config/reads.js';
 export { declareExperiment, variantsOf, VARIANT_NAME, VARIANTS_FILE } from './config/variants.js';
 export type { Config, Target, Action, ActionContext, MaterializeContext, Resources, SlurmOptions, SlurmConfig, Json } from './config/types.js';

@@ -18,6 +18,8 @@ export interface Options {
   quiet: boolean;
   verbose: boolean;
   config: string | undefined;
+  /** --root DIR: the workspace root (config/locate.ts); default the folder holding the config. */
+  root: string | undefined;
   exitCode: boolean;
   format: 'dot' | 'mermaid' | 'json';
   version: boolean;
@@ -35,7 +37,7 @@ export interface Options {
   md: boolean;
   /** --out DIR: (report) where index.html goes. */
   out: string | undefined;
-  /** --inputs: (list) each target's inputs and params too. */
+  /** --inputs: (list) each target's inputs, params and command too. */
   inputs: boolean;
   /** --detach: submit Slurm jobs and do not wait for them (a later build records them). */
   detach: boolean;
@@ -61,6 +63,7 @@ const FLAGS = {
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
   config: { type: 'string', short: 'c' },
+  root: { type: 'string' },
   'exit-code': { type: 'boolean' },
   format: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -163,6 +166,7 @@ export function parseCli(argv: string[]): Options {
     quiet: v.quiet ?? false,
     verbose: v.verbose ?? false,
     config: v.config,
+    root: v.root,
     exitCode: v['exit-code'] ?? false,
     format,
     version: v.version ?? false,
@@ -175,7 +179,7 @@ export const HELP = `sbuild — content-hashed incremental builds for ML researc
 Usage: sbuild [targets…] [flags]        build targets (default: the config's \`default\`)
        sbuild status [targets…]         fresh / stale / missing, with reasons (--exit-code)
        sbuild explain <target> [--json] why a target would run (old → new), its inputs and params
-       sbuild list [--inputs]           targets with tags and descriptions (and inputs, params)
+       sbuild list [--inputs]           targets with tags and descriptions (and inputs, params, command)
        sbuild graph [--format dot|mermaid|json] [targets…]
        sbuild clean [targets…]          delete declared outputs (sbuild.lock is kept)
        sbuild gc [--max-size 5GB]       prune the local cache, least recently used first
@@ -203,7 +207,7 @@ Flags:
   -B, --force         rerun the selected targets even when fresh
       --gpus IDS      GPU ids to hand out (e.g. 0,1), or 'none'
       --json          one JSON event per line
-      --inputs        (list) show each target's inputs and params
+      --inputs        (list) show each target's inputs, params and command
       --md            (metrics diff) a Markdown table for a pull request
       --out DIR       (report) write DIR/index.html (default artifacts/report/)
       --debounce MS   (watch) let changes settle this long before a build (default 30)
@@ -213,7 +217,10 @@ Flags:
                       (repeatable; MMEngine's --cfg-options syntax; +KEY=VALUE adds a key):
                       its own targets and work dir, recorded in sbuild.variants.json
       --name NAME     (-S) the variant's name (default EXPERIMENT@KEY=VALUE,…)
-  -c, --config FILE   use this config instead of searching upwards
+  -c, --config FILE   use this config instead of searching upwards; the workspace root is its
+                      folder, unless the current folder is in another workspace (then say --root)
+      --root DIR      the workspace root: the config's paths start there, and .sbuild/ and
+                      sbuild.lock live there (default: the folder holding the config)
       --exit-code     (status) exit 1 when anything selected is not fresh
       --no-wait       exit 2 instead of waiting for targets another build holds here
       --remote-cache URL  Bazel HTTP cache (nginx WebDAV, bazel-remote); read-only unless

@@ -42,12 +42,13 @@ export async function main(argv: string[]): Promise<number> {
 async function runCommand(opts: Options, out: (s: string) => void): Promise<number> {
   // These two work on git's files, not on a workspace: no config needed.
   if (opts.command === 'merge-lock') return (await import('./commands/merge-lock.js')).mergeLock(opts.targets, out);
-  if (opts.command === 'init') return (await import('./commands/init.js')).init(process.cwd(), opts, out);
+  // `--root DIR`: the folder to set up.
+  if (opts.command === 'init') return (await import('./commands/init.js')).init(opts.root === undefined ? process.cwd() : (await import('../config/locate.js')).rootFolder(process.cwd(), opts.root), opts, out);
   // A resident process: it loads (and reloads) the config itself.
   if (opts.command === 'watch') return (await import('./commands/watch.js')).watch(process.cwd(), opts, out);
   phase('modules');
   resetExperiments();
-  let loaded = await loadConfig(process.cwd(), opts.config);
+  let loaded = await loadConfig(process.cwd(), opts);
   phase('load config');
   if (opts.command === 'check') return (await import('./commands/check.js')).check(loaded, opts, out);
   if (opts.settings.length) {
@@ -71,7 +72,7 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
     delta = fast.delta;
   }
   const { openWorkspace } = await import('../engine/workspace.js');
-  const ws = await openWorkspace(process.cwd(), opts.config, loaded);
+  const ws = await openWorkspace(process.cwd(), opts, loaded);
   // `sbuild metrics …` without `diff`: a target named metrics, or else the command's usage.
   if (opts.command === 'build' && opts.targets[0] === 'metrics' && !ws.graph.byName.has('metrics')) {
     return (await import('./commands/metrics.js')).metrics(ws, { ...opts, command: 'metrics', targets: opts.targets.slice(1) }, out);

@@ -37,7 +37,7 @@ export async function variantRequest(loaded: LoadedConfig, opts: Options, cwd: s
   }
   const { openWorkspace } = await import('../engine/workspace.js');
   const { roots, selection } = await import('../engine/selection.js');
-  const ws = await openWorkspace(cwd, opts.config, loaded);
+  const ws = await openWorkspace(cwd, opts, loaded);
   const requested = [...selection(ws.graph, roots(ws, opts.targets, false)).requested].map((id) => ws.graph.nodes[id]!).filter((n) => !n.group);
 
   // Which experiment and run each selected target belongs to.
@@ -104,7 +104,7 @@ export async function variantRequest(loaded: LoadedConfig, opts: Options, cwd: s
   resetExperiments();
   let again: LoadedConfig;
   try {
-    again = await loadConfig(cwd, opts.config, { generation: 1 });
+    again = await loadConfig(cwd, opts, { generation: 1 });
     // Lazy fields (the variant's config checks) run here, so a bad key fails before anything is recorded.
     const { validateConfig } = await import('../config/validate.js');
     validateConfig(again, cwd);

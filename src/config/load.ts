@@ -1,5 +1,6 @@
-// Finds `tasks.config.ts`, compiles it (with every local file it imports) to one ES
-// module with esbuild, caches that bundle under `.sbuild/config/` keyed by the content
+// Loads the config that config/locate.ts chooses (`tasks.config.ts` upwards, or `--config`
+// and `--root`): compiles it (with every local file it imports) to one ES module with
+// esbuild, caches that bundle under `.sbuild/config/` keyed by the content
 // of all its source files, and imports it. A no-op build only reads the small meta file,
 // hashes the few source files and the bundle (whose SHA-256 the meta records: a truncated or
 // garbage bundle, or a garbage meta file, is compiled again, never imported) and imports it.
@@ -13,12 +14,12 @@ import type { Config } from './types.js';
 import { configCacheDir } from '../engine/state-paths.js';
 
 export { CONFIG_NAMES } from './root.js';
-import { CONFIG_NAMES } from './root.js';
+import { locateWorkspace, type WorkspaceFlags } from './locate.js';
 const BUNDLE_FORMAT = 3;
 
 export interface LoadedConfig {
   config: Config;
-  /** Absolute workspace root (the folder holding the config). */
+  /** Absolute workspace root (`--root`, else the folder holding the config: config/locate.ts). */
   root: string;
   /** Absolute path of the config file. */
   file: string;
@@ -40,39 +41,13 @@ const BUNDLE_NAME = /^bundle-[0-9a-f]{16}\.mjs$/;
 /** Temp files of writes that a killed process left; live ones exist for milliseconds. */
 const LEFTOVER_MS = 10 * 60_000;
 
-/** Walk up from `cwd` to the first folder holding a config file. */
-export function findConfig(cwd: string, explicit?: string): string {
-  if (explicit) {
-    const abs = path.resolve(cwd, explicit);
-    if (!fs.existsSync(abs)) {
-      throw new SbuildError('config-not-found', `The config file given by --config does not exist: ${abs}. Check the path.`);
-    }
-    return abs;
-  }
-  let dir = path.resolve(cwd);
-  for (;;) {
-    for (const n of CONFIG_NAMES) {
-      const f = path.join(dir, n);
-      if (fs.existsSync(f)) return f;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  throw new SbuildError(
-    'config-not-found',
-    `No tasks.config.ts found in ${cwd} or any folder above it. Create one (\`sbuild init\`, or see the README's example) or pass --config PATH.`,
-  );
-}
-
 /**
  * `opts.generation`: a process that loads the config again (`sbuild watch`) imports it afresh
  * under a new URL; the module map would otherwise hand back the first evaluation, whose rules
  * read their files (Python configs) back then.
  */
-export async function loadConfig(cwd: string, explicit?: string, opts: { generation?: number } = {}): Promise<LoadedConfig> {
-  const file = findConfig(cwd, explicit);
-  const root = path.dirname(file);
+export async function loadConfig(cwd: string, flags: WorkspaceFlags = {}, opts: { generation?: number } = {}): Promise<LoadedConfig> {
+  const { file, root } = locateWorkspace(cwd, flags);
   const cacheDir = configCacheDir(root);
   const metaFile = path.join(cacheDir, 'meta.json');
 

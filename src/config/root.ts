@@ -1,5 +1,6 @@
 // The workspace root for code that runs while the config loads (rules reading config chains
-// or checking a dataset link): the folder holding tasks.config.ts, also with `--config`.
+// or checking a dataset link): the root the loader chose (config/locate.ts: `--root`, else
+// the folder holding the config), which it puts in SBUILD_ROOT.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -7,8 +8,8 @@ import path from 'node:path';
 export const CONFIG_NAMES = ['tasks.config.ts', 'tasks.config.mts', 'tasks.config.js', 'tasks.config.mjs'];
 
 /**
- * The root of the workspace whose config is loading (the folder holding tasks.config.ts,
- * also with `--config` elsewhere); outside a load, the nearest such folder above `from`.
+ * The root of the workspace whose config is loading (`--root`, else the folder holding its
+ * config); outside a load, the nearest folder holding a tasks.config.ts above `from`.
  * Rules that read files while the config loads resolve workspace paths against it.
  */
 export function workspaceRoot(from: string = process.cwd()): string {

@@ -7,6 +7,7 @@ import { normalizeRel, normalizeInput, isGlob, isSafeRelative } from '../util/fs
 import type { Config, Target } from './types.js';
 import type { LoadedConfig } from './load.js';
 import { STATE_DIR } from '../engine/state-paths.js';
+import { expandCommand, expansionProblem } from './params-template.js';
 
 const TARGET_KEYS = new Set([
   'name', 'inputs', 'deps', 'outputs', 'params', 'env', 'run', 'rule', 'resources', 'cpuFallback', 'tags', 'description', 'cache', 'materialize', 'lineage', 'executor', 'slurm', 'metrics', 'resume', 'runFolders',
@@ -23,6 +24,8 @@ export interface CheckedTarget {
   resume?: ResumeSpec;
   /** `runFolders`, normalised. */
   runFolders?: string[];
+  /** A command target's `run` with its `{params.KEY}` placeholders substituted: what runs. */
+  command?: string | string[];
 }
 
 /** A target's `resume`, checked: the folder workspace-relative, the marker relative to it. */
@@ -109,6 +112,12 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
       const bad = nonJson(t.params, 'params');
       if (bad) fail(`${at}: ${bad} is not a JSON value (use strings, numbers, booleans, null, arrays and plain objects).`, name);
     }
+    let command: string | string[] | undefined;
+    if (typeof run === 'string' || Array.isArray(run)) {
+      const e = expandCommand(run, t.params);
+      if (!e.ok) fail(`${at}: ${expansionProblem(e, t.params)}`, name);
+      else command = e.command;
+    }
     if (t.resources !== undefined) {
       if (typeof t.resources !== 'object' || t.resources === null) fail(`${at}: \`resources\` must be an object such as { gpu: 1 }.`, name);
       for (const [k, v] of Object.entries(t.resources)) {
@@ -140,7 +149,7 @@ export function validateConfig(loaded: LoadedConfig, cwd: string): { config: Con
       return n!;
     });
     if (runFolders.length && typeof run !== 'string' && !Array.isArray(run)) fail(`${at}: \`runFolders\` needs a command (\`run\` as an array or a shell string).`, name);
-    checked.push({ target: t, name, inputs, outputs, deps, ...(resume ? { resume } : {}), ...(runFolders.length ? { runFolders } : {}) });
+    checked.push({ target: t, name, inputs, outputs, deps, ...(resume ? { resume } : {}), ...(runFolders.length ? { runFolders } : {}), ...(command !== undefined ? { command } : {}) });
   });
   checkResumeFolders(checked, fail);
   if (config.default !== undefined && !seen.has(config.default)) {

@@ -5,7 +5,9 @@ import picomatch from 'picomatch';
 import type { Graph, GraphNode } from '../graph/graph.js';
 import { closure, ownerAbove } from '../graph/graph.js';
 import type { FileHasher } from '../hashing/file-hasher.js';
-import { actionIdentity, envHashes, fingerprintOf, FINGERPRINT_FORMAT, type FingerprintRecord } from '../hashing/fingerprint.js';
+import { actionIdentity, commandIdentity, envHashes, fingerprintOf, FINGERPRINT_FORMAT, type FingerprintRecord } from '../hashing/fingerprint.js';
+import { expandCommand } from '../config/params-template.js';
+import type { Json } from '../config/types.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import { canonicalJson } from '../hashing/sha256.js';
 import type { LockEntry, OutputRecord } from './lockfile.js';
@@ -24,6 +26,8 @@ export class Current {
     readonly missing: string[],
     /** Tree hashes of the upstream output folders that inputs lie in (not fingerprinted). */
     readonly witness: Record<string, Sha256> = {},
+    /** A command with params in it: its action identity under other params (to tell a param change from a command edit). */
+    readonly actionWith?: (params: { [k: string]: Json }) => string | undefined,
   ) {}
 
   /** Hashed only when needed: a fresh target is recognised by comparing fields with its lock entry. */
@@ -111,13 +115,13 @@ export class Rebuilder {
     if (t.lineage) for (const name of this.lineageOf(node)) inputs[LINEAGE_PREFIX + name] = (this.upstreamFingerprint(name) ?? 'none') as Sha256;
     const record: FingerprintRecord = {
       format: FINGERPRINT_FORMAT,
-      action: (this.actions[node.id] ??= actionIdentity(t, this.configHash)),
+      action: (this.actions[node.id] ??= node.command !== undefined ? commandIdentity(node.command) : actionIdentity(t, this.configHash)),
       params: t.params ?? NO_PARAMS,
       env: t.env?.length ? envHashes(t.env, this.env) : NO_ENV,
       inputs,
       outputs: (this.sortedOutputs[node.id] ??= [...node.outputs].sort()),
     };
-    return new Current(record, missing, witness);
+    return new Current(record, missing, witness, node.command !== undefined && node.command !== t.run ? actionWith(t.run as string | string[]) : undefined);
   }
 
   /** The recorded fingerprint of a target in this build (set by the workspace: the lock). */
@@ -217,7 +221,7 @@ export class Rebuilder {
       reasons.push({ kind: 'never-built' });
       return { fresh: false, reasons };
     }
-    if (!sameRecord(entry, cur.record)) reasons.push(...diffRecord(entry, cur.record, this.graph.root));
+    if (!sameRecord(entry, cur.record)) reasons.push(...diffRecord(entry, cur.record, this.graph.root, cur.actionWith));
     for (const [p, rec] of entry.runOutputs ? [...Object.entries(entry.outputs), ...Object.entries(entry.runOutputs)] : Object.entries(entry.outputs)) {
       const now = outputHash(this.hasher, p, rec);
       if (now === undefined) reasons.push({ kind: 'output-missing', path: p });
@@ -280,10 +284,22 @@ function sameMap(a: Record<string, string | null>, b: Record<string, string | nu
   return n === 0;
 }
 
-/** Every difference between the recorded entry and the current record. */
-export function diffRecord(entry: LockEntry, rec: FingerprintRecord, root?: string): Reason[] {
+/** A command template's action identity under given params (undefined where one is missing). */
+function actionWith(run: string | string[]): (params: { [k: string]: Json }) => string | undefined {
+  return (params) => {
+    const e = expandCommand(run, params);
+    return e.ok ? commandIdentity(e.command) : undefined;
+  };
+}
+
+/**
+ * Every difference between the recorded entry and the current record. `actionWith`: for a
+ * command with params in it, a changed command that the recorded params would turn back into
+ * the recorded one is the param change (reported as such), not an edit of the command.
+ */
+export function diffRecord(entry: LockEntry, rec: FingerprintRecord, root?: string, actionWith?: (params: { [k: string]: Json }) => string | undefined): Reason[] {
   const reasons: Reason[] = [];
-  if (entry.action !== rec.action) reasons.push({ kind: 'action-changed', old: entry.action, new: rec.action });
+  if (entry.action !== rec.action && actionWith?.(entry.params) !== entry.action) reasons.push({ kind: 'action-changed', old: entry.action, new: rec.action });
   const keys = new Set([...Object.keys(entry.params), ...Object.keys(rec.params)]);
   for (const k of [...keys].sort()) {
     const a = entry.params[k];

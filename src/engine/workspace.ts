@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, configHashOf, type LoadedConfig } from '../config/load.js';
+import type { WorkspaceFlags } from '../config/locate.js';
 import { validateConfig, locator } from '../config/validate.js';
 import type { Config } from '../config/types.js';
 import { buildGraph, type Graph } from '../graph/graph.js';
@@ -55,8 +56,8 @@ export interface Workspace {
 }
 
 /** `reuse.hasher`: a stat cache kept in memory across workspaces of one process (`sbuild watch`). */
-export async function openWorkspace(cwd: string, configFlag?: string, preloaded?: LoadedConfig, reuse?: { hasher: FileHasher }): Promise<Workspace> {
-  const loaded = preloaded ?? (await loadConfig(cwd, configFlag));
+export async function openWorkspace(cwd: string, flags: WorkspaceFlags = {}, preloaded?: LoadedConfig, reuse?: { hasher: FileHasher }): Promise<Workspace> {
+  const loaded = preloaded ?? (await loadConfig(cwd, flags));
   const { config, targets } = validateConfig(loaded, cwd);
   allowLinkedFolders(loaded.root, config.linkedFolders ?? []);
   phase('validate');

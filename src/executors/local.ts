@@ -25,7 +25,8 @@ export class LocalExecutor implements Executor {
       fs.mkdirSync(path.dirname(job.logFile), { recursive: true });
       return this.runFunction(job, run);
     }
-    const line = jobCommand(run!, job.args);
+    // The command as validated: its params substituted (config/params-template.ts).
+    const line = jobCommand(job.node.command ?? run!, job.args);
     const command = shownCommand(line);
     // One descriptor for stdout and stderr keeps their lines in order (and is the cheapest spawn).
     const fd = openLog(job.logFile);

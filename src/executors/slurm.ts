@@ -39,9 +39,9 @@ export function jobName(target: string): string {
   return `sbuild:${target.replace(/[^A-Za-z0-9._:/-]/g, '_')}`.slice(0, 128);
 }
 
-/** The batch script: the command as the local executor would run it, in the workspace. */
-export function batchScript(t: Target, root: string, args: readonly string[] = [], notes: readonly string[] = [], exitFile?: string): { script: string; command: string } {
-  const command = shownCommand(jobCommand(t.run as string | string[], args));
+/** The batch script: the command (params substituted) as the local executor would run it, in the workspace. */
+export function batchScript(run: string | string[], root: string, args: readonly string[] = [], notes: readonly string[] = [], exitFile?: string): { script: string; command: string } {
+  const command = shownCommand(jobCommand(run, args));
   const script = [
     '#!/bin/sh',
     `cd ${quoteArg(root)} || exit 97`,
@@ -189,12 +189,11 @@ export class SlurmExecutor implements Executor {
   }
 
   private async submit(job: Job): Promise<JobResult> {
-    const t = job.node.target;
     const token = randomBytes(8).toString('hex');
     const entry: SubmittedJob = { target: job.node.name, fingerprint: job.fingerprint ?? '', token, submitted: new Date().toISOString() };
     const exitFile = exitFileOf(job.root, job.node.name, token);
     fs.mkdirSync(path.dirname(exitFile), { recursive: true });
-    const { script, command } = batchScript(t, job.root, job.args, job.notes, exitFile);
+    const { script, command } = batchScript(job.node.command ?? (job.node.target.run as string | string[]), job.root, job.args, job.notes, exitFile);
     // Laid out like the logs: one path per target name, so two targets never share a script.
     const scriptFile = path.join(slurmScriptDir(job.root), `${job.node.name}.sh`);
     writeFileAtomic(scriptFile, script);
@@ -205,7 +204,7 @@ export class SlurmExecutor implements Executor {
     const args = [
       '--parsable', ...(poll ? [] : ['--wait']),
       `--job-name=${jobName(job.node.name)}`, `--output=${job.logFile}`, `--chdir=${job.root}`, `--comment=sbuild-${token}`,
-      ...sbatchOptions(t, this.config), scriptFile,
+      ...sbatchOptions(job.node.target, this.config), scriptFile,
     ];
     // Slurm gives the job its GPUs: the submitting environment must not name any.
     const env = { ...job.env };

@@ -13,6 +13,8 @@ export interface GraphNode {
   target: Target;
   /** A group has no `run`: it only names other targets. */
   group: boolean;
+  /** A command target's command as it runs: `run` with its params substituted (validate.ts). */
+  command?: string | string[];
   outputs: string[];
   /** The target's `resume`, checked (a job that can continue an interrupted run). */
   resume?: ResumeSpec;
@@ -59,6 +61,7 @@ export function buildGraph(
     name: c.name,
     target: c.target,
     group: c.target.run === undefined,
+    ...(c.command !== undefined ? { command: c.command } : {}),
     outputs: c.outputs,
     ...(c.resume ? { resume: c.resume } : {}),
     ...(c.runFolders ? { runFolders: c.runFolders } : {}),

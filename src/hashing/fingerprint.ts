@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Json, Target } from '../config/types.js';
 import { canonicalJson, sha256, type Sha256 } from './sha256.js';
+import { commandOf } from '../config/params-template.js';
 
 /** Bump when the meaning of the record changes: every target then reruns once. */
 export const FINGERPRINT_FORMAT = 1;
@@ -55,8 +56,7 @@ export function forgetModuleHashes(): void {
  */
 export function actionIdentity(t: Target, configHash = ''): string {
   const run = t.run;
-  if (typeof run === 'string') return `sh: ${run}`;
-  if (Array.isArray(run)) return `exec: ${run.map(quoteArg).join(' ')}`;
+  if (typeof run === 'string' || Array.isArray(run)) return commandIdentity(commandOf(t)!);
   if (typeof run === 'function') {
     const id = t.rule?.id ?? t.name;
     const version = t.rule?.version ?? 0;
@@ -78,6 +78,17 @@ export function actionIdentity(t: Target, configHash = ''): string {
     return ident;
   }
   return 'group';
+}
+
+/**
+ * A command's identity: the command as it runs, `{params.KEY}` placeholders substituted. The
+ * template plus params would fingerprint the same (params are in the record too), but this
+ * string is also what sbuild.lock records as `action` and `explain` shows: the command that
+ * ran, which one can copy and run by hand. (A param change then changes both the action and
+ * the params; the rebuilder reports it as the param change alone, see `diffRecord`.)
+ */
+export function commandIdentity(command: string | string[]): string {
+  return typeof command === 'string' ? `sh: ${command}` : `exec: ${command.map(quoteArg).join(' ')}`;
 }
 
 /** Shell-style quoting, only for display and identity. */

@@ -48,7 +48,7 @@ export function targetInfos(m: ModelInput): Record<string, TargetInfo> {
     const info: TargetInfo = { state: st.state, group: m.groupOfTarget.get(name) ?? '', reasons: st.reasons, restorable: st.restorable, inputs, outputs };
     if (t.description) info.description = t.description;
     if (t.tags?.length) info.tags = t.tags;
-    const action = entry?.action ?? declaredAction(t.run, t.rule?.id ?? name);
+    const action = entry?.action ?? declaredAction(node.command ?? t.run, t.rule?.id ?? name);
     if (action) info.action = action;
     if (entry) info.fingerprint = entry.fingerprint;
     const d = m.durations[name];

@@ -177,6 +177,6 @@ function derived(job: Job): string {
 }
 
 function commandOf(job: Job): string {
-  const run = job.node.target.run;
+  const run = job.node.command ?? job.node.target.run;
   return typeof run === 'string' ? run : Array.isArray(run) ? run.join(' ') : job.node.name;
 }

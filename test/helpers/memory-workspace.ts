@@ -59,7 +59,7 @@ export class MemoryWorkspace extends WorkspaceFiles {
 
   /** A workspace as a command opens it: the lock, stat cache and graph read afresh. */
   open(): Promise<Workspace> {
-    return openWorkspace(this.root, undefined, this.loaded());
+    return openWorkspace(this.root, {}, this.loaded());
   }
 
   remove(rel: string): void {

@@ -3,13 +3,14 @@ import type { Workspace } from '../../engine/workspace.js';
 import { closure } from '../../graph/graph.js';
 import type { Options } from '../args.js';
 import { roots } from '../../engine/selection.js';
+import { shownCommand } from '../../executors/executor.js';
 
 export function list(ws: Workspace, opts: Options, out: (s: string) => void): number {
   const ids = new Set(roots(ws, opts.targets, true));
   const nodes = ws.graph.nodes.filter((n) => ids.has(n.id));
   if (opts.json) {
     for (const n of nodes) {
-      out(JSON.stringify({ name: n.name, group: n.group, tags: n.target.tags ?? [], description: n.target.description ?? '', deps: n.deps.map((d) => ws.graph.nodes[d]!.name), outputs: n.outputs, ...(opts.inputs ? { inputs: n.inputSpecs, params: n.target.params ?? {} } : {}) }));
+      out(JSON.stringify({ name: n.name, group: n.group, tags: n.target.tags ?? [], description: n.target.description ?? '', deps: n.deps.map((d) => ws.graph.nodes[d]!.name), outputs: n.outputs, ...(opts.inputs ? { inputs: n.inputSpecs, params: n.target.params ?? {}, command: n.command !== undefined ? shownCommand(n.command) : null } : {}) }));
     }
     return 0;
   }
@@ -21,6 +22,8 @@ export function list(ws: Workspace, opts: Options, out: (s: string) => void): nu
     if (opts.inputs && !n.group) {
       for (const i of n.inputSpecs) out(`    input  ${i}${external(i)}`);
       for (const [k, v] of Object.entries(n.target.params ?? {})) out(`    param  ${k} = ${clip(JSON.stringify(v))}`);
+      // As it runs: params substituted.
+      if (n.command !== undefined) out(`    command ${clip(shownCommand(n.command))}`);
       for (const o of n.outputs) out(`    output ${o}`);
     }
   }

@@ -156,7 +156,7 @@ class Session {
     const reads = new Set<string>();
     let loaded: LoadedConfig;
     try {
-      loaded = await recordConfigReads(reads, () => loadConfig(this.cwd, this.opts.config, { generation }));
+      loaded = await recordConfigReads(reads, () => loadConfig(this.cwd, this.opts, { generation }));
     } catch (err) {
       // A config that does not load: its files as last known, and whatever this attempt read
       // (a Python config that fails), are what a fix will touch.
@@ -167,7 +167,7 @@ class Session {
     this.configFiles = hashed([loaded.file, ...loaded.sources.keys(), ...reads]);
     this.loaded = loaded;
     if (generation > 0) forgetModuleHashes();
-    this.openWorkspace(await openWorkspace(this.cwd, this.opts.config, loaded, this.hasher ? { hasher: this.hasher } : undefined));
+    this.openWorkspace(await openWorkspace(this.cwd, this.opts, loaded, this.hasher ? { hasher: this.hasher } : undefined));
   }
 
   private openWorkspace(ws: Workspace): void {
@@ -194,7 +194,7 @@ class Session {
    */
   private async reload(workspaceOnly: boolean, quietIfSame = false): Promise<boolean> {
     try {
-      if (workspaceOnly) this.openWorkspace(await openWorkspace(this.cwd, this.opts.config, this.loaded, { hasher: this.hasher! }));
+      if (workspaceOnly) this.openWorkspace(await openWorkspace(this.cwd, this.opts, this.loaded, { hasher: this.hasher! }));
       else await this.load();
       this.broken = undefined;
       this.resync();
