@@ -8,7 +8,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { BadInputError, valuesParam, type Json, type Target, type MaterializeContext } from '../src/index.js';
-import { workspaceRoot, declareExperiment, variantsOf, VARIANT_NAME, VARIANTS_FILE } from '../src/index.js';
+import { workspaceRoot, declareExperiment, variantsOf, cfgValueText, VARIANT_NAME, VARIANTS_FILE } from '../src/index.js';
 import { requestMmConfig, configValue, defaultPython, MmConfigError, type PyValue } from './mmconfig.js';
 import type { Dataset } from './dataset.js';
 import { metricsFromTable } from './results.js';
@@ -488,15 +488,9 @@ export interface MmdetOptions {
   launcher?: 'sbuild' | 'torchrun' | 'dist_train';
 }
 
-/** A `--cfg-options` value as MMEngine's DictAction parses it back. */
+/** A `--cfg-options` value as MMEngine's DictAction parses it back (what `-S` values are read as). */
 export function cfgOptionValue(v: PyValue): string {
-  if (v === null) return 'None';
-  if (v === true) return 'True';
-  if (v === false) return 'False';
-  if (typeof v === 'number') return String(v);
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return `[${v.map(cfgOptionValue).join(',')}]`;
-  throw new BadInputError(`--cfg-options cannot pass a dict (${JSON.stringify(v)}); give each of its keys as its own dotted option.`);
+  return cfgValueText(v);
 }
 
 function cfgOptionArgs(options: Record<string, PyValue>): string[] {

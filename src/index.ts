@@ -7,6 +7,7 @@ export { canonicalJson } from './hashing/sha256.js';
 export { commandOf } from './config/params-template.js';
 export { noteConfigReads } from './config/reads.js';
 export { declareExperiment, variantsOf, VARIANT_NAME, VARIANTS_FILE } from './config/variants.js';
+export { cfgValueText } from './config/settings.js';
 export type { Config, Target, Action, ActionContext, MaterializeContext, Resources, SlurmOptions, SlurmConfig, Json } from './config/types.js';
 /** The git policy checked by `sbuild check` (the config's `policy`). */
 export type Policy = NonNullable<import('./config/types.js').Config['policy']>;
