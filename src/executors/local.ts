@@ -10,6 +10,7 @@ import { writablePath, writeFileAtomicAsync } from '../util/fs.js';
 import { jobCommand, shownCommand, type Executor, type Job, type JobResult } from './executor.js';
 import { outputsToSetAside } from '../engine/resume.js';
 import { JobTracker, endGroup } from './jobs.js';
+import { allProcs, exited, procStat, unsignalled } from '../util/proc.js';
 import { actionTmpDir, jobsPath } from '../engine/state-paths.js';
 
 export class LocalExecutor implements Executor {
@@ -122,6 +123,34 @@ export class LocalExecutor implements Executor {
       } catch {
         /* already gone */
       }
+    }
+    if (signal !== 'SIGKILL' && process.platform === 'linux' && this.running.size) this.redeliverLater(signal);
+  }
+
+  /**
+   * A signal sent to a job's process group can miss a process: a shell that catches it (dash
+   * catches SIGINT under `sh -c`) and has just forked a command runs its handler in the child,
+   * which then execs with the default disposition, never having seen the signal, and the shell
+   * waits for it (a `sleep 30` ran its 30 s after Ctrl-C, about once in 60 tries). So the
+   * processes in the jobs' groups when the signal went out are looked at again shortly after:
+   * one still alive that neither catches, ignores, blocks nor has pending the signal did not
+   * get it, and gets it again. Processes started later (a training's clean-up) are left alone,
+   * as is every process that handles the signal itself.
+   */
+  private redeliverLater(signal: NodeJS.Signals): void {
+    const groups = new Set(this.running);
+    const targets = allProcs().filter((p) => groups.has(p.pgid) && !exited(p));
+    for (const ms of [100, 500, 1500]) {
+      setTimeout(() => {
+        for (const p of targets) {
+          if (!this.running.has(p.pgid) || procStat(p.pid)?.start !== p.start || !unsignalled(p.pid, signal)) continue;
+          try {
+            process.kill(p.pid, signal);
+          } catch {
+            /* gone */
+          }
+        }
+      }, ms).unref();
     }
   }
 }

@@ -50,3 +50,28 @@ export function allProcs(): Proc[] {
 export function exited(p: Pick<Proc, 'state'>): boolean {
   return p.state === 'Z' || p.state === 'X' || p.state === 'x';
 }
+
+const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
+
+/**
+ * True when `pid` would die of `sig` and has nothing pending that would kill it: the signal is
+ * neither caught, ignored, blocked nor pending there (from /proc/PID/status). False when that
+ * cannot be told (no /proc, the process is gone, another signal).
+ */
+export function unsignalled(pid: number, sig: NodeJS.Signals): boolean {
+  const n = SIGNAL_NUMBERS[sig];
+  if (n === undefined) return false;
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return false;
+  }
+  const bit = 1n << BigInt(n - 1);
+  for (const field of ['SigCgt', 'SigIgn', 'SigBlk', 'SigPnd', 'ShdPnd']) {
+    const m = new RegExp(`^${field}:\\s*([0-9a-f]+)$`, 'm').exec(text);
+    if (!m) return false;
+    if (BigInt(`0x${m[1]}`) & bit) return false;
+  }
+  return true;
+}

@@ -3,9 +3,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { sh, useRigs, waitFor } from '../helpers/rig.js';
 
 const rig = useRigs();
+const hasPython = spawnSync('python3', ['-c', '0']).status === 0;
 
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -136,4 +138,40 @@ test('a second build of a target under way waits (naming the target and the buil
   const taken = r.run(['--no-wait']);
   assert.equal(taken.code, 0, taken.stderr);
   assert.deepEqual(r.takeRuns(), ['slow']);
+});
+
+// A process in a job's group can miss the group's signal: a shell that catches SIGINT (dash
+// under `sh -c`) and has just forked a command runs its handler in the child, which then
+// execs with the default disposition. Here a job's process ignores SIGINT when it arrives and
+// takes the default back a moment later, as that child does: Ctrl-C still stops it, without
+// waiting out its 30 s. A job that handles SIGINT itself and starts a clean-up process after
+// it is left to finish that clean-up.
+test('Ctrl-C reaches a job process that missed the signal to its group, and spares what a job starts to clean up', { skip: hasPython ? undefined : 'needs python3' }, async () => {
+  const r = rig();
+  const missed = `import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); open('o/missed.partial', 'w').close(); time.sleep(0.6); signal.signal(signal.SIGINT, signal.SIG_DFL); time.sleep(30)`;
+  const graceful = [
+    'import signal, subprocess, time, sys',
+    'def stop(*_):',
+    "    subprocess.run(['sleep', '0.8'], check=True)",
+    "    open('o/cleanup.txt', 'w').write('saved\\n')",
+    '    sys.exit(130)',
+    'signal.signal(signal.SIGINT, stop)',
+    "open('o/graceful.partial', 'w').close()",
+    'time.sleep(30)',
+  ].join('\n');
+  r.write('missed.py', missed + '\n');
+  r.write('graceful.py', graceful + '\n');
+  r.config(`{ targets: [
+    { name: 'missed', outputs: ['o/missed'], run: ['python3', 'missed.py'] },
+    { name: 'graceful', outputs: ['o/graceful'], run: ['python3', 'graceful.py'] },
+  ] }`);
+  const child = r.spawn(['missed', 'graceful', '-j', '2']);
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  await waitFor(() => r.exists('o/missed.partial') && r.exists('o/graceful.partial'));
+  const t0 = Date.now();
+  child.kill('SIGINT');
+  assert.equal(await exited, 130);
+  assert.ok(Date.now() - t0 < 10_000, `stopped within 10 s, not after the job's 30 s (${Date.now() - t0} ms)`);
+  // The graceful job's clean-up ran to its end.
+  assert.equal(r.read('o/cleanup.txt'), 'saved\n');
 });
