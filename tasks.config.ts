@@ -13,9 +13,13 @@ const VERSION = 'v0.1.0';
 // The demo's programs, bundled from tools/ (TypeScript) into one module every job runs.
 const tools: Target = {
   name: 'tools',
-  // Everything the bundle may pull in (tools import rules/mmconfig.ts, which imports sbuild's
-  // own modules): an edit that leaves the bundle's bytes alone reruns nothing after it.
-  inputs: ['tools/**/*.ts', 'rules/**/*.ts', 'src/**/*.ts', 'rules/mmconfig/evaluate.py', 'scripts/bundle-tools.mjs'],
+  // Every source the bundle holds (test/unit/demo-tools.test.ts checks this list against
+  // esbuild's own), and the lock file for the packages it bundles.
+  inputs: [
+    'tools/**/*.ts', 'rules/mmconfig.ts', 'rules/mmconfig/evaluate.py', 'rules/metrics-format.ts',
+    'src/errors.ts', 'src/config/settings.ts', 'src/config/reads.ts', 'src/hashing/sha256.ts', 'src/engine/state-paths.ts',
+    'scripts/bundle-tools.mjs', 'package-lock.json',
+  ],
   outputs: [TOOL],
   run: ['node', 'scripts/bundle-tools.mjs', TOOL],
   description: 'bundle the demo programs (CFAR detectors, COCO evaluation, renderers)',

@@ -10,7 +10,7 @@ import { writablePath, writeFileAtomicAsync } from '../util/fs.js';
 import { jobCommand, shownCommand, type Executor, type Job, type JobResult } from './executor.js';
 import { outputsToSetAside } from '../engine/resume.js';
 import { JobTracker, endGroup } from './jobs.js';
-import { allProcs, exited, procStat, unsignalled } from '../util/proc.js';
+import { allProcs, exited, procStat, processTree, unsignalled, type Proc } from '../util/proc.js';
 import { actionTmpDir, jobsPath } from '../engine/state-paths.js';
 
 export class LocalExecutor implements Executor {
@@ -117,6 +117,8 @@ export class LocalExecutor implements Executor {
   }
 
   signalAll(signal: NodeJS.Signals): void {
+    // Who is there before the signal goes out: a process started after it (a clean-up) is not.
+    const before = signal !== 'SIGKILL' && process.platform === 'linux' && this.running.size ? this.members() : undefined;
     for (const pid of this.running) {
       try {
         process.kill(-pid, signal);
@@ -124,7 +126,15 @@ export class LocalExecutor implements Executor {
         /* already gone */
       }
     }
-    if (signal !== 'SIGKILL' && process.platform === 'linux' && this.running.size) this.redeliverLater(signal);
+    if (before) this.redeliverLater(signal, before);
+  }
+
+  /** The processes of the running jobs' groups: each job's process tree (a scan of /proc where the kernel lists no children). */
+  private members(): Proc[] {
+    const groups = new Set(this.running);
+    const trees = [...groups].map((pid) => processTree(pid));
+    const found = trees.some((t) => t === undefined) ? allProcs() : trees.flat() as Proc[];
+    return found.filter((p) => groups.has(p.pgid) && !exited(p));
   }
 
   /**
@@ -132,14 +142,12 @@ export class LocalExecutor implements Executor {
    * catches SIGINT under `sh -c`) and has just forked a command runs its handler in the child,
    * which then execs with the default disposition, never having seen the signal, and the shell
    * waits for it (a `sleep 30` ran its 30 s after Ctrl-C, about once in 60 tries). So the
-   * processes in the jobs' groups when the signal went out are looked at again shortly after:
+   * processes in the jobs' groups just before the signal went out are looked at again shortly after:
    * one still alive that neither catches, ignores, blocks nor has pending the signal did not
    * get it, and gets it again. Processes started later (a training's clean-up) are left alone,
    * as is every process that handles the signal itself.
    */
-  private redeliverLater(signal: NodeJS.Signals): void {
-    const groups = new Set(this.running);
-    const targets = allProcs().filter((p) => groups.has(p.pgid) && !exited(p));
+  private redeliverLater(signal: NodeJS.Signals, targets: Proc[]): void {
     for (const ms of [100, 500, 1500]) {
       setTimeout(() => {
         for (const p of targets) {

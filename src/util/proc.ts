@@ -75,3 +75,35 @@ export function unsignalled(pid: number, sig: NodeJS.Signals): boolean {
   }
   return true;
 }
+
+/**
+ * `pid` and the processes below it, from /proc/PID/task/TID/children (a few small reads, where a
+ * scan of /proc reads every process); undefined when the kernel does not list children.
+ */
+export function processTree(pid: number): Proc[] | undefined {
+  const out: Proc[] = [];
+  const stack = [pid];
+  while (stack.length) {
+    const p = stack.pop()!;
+    const stat = procStat(p);
+    if (!stat) continue;
+    out.push(stat);
+    let tasks: string[];
+    try {
+      tasks = fs.readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      let text: string;
+      try {
+        text = fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        continue;
+      }
+      for (const c of text.split(' ')) if (c.trim()) stack.push(Number(c));
+    }
+  }
+  return out;
+}
