@@ -5,7 +5,7 @@
 // so a build killed with -9 still keeps everything that finished (folded in on the next start).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Sha256 } from '../hashing/sha256.js';
+import { sha256, type Sha256 } from '../hashing/sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { FINGERPRINT_FORMAT, type FingerprintRecord } from '../hashing/fingerprint.js';
 import { journalPath } from './state-paths.js';
@@ -214,6 +214,17 @@ function sortDeep(v: unknown): unknown {
 
 export function writeLock(root: string, lock: LockFile): void {
   if (!lock.dirty) return;
-  writeFileAtomic(path.join(root, 'sbuild.lock'), serializeLock(lock.entries));
+  const file = path.join(root, 'sbuild.lock');
+  const text = serializeLock(lock.entries);
+  writeFileAtomic(file, text);
   lock.dirty = false;
+  const st = fs.statSync(file);
+  written.set(root, { stamp: JSON.stringify([st.size, st.mtimeMs, st.ino, st.ctimeMs]), sha256: sha256(text) });
+}
+
+const written = new Map<string, { stamp: string; sha256: string }>();
+
+/** The stat stamp (`[size, mtimeMs, ino, ctimeMs]` as JSON) and SHA-256 of the lock this process last wrote in `root`. */
+export function lockWritten(root: string): { stamp: string; sha256: string } | undefined {
+  return written.get(root);
 }

@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import type { Config } from '../config/types.js';
 import { actionIdentity, FINGERPRINT_FORMAT } from '../hashing/fingerprint.js';
-import { LOCK_FORMAT } from './lockfile.js';
+import { LOCK_FORMAT, lockWritten } from './lockfile.js';
 import { anyBuilds } from './live-builds.js';
 import { sha256 } from '../hashing/sha256.js';
 import { absPath, writeFileAtomic } from '../util/fs.js';
@@ -120,14 +120,23 @@ function declarations(config: Config, configHash: string, env: NodeJS.ProcessEnv
 /** The snapshot, when no build is under way or was interrupted (`during`: read by the build that writes it, under the state lock). */
 function readSnapshot(root: string, during = false): Snapshot | undefined {
   if (!during && (fs.existsSync(journalPath(root)) || fs.existsSync(writerLockPath(root)) || anyBuilds(root))) return undefined;
+  const file = noopSnapshotPath(root);
   try {
-    const snap = JSON.parse(fs.readFileSync(noopSnapshotPath(root), 'utf8')) as Snapshot;
+    // The build that checked the snapshot reads it again to carry it on: parsed once per process.
+    const st = fs.statSync(file);
+    const stamp = JSON.stringify(tuple(st));
+    const known = parsed.get(file);
+    if (known?.stamp === stamp) return known.snap;
+    const snap = JSON.parse(fs.readFileSync(file, 'utf8')) as Snapshot;
     if (snap.format !== FORMAT || typeof snap.files !== 'object' || snap.files === null || !Array.isArray(snap.racy)) return undefined;
+    parsed.set(file, { stamp, snap });
     return snap;
   } catch {
     return undefined;
   }
 }
+
+const parsed = new Map<string, { stamp: string; snap: Snapshot }>();
 
 function sameStat(st: fs.Stats | undefined, want: StatTuple): boolean {
   if (!st) return want === null;
@@ -201,6 +210,11 @@ export function snapshotDelta(root: string, check: SnapshotCheck, key: string, c
 
 function fileHash(root: string, p: string): string | undefined {
   try {
+    // sbuild.lock as this process last wrote it: its hash is known without reading it back.
+    if (p === 'sbuild.lock') {
+      const w = lockWritten(root);
+      if (w && JSON.stringify(tuple(fs.statSync(absPath(root, p)))) === w.stamp) return w.sha256;
+    }
     return sha256(fs.readFileSync(absPath(root, p)));
   } catch {
     return undefined;
@@ -235,9 +249,7 @@ export function writeSnapshot(ws: Workspace, key: string, selection: string[], t
   }
   const lockHash = fileHash(ws.root, 'sbuild.lock');
   for (const [p, st] of ws.hasher.statted()) {
-    const a = files[p];
-    const b = tuple(st);
-    if (JSON.stringify(a) !== JSON.stringify(b)) return; // changed while we built: not a verified state
+    if (!sameStat(st ?? undefined, files[p] ?? null)) return; // changed while we built: not a verified state
   }
   if (old) {
     // Paths this build did not look at were verified by the old snapshot: they must still hold
