@@ -138,6 +138,12 @@ export function parseCli(argv: string[]): Options {
     debounceMs = Number(v.debounce);
     if (v.debounce.trim() === '' || !Number.isFinite(debounceMs) || debounceMs < 0) throw new SbuildError('usage', `--debounce takes milliseconds ≥ 0 (how long changes settle before a build), got '${v.debounce}'. Example: --debounce 50.`);
   }
+  if (v.across !== undefined && command !== 'results' && command !== 'report' && command !== 'help') {
+    throw new SbuildError('usage', `--across A..B chooses the commits \`sbuild results\` and \`sbuild report\` read; \`sbuild ${command}\` takes no --across. Example: sbuild results --across HEAD~3..HEAD.`);
+  }
+  if (v['all-variants'] && command !== 'results' && command !== 'help') {
+    throw new SbuildError('usage', `--all-variants is a flag of \`sbuild results\` (rows for experiments the config no longer declares); \`sbuild ${command}\` takes none.`);
+  }
   if (v.name !== undefined && !(v.set ?? []).length) throw new SbuildError('usage', `--name names the variant that -S settings make; give it with -S key=value (e.g. sbuild 'exp/cfar_os/**' -S model.pfa=0.01 --name cfar_os_pfa2).`);
   return {
     settings: v.set ?? [],

@@ -40,6 +40,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function runCommand(opts: Options, out: (s: string) => void): Promise<number> {
+  if (opts.settings.length && !['build', 'status', 'explain', 'list'].includes(opts.command)) {
+    throw new SbuildError('usage', `-S makes a variant of experiments to build (or to show with status, explain and list); \`sbuild ${opts.command}\` takes no -S. Drop -S, or name the variant's targets instead (exp/NAME@KEY=VALUE/…), after building it once with -S.`);
+  }
   // These two work on git's files, not on a workspace: no config needed.
   if (opts.command === 'merge-lock') return (await import('./commands/merge-lock.js')).mergeLock(opts.targets, out);
   // `--root DIR`: the folder to set up.
@@ -52,9 +55,6 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
   phase('load config');
   if (opts.command === 'check') return (await import('./commands/check.js')).check(loaded, opts, out);
   if (opts.settings.length) {
-    if (!['build', 'status', 'explain', 'list'].includes(opts.command)) {
-      throw new SbuildError('usage', `-S makes a variant of experiments to build (or to show with status, explain and list); \`sbuild ${opts.command}\` takes no -S. Drop -S, or name the variant's targets instead (exp/NAME@KEY=VALUE/…).`);
-    }
     const v = await (await import('./variant-request.js')).variantRequest(loaded, opts, process.cwd());
     loaded = v.loaded;
     opts = { ...opts, targets: v.targets };

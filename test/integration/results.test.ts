@@ -96,3 +96,21 @@ test('results: the work tree by default; experiments no longer declared only wit
   assert.equal(res.code, 2);
   assert.match(res.stderr, /`sbuild results` takes no targets \(got 'exp\/a\/\*\*'\)/);
 });
+
+test('the flags of results and variants are refused elsewhere, naming the command', () => {
+  const r = rig();
+  r.config(`{ targets: [{ name: 'x', outputs: ['x.txt'], run: 'echo x > x.txt' }] }`);
+  let res = r.run(['status', '--across', 'HEAD']);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /^error: --across A\.\.B chooses the commits `sbuild results` and `sbuild report` read; `sbuild status` takes no --across\./);
+  res = r.run(['list', '--all-variants']);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /^error: --all-variants is a flag of `sbuild results`/);
+  res = r.run(['watch', 'x', '-S', 'a=1']);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /^error: -S makes a variant of experiments to build \(or to show with status, explain and list\); `sbuild watch` takes no -S\./);
+  res = r.run(['x', '--name', 'v']);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /^error: --name names the variant that -S settings make/);
+  assert.equal(r.exists('x.txt'), false);
+});
