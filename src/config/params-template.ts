@@ -2,9 +2,10 @@
 // command receives what its fingerprint holds. KEY is a dotted path into `params` (an array
 // element by its index). Strings go in as they are; other values as compact canonical JSON.
 // In an argv array a value becomes (part of) one argument, unquoted: no shell reads it. In a
-// shell string it is quoted for the spot it lands in (a word, '…' or "…"), so a value can never
-// add shell syntax; spots where that cannot be done safely (backticks, ${…}, $'…', a
-// here-document) are refused. Any other text, `${x}` included, is left as it is.
+// shell string only values no shell reads anything into are put in (letters, digits and a few
+// punctuation marks: numbers, names, paths); any other is refused, because quoting it right
+// would depend on parsing the shell's quoting exactly as dash and bash do. Any other text,
+// `${x}` included, is left as it is.
 import type { Json, Target } from './types.js';
 import { canonicalJson } from '../hashing/sha256.js';
 
@@ -16,10 +17,9 @@ export type Params = { [key: string]: Json };
 
 export type Expansion =
   | { ok: true; command: string | string[] }
-  /** `missing`: no such param; otherwise the shell context it sits in, where it cannot be quoted. */
-  | { ok: false; placeholder: string; key: string; problem: 'missing' | Unsafe };
-
-type Unsafe = 'backticks' | 'parameter expansion' | 'ansi-c quotes' | 'here-document';
+  /** `missing`: no such param; `shell`: a value a shell would read something into, in a shell string. */
+  | { ok: false; placeholder: string; key: string; problem: 'missing' }
+  | { ok: false; placeholder: string; key: string; problem: 'shell'; value: string };
 
 /** Whether the command names a param at all (most do not: they are returned as they are). */
 export function usesParams(run: string | readonly string[]): boolean {
@@ -87,111 +87,36 @@ export function render(v: Json): string {
   return typeof v === 'string' ? v : canonicalJson(v);
 }
 
-/** Single-quoted for a shell unless every character is inert there (`=` is not: `a=b cmd`). */
-export function shellQuote(s: string): string {
-  return /^[\w@%+:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-type Kind = 'plain' | 'cmd' | 'paren' | 'sq' | 'dq' | 'bt' | 'brace' | 'ansi';
-interface Frame {
-  kind: Kind;
-  /** `case … esac` open in this frame: a `)` there ends a pattern, not the frame. */
-  cases: number;
-}
-
-const UNQUOTED = new Set<Kind>(['plain', 'cmd', 'paren']);
-const UNSAFE: Partial<Record<Kind, Unsafe>> = { bt: 'backticks', brace: 'parameter expansion', ansi: 'ansi-c quotes' };
-const WORD_END = /[\s;&|()<>]/;
-
 /**
- * Walks the shell string keeping track of the quoting around each character (a small model of
- * POSIX sh: quotes, backslashes, comments, $(…), (…), `…`, ${…}, $'…', here-documents), and
- * quotes each value for where it lands: as a word, `'v'`; inside '…', `'` + `'v'` + `'`;
- * inside "…", `"` + `'v'` + `"`. Placeholders in comments are left alone.
+ * A value that no shell reads anything into, wherever it lands in a shell string (a word,
+ * '…', "…", $(…), backticks, a here-document): letters, digits and `. _ - / : @ % +`, not
+ * empty. Such a value is put in as it is, so what the job gets does not depend on sbuild
+ * reading the shell's quoting right; any other value in a shell string is refused (an argv
+ * array passes every value unchanged).
  */
-function expandShell(s: string, params: Params): Expansion {
-  const stack: Frame[] = [{ kind: 'plain', cases: 0 }];
-  let out = '';
-  let heredoc = false;
-  let i = 0;
-  const top = () => stack[stack.length - 1]!;
-  while (i < s.length) {
-    const f = top();
-    PLACEHOLDER.lastIndex = i;
-    const m = PLACEHOLDER.exec(s);
-    if (m) {
-      const key = m[1]!;
-      const v = lookup(params, key);
-      if (v === undefined) return { ok: false, placeholder: m[0], key, problem: 'missing' };
-      const unsafe = heredoc ? 'here-document' : stack.map((x) => UNSAFE[x.kind]).find((x) => x !== undefined);
-      if (unsafe) return { ok: false, placeholder: m[0], key, problem: unsafe };
-      const q = shellQuote(render(v));
-      out += f.kind === 'sq' ? `'${q}'` : f.kind === 'dq' ? `"${q}"` : q;
-      i += m[0].length;
-      continue;
-    }
-    const c = s[i]!;
-    const two = s.slice(i, i + 2);
-    const unquoted = UNQUOTED.has(f.kind);
-    const wordStart = i === 0 || WORD_END.test(s[i - 1]!);
-    let step = 1;
-    if (f.kind === 'sq') {
-      if (c === "'") stack.pop();
-    } else if (f.kind === 'ansi') {
-      if (c === '\\') step = 2;
-      else if (c === "'") stack.pop();
-    } else if (f.kind === 'bt') {
-      if (c === '\\') step = 2;
-      else if (c === '`') stack.pop();
-    } else if (c === '\\') {
-      step = 2;
-    } else if (f.kind === 'dq' && c === '"') {
-      stack.pop();
-    } else if (two === '$(' || two === '${' || (unquoted && two === "$'")) {
-      stack.push({ kind: two === '$(' ? 'cmd' : two === '${' ? 'brace' : 'ansi', cases: 0 });
-      step = 2;
-    } else if (c === '`') {
-      stack.push({ kind: 'bt', cases: 0 });
-    } else if (f.kind === 'brace' && c === '}') {
-      stack.pop();
-    } else if (f.kind !== 'dq' && (c === "'" || c === '"')) {
-      stack.push({ kind: c === "'" ? 'sq' : 'dq', cases: 0 });
-    } else if (unquoted) {
-      if (c === '#' && wordStart) {
-        // A comment runs to the end of the line; nothing in it is substituted.
-        const end = s.indexOf('\n', i);
-        step = (end < 0 ? s.length : end) - i;
-      } else if (two === '<<') {
-        heredoc = true;
-        step = 2;
-      } else if (c === '(') {
-        stack.push({ kind: 'paren', cases: 0 });
-      } else if (c === ')') {
-        if (f.cases > 0) { /* the end of a case pattern */ } else if (f.kind !== 'plain') stack.pop();
-      } else if (wordStart && /^case(?=[\s;&|()<>]|$)/.test(s.slice(i, i + 5))) {
-        f.cases++;
-      } else if (wordStart && f.cases > 0 && /^esac(?=[\s;&|()<>]|$)/.test(s.slice(i, i + 5))) {
-        f.cases--;
-      }
-    }
-    out += s.slice(i, i + step);
-    i += step;
-  }
-  return { ok: true, command: out };
-}
+const INERT = /^[A-Za-z0-9._\/:@%+-]+$/;
 
-const WHERE: Record<Unsafe, [string, string]> = {
-  backticks: ['inside backticks', 'Use $(…) instead of backticks'],
-  'parameter expansion': ['inside ${…}', 'Move it out of ${…}'],
-  'ansi-c quotes': ["inside $'…'", "Use '…' or \"…\" instead of $'…'"],
-  'here-document': ['after a here-document (<<)', 'Pass the value as an argument instead'],
-};
+/** Every `{params.KEY}` of a shell string replaced by its value, when every value is inert. */
+function expandShell(s: string, params: Params): Expansion {
+  let bad: Expansion | undefined;
+  const command = s.replace(PLACEHOLDERS, (whole, key: string) => {
+    const v = lookup(params, key);
+    if (v === undefined) {
+      bad ??= { ok: false, placeholder: whole, key, problem: 'missing' };
+      return whole;
+    }
+    const text = render(v);
+    if (!INERT.test(text)) bad ??= { ok: false, placeholder: whole, key, problem: 'shell', value: text };
+    return text;
+  });
+  return bad ?? { ok: true, command };
+}
 
 /** Why a placeholder cannot be substituted, and the fix (the caller names the target). */
 export function expansionProblem(e: Extract<Expansion, { ok: false }>, params: Params | undefined): string {
-  if (e.problem !== 'missing') {
-    const [where, fix] = WHERE[e.problem];
-    return `\`run\` uses ${e.placeholder} ${where}, where sbuild cannot quote a value safely. ${fix}, or give \`run\` as an argv array.`;
+  if (e.problem === 'shell') {
+    const shown = e.value.length > 60 ? `${e.value.slice(0, 60)}…` : e.value;
+    return `\`run\` is a shell string and uses ${e.placeholder}, whose value ${JSON.stringify(shown)} ${e.value === '' ? 'is empty' : 'holds characters a shell reads'}; sbuild puts only values of letters, digits and . _ - / : @ % + into shell strings, so that no value can change the command. Give \`run\` as an argv array (each value then passes unchanged, as one argument), or change the value.`;
   }
   const have = paramPaths(params);
   if (have.length === 0) return `\`run\` uses ${e.placeholder}, but the target has no params. Give it \`params\` holding ${e.key}, or remove the placeholder.`;

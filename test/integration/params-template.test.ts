@@ -1,5 +1,5 @@
 // `{params.KEY}` in a command target's `run`: the command receives the param's value (argv:
-// as one argument, as is; shell string: quoted, so a value cannot add shell syntax), a changed
+// as one argument, as is; shell string: inert values only, so a value cannot add shell syntax), a changed
 // param reruns exactly its target and is reported as a param change, a placeholder naming no
 // param is a config error, and the README's Plain-targets example passes its param as written.
 import { test } from 'node:test';
@@ -31,8 +31,8 @@ function write(r: Rig, params: { a: string; b: string }): void {
     targets: [
       { name: 'a', outputs: ['out/a.json'], params: ${params.a}, run: ${JSON.stringify([process.execPath, '-e', argvProgram('a'), ...args])} },
       { name: 'b', outputs: ['out/b.json'], params: ${params.b}, run: ${JSON.stringify([process.execPath, '-e', argvProgram('b'), '{params.n}'])} },
-      { name: 'sh', outputs: ['out/sh.txt'], params: { v: ${JSON.stringify(INJECTION)}, u: 'x; touch pwned', w: 'a b' },
-        run: ${JSON.stringify(`echo sh >> runs.log; mkdir -p out; printf '[%s]\\n' {params.v} '{params.v}' "{params.v}" {params.u} x{params.w}y "\${HOME:+home}" {x} > out/sh.txt`)} },
+      { name: 'sh', outputs: ['out/sh.txt'], params: { v: 'run-1.5/a:b@c%d+e_f', n: 0.001 },
+        run: ${JSON.stringify(`echo sh >> runs.log; mkdir -p out; printf '[%s]\\n' {params.v} '{params.v}' "{params.v}" x{params.n}y "$(echo {params.n})" "\${HOME:+home}" {x} > out/sh.txt`)} },
       { name: 'all', deps: ['a', 'b', 'sh'] },
     ],
   }`);
@@ -54,13 +54,22 @@ test('argv: each placeholder becomes the value as one argument (or part of one);
   assert.match(lock.targets.b!.action, / 7$/);
 });
 
-test('a shell string: values are quoted wherever they land, so a value cannot inject a command', () => {
+test('a shell string: inert values go in as they are, wherever they land; any other value is refused, so none can inject a command', () => {
   const r = workspace({ a: A, b: B });
   const res = r.run(['sh']);
   assert.equal(res.code, 0, res.stdout + res.stderr);
-  assert.ok(!r.exists('pwned'), 'the value ran as a command');
-  assert.equal(r.read('out/sh.txt'), `[${INJECTION}]\n[${INJECTION}]\n[${INJECTION}]\n[x; touch pwned]\n[xa by]\n[home]\n[{x}]\n`);
+  const v = 'run-1.5/a:b@c%d+e_f';
+  assert.equal(r.read('out/sh.txt'), `[${v}]\n[${v}]\n[${v}]\n[x0.001y]\n[0.001]\n[home]\n[{x}]\n`);
   assert.deepEqual(r.takeRuns(), ['sh']);
+  // Values a shell would read something into, in every kind of spot: refused before anything runs.
+  for (const [value, spot] of [[INJECTION, '{params.v}'], [INJECTION, "'{params.v}'"], [INJECTION, '"{params.v}"'], ['x; touch pwned', '{params.v}'], ['a b', 'x{params.v}y'], ['`touch pwned`', '"$(echo {params.v})"'], ['', '{params.v}'], ['a,b', '{{params.v}}']]) {
+    const bad = rig();
+    bad.config(`{ targets: [{ name: 't', outputs: ['out/t.txt'], params: { v: ${JSON.stringify(value)} }, run: ${JSON.stringify(`mkdir -p out; echo ${spot} > out/t.txt`)} }] }`);
+    const res = bad.run([]);
+    assert.equal(res.code, 2, `${JSON.stringify(value)} at ${spot}: ${res.stdout}${res.stderr}`);
+    assert.ok(res.stderr.includes(`error: target 't': \`run\` is a shell string and uses {params.v}, whose value ${JSON.stringify(value)} ${value === '' ? 'is empty' : 'holds characters a shell reads'}; sbuild puts only values of letters, digits and . _ - / : @ % + into shell strings, so that no value can change the command. Give \`run\` as an argv array (each value then passes unchanged, as one argument), or change the value.`), res.stderr);
+    assert.ok(!bad.exists('pwned') && !bad.exists('out') && !bad.exists('sbuild.lock'), 'nothing ran or was written');
+  }
 });
 
 test('a changed param reruns exactly its target, reported as the param change; an edited command as a command change', () => {
@@ -88,7 +97,7 @@ test('a changed param reruns exactly its target, reported as the param change; a
   assert.deepEqual(r.takeRuns(), ['b']);
 });
 
-test('a placeholder that names no param, or sits where it cannot be quoted: exit 2, nothing written', () => {
+test('a placeholder that names no param: exit 2, nothing written', () => {
   const fails = (target: string, expected: string) => {
     const r = rig();
     r.write('tasks.config.ts', `import { defineConfig } from 'sbuild';\nexport default defineConfig({ targets: [\n  ${target},\n] });\n`);
@@ -102,8 +111,7 @@ test('a placeholder that names no param, or sits where it cannot be quoted: exit
     "tasks.config.ts:3:11: error: target 'exp/train': `run` uses {params.pf}, but the target has no param pf (its params: pfa, opt.lr). Add pf to its `params`, or correct the placeholder.\n");
   fails(`{ name: 't', outputs: ['out/m'], run: 'echo {params.opt.lr} > out/m' }`,
     "tasks.config.ts:3:11: error: target 't': `run` uses {params.opt.lr}, but the target has no params. Give it `params` holding opt.lr, or remove the placeholder.\n");
-  fails(`{ name: 't', outputs: ['out/m'], params: { v: 1 }, run: 'echo \`echo {params.v}\` > out/m' }`,
-    "tasks.config.ts:3:11: error: target 't': `run` uses {params.v} inside backticks, where sbuild cannot quote a value safely. Use $(…) instead of backticks, or give `run` as an argv array.\n");
+
 });
 
 /** The code block under "## Plain targets" in README.md. */
