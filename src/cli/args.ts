@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { SbuildError, didYouMean } from '../errors.js';
 import { parseSize } from '../cache/gc.js';
 
-export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'metrics', 'results', 'report', 'watch', 'help'] as const;
+export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'metrics', 'results', 'variants', 'report', 'watch', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Options {
@@ -200,6 +200,7 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild results [--across A..B] [--all-variants] [--md|--json]
                                         every experiment run's metrics in one table, with the
                                         params that set runs apart; --across: at each commit
+       sbuild variants [drop NAME…]     the experiment variants recorded in sbuild.variants.json (-S)
        sbuild report [--out DIR]        one HTML page: graph by state, results, last build, metrics vs HEAD
        sbuild watch [targets…]          build, then rebuild the selection whenever one of its inputs changes
        sbuild launch [--nproc N] -- CMD  (in a target's command) start a distributed job's ranks on a free MASTER_PORT

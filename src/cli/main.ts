@@ -54,6 +54,7 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
   let loaded = await loadConfig(process.cwd(), opts);
   phase('load config');
   if (opts.command === 'check') return (await import('./commands/check.js')).check(loaded, opts, out);
+  if (opts.command === 'variants') return (await import('./commands/variants.js')).variants(loaded.root, opts, out);
   if (opts.settings.length) {
     const v = await (await import('./variant-request.js')).variantRequest(loaded, opts, process.cwd());
     loaded = v.loaded;

@@ -3,7 +3,10 @@
 // repository of three commits: a config change, a variant added, a metrics file edited by hand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { useRigs } from '../helpers/rig.js';
+import { variantsWorkspace } from '../helpers/variants-workspace.js';
 import { resultsHistory, configure } from '../helpers/results-history.js';
 
 const rig = useRigs();
@@ -113,4 +116,30 @@ test('the flags of results and variants are refused elsewhere, naming the comman
   assert.equal(res.code, 2);
   assert.match(res.stderr, /^error: --name names the variant that -S settings make/);
   assert.equal(r.exists('x.txt'), false);
+});
+
+test('sbuild variants lists the recorded variants; drop removes them; asked for again, a dropped variant comes back from the cache', { skip: spawnSync('python3', ['-c', '0']).status === 0 ? undefined : 'needs python3 (reads the configs)' }, () => {
+  const r = variantsWorkspace(rig());
+  let res = r.run(['variants']);
+  assert.deepEqual([res.code, res.stdout], [0, "sbuild: no variants recorded in sbuild.variants.json; make one with sbuild 'exp/NAME/**' -S key=value.\n"]);
+  assert.equal(r.run(['exp/a/**', '-S', 'model.k=3', '-q']).code, 0);
+  assert.equal(r.run(['exp/b/**', '-S', 'model.k=2', '--name', 'b_k2', '-q']).code, 0);
+  r.takeRuns();
+  res = r.run(['variants']);
+  assert.equal(res.stdout, 'a@model.k=3  a with model.k=3\nb_k2         b with model.k=2\n');
+  res = r.run(['variants', 'drop', 'b_k2', 'nope']);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /^error: sbuild\.variants\.json has no variant 'nope' \(it has 'a@model\.k=3', 'b_k2'\)\./);
+  res = r.run(['variants', 'drop', 'b_k2']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /^sbuild: dropped b_k2 from sbuild\.variants\.json;/);
+  assert.deepEqual(JSON.parse(r.read('sbuild.variants.json')).variants.map((v: { name: string }) => v.name), ['a@model.k=3']);
+  assert.equal(r.run(['list', 'exp/b_k2/**']).code, 2, 'its targets left the graph');
+  // Asked for again under its name, its outputs gone meanwhile: restored from the cache, nothing run.
+  fs.rmSync(r.path('artifacts/work_dirs/b_k2'), { recursive: true });
+  res = r.run(['exp/b/**', '-S', 'model.k=2', '--name', 'b_k2', '--json']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.deepEqual(r.takeRuns(), []);
+  assert.equal(res.stdout.split('\n').filter((l) => l.includes('"type":"restored"')).length, 2);
+  assert.equal(JSON.parse(r.read('artifacts/work_dirs/b_k2/full/model.json')).k, 2);
 });
