@@ -10,23 +10,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { useRigs } from '../helpers/rig.js';
+import { Rng } from './prng.js';
 import { variantsWorkspace, EXPS } from '../helpers/variants-workspace.js';
 
 const rig = useRigs();
 const hasPython = spawnSync('python3', ['-c', '0']).status === 0;
 const STEPS = Number(process.env.FUZZ_VARIANTS ?? 24);
 const SEED = Number(process.env.FUZZ_VARIANTS_SEED ?? 4242);
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Variant {
   name: string;
@@ -36,7 +26,8 @@ interface Variant {
 
 test(`variants under ${STEPS} random steps (seed ${SEED}): exactly the never-built (config, settings) pairs run, and every output is its own`, { skip: hasPython ? undefined : 'needs python3 (reads the configs)' }, () => {
   const r = variantsWorkspace(rig());
-  const rand = rng(SEED);
+  const prng = new Rng(SEED);
+  const rand = () => prng.float();
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const m: Record<string, number> = Object.fromEntries(EXPS.map((e) => [e, 1]));
   let variants: Variant[] = [];
