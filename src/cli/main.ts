@@ -55,14 +55,11 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
   phase('load config');
   if (opts.command === 'check') return (await import('./commands/check.js')).check(loaded, opts, out);
   if (opts.command === 'variants') return (await import('./commands/variants.js')).variants(loaded.root, opts, out);
+  let variant: import('./variant-request.js').VariantBuild | undefined;
   if (opts.settings.length) {
-    const v = await (await import('./variant-request.js')).variantRequest(loaded, opts, process.cwd());
-    loaded = v.loaded;
-    opts = { ...opts, targets: v.targets };
-    if (opts.command === 'build' && !opts.dryRun) {
-      v.persist();
-      if (!opts.quiet && !opts.json) for (const line of v.summary) out(`sbuild: ${line} (recorded in sbuild.variants.json)`);
-    }
+    variant = await (await import('./variant-request.js')).variantRequest(loaded, opts, process.cwd());
+    loaded = variant.loaded;
+    opts = { ...opts, targets: variant.targets };
   }
   let delta: import('../engine/noop-snapshot.js').SnapshotDelta | undefined;
   if (opts.command === 'build' && !opts.settings.length) {
@@ -74,6 +71,10 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
   }
   const { openWorkspace } = await import('../engine/workspace.js');
   const ws = await openWorkspace(process.cwd(), opts, loaded);
+  if (variant && opts.command === 'build' && !opts.dryRun) {
+    variant.persist();
+    if (!opts.quiet && !opts.json) for (const line of variant.summary) out(`sbuild: ${line} (recorded in sbuild.variants.json)`);
+  }
   // `sbuild metrics …` without `diff`: a target named metrics, or else the command's usage.
   if (opts.command === 'build' && opts.targets[0] === 'metrics' && !ws.graph.byName.has('metrics')) {
     return (await import('./commands/metrics.js')).metrics(ws, { ...opts, command: 'metrics', targets: opts.targets.slice(1) }, out);

@@ -1,8 +1,8 @@
 // `sbuild exp/NAME/** -S key=value [--name V]`: the selected experiments' targets, as a variant
 // with those settings. The config is loaded once as it is (to learn which experiments the
 // selection names and which of their runs), then again with the variant added; the variant is
-// recorded in sbuild.variants.json only after that second load succeeded, so a typo in a key
-// or a bad value leaves the file as it was.
+// recorded in sbuild.variants.json only once the workspace opened on that second load (its
+// validation evaluates the variant), so a typo in a key or a bad value leaves the file as it was.
 import type { LoadedConfig } from '../config/load.js';
 import { loadConfig } from '../config/load.js';
 import type { Json } from '../config/types.js';
@@ -21,7 +21,7 @@ export interface VariantBuild {
   targets: string[];
   /** One line per variant: its name and settings. */
   summary: string[];
-  /** Records the variants in sbuild.variants.json (a real build; never for a dry run or a status). */
+  /** Records the variants in sbuild.variants.json: a real build's, once its workspace opened (its validation evaluates the variant's config, so a bad key records nothing). */
   persist: () => void;
 }
 
@@ -105,9 +105,6 @@ export async function variantRequest(loaded: LoadedConfig, opts: Options, cwd: s
   let again: LoadedConfig;
   try {
     again = await loadConfig(cwd, opts, { generation: 1 });
-    // Lazy fields (the variant's config checks) run here, so a bad key fails before anything is recorded.
-    const { validateConfig } = await import('../config/validate.js');
-    validateConfig(again, cwd);
   } finally {
     setVariantRequest(undefined);
   }

@@ -26,7 +26,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { judge, type Holder } from './writer-lock.js';
 import { buildSeqPath, buildsDir, supersededPath } from './state-paths.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { namesIn, writeFileAtomic } from '../util/fs.js';
 import { readJournal, readLock, writeLock, applyRecord, removeLegacyJournal, type LockFile } from './lockfile.js';
 
 export interface Registration {
@@ -69,14 +69,8 @@ export interface BuildFiles {
 const NAME = /^(\d+-[0-9a-f]+)\.(json|jsonl|jobs\.jsonl)$/;
 
 export function listBuilds(root: string): BuildFiles[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(buildsDir(root));
-  } catch {
-    return [];
-  }
   const by = new Map<string, BuildFiles>();
-  for (const n of names) {
+  for (const n of namesIn(buildsDir(root))) {
     const m = NAME.exec(n);
     if (!m) continue;
     const id = m[1]!;

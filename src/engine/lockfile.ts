@@ -219,12 +219,16 @@ export function writeLock(root: string, lock: LockFile): void {
   writeFileAtomic(file, text);
   lock.dirty = false;
   const st = fs.statSync(file);
-  written.set(root, { stamp: JSON.stringify([st.size, st.mtimeMs, st.ino, st.ctimeMs]), sha256: sha256(text) });
+  written.set(root, { stamp: JSON.stringify([st.size, st.mtimeMs, st.ino, st.ctimeMs]), text, sha256: undefined });
 }
 
-const written = new Map<string, { stamp: string; sha256: string }>();
+// The text itself is kept, and hashed only if someone asks (the no-op snapshot, after a build).
+const written = new Map<string, { stamp: string; text: string; sha256: string | undefined }>();
 
 /** The stat stamp (`[size, mtimeMs, ino, ctimeMs]` as JSON) and SHA-256 of the lock this process last wrote in `root`. */
 export function lockWritten(root: string): { stamp: string; sha256: string } | undefined {
-  return written.get(root);
+  const w = written.get(root);
+  if (!w) return undefined;
+  w.sha256 ??= sha256(w.text);
+  return { stamp: w.stamp, sha256: w.sha256 };
 }

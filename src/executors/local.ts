@@ -10,7 +10,7 @@ import { writablePath, writeFileAtomicAsync } from '../util/fs.js';
 import { jobCommand, shownCommand, type Executor, type Job, type JobResult } from './executor.js';
 import { outputsToSetAside } from '../engine/resume.js';
 import { JobTracker, endGroup } from './jobs.js';
-import { allProcs, exited, procStat, processTree, unsignalled, type Proc } from '../util/proc.js';
+import { allProcs, exited, procStat, unsignalled, type Proc } from '../util/proc.js';
 import { actionTmpDir, jobsPath } from '../engine/state-paths.js';
 
 export class LocalExecutor implements Executor {
@@ -129,12 +129,10 @@ export class LocalExecutor implements Executor {
     if (before) this.redeliverLater(signal, before);
   }
 
-  /** The processes of the running jobs' groups: each job's process tree (a scan of /proc where the kernel lists no children). */
+  /** The live processes of the running jobs' groups. */
   private members(): Proc[] {
     const groups = new Set(this.running);
-    const trees = [...groups].map((pid) => processTree(pid));
-    const found = trees.some((t) => t === undefined) ? allProcs() : trees.flat() as Proc[];
-    return found.filter((p) => groups.has(p.pgid) && !exited(p));
+    return allProcs().filter((p) => groups.has(p.pgid) && !exited(p));
   }
 
   /**

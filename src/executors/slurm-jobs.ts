@@ -15,7 +15,7 @@
 // and left its exit code.
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../util/fs.js';
+import { namesIn, writeFileAtomic } from '../util/fs.js';
 import { slurmJobsDir } from '../engine/state-paths.js';
 
 export interface SubmittedJob {
@@ -32,14 +32,8 @@ const TOKEN = /^[0-9a-f]{16,64}$/;
 
 /** Every job journaled, oldest submission first. */
 export function readSubmitted(root: string): SubmittedJob[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(slurmJobsDir(root));
-  } catch {
-    return [];
-  }
   const out: SubmittedJob[] = [];
-  for (const n of names) {
+  for (const n of namesIn(slurmJobsDir(root))) {
     if (!n.endsWith('.json') || !TOKEN.test(n.slice(0, -5))) continue;
     try {
       const j = JSON.parse(fs.readFileSync(path.join(slurmJobsDir(root), n), 'utf8')) as SubmittedJob;

@@ -4,7 +4,7 @@ import type { Json } from '../config/types.js';
 import type { ResultsTable, ResultsRow } from './results.js';
 
 /** The metric columns a table shows: the top-level numbers of each split, or every key with `all`. */
-function shownColumns(t: ResultsTable, all: boolean): string[] {
+export function shownColumns(t: ResultsTable, all: boolean): string[] {
   if (all) return t.columns;
   // Numbers at the top level of each file; nested ones (per class) and text (the detector) with -v.
   return t.columns.filter((c) => c.indexOf('.') === c.lastIndexOf('.') && t.rows.some((r) => typeof r.metrics[c] === 'number') && t.rows.every((r) => typeof r.metrics[c] !== 'string'));
@@ -12,7 +12,8 @@ function shownColumns(t: ResultsTable, all: boolean): string[] {
 
 const cell = (v: Json | undefined): string => (v === undefined ? '–' : typeof v === 'string' ? v : JSON.stringify(v));
 
-function paramsCell(t: ResultsTable, r: ResultsRow): string {
+/** A row's params that set it apart, as `key=value …`. */
+export function paramsCell(t: ResultsTable, r: ResultsRow): string {
   return t.paramKeys.filter((k) => k in r.params).map((k) => `${k}=${cell(r.params[k])}`).join(' ');
 }
 

@@ -143,12 +143,24 @@ export async function resultsTable(root: string, graph: Graph, lockNow: Map<stri
   }
 
   // Params: those of the row's targets in that side's lock; shown where rows of one base differ.
+  // Every job of a run counts (its training's params too), not only those that wrote metrics:
+  // each side's lock entries grouped by run once, `exp/E/R/` → names.
+  const runJobs = locks.map((lock) => {
+    const by = new Map<string, string[]>();
+    for (const name of lock.keys()) {
+      const m = EXP.exec(name);
+      if (!m) continue;
+      const key = `${m[1]}\0${m[2]}`;
+      const list = by.get(key);
+      if (list) list.push(name);
+      else by.set(key, [name]);
+    }
+    return by;
+  });
   const flat = new Map<ResultsRow, Map<string, string>>();
   for (const row of rows.values()) {
     const f = new Map<string, string>();
-    // Every job of the run counts (its training's params too), not only those that wrote metrics.
-    const prefix = `exp/${row.experiment}/${row.run}/`;
-    const jobs = row.run ? [...locks[row.side]!.keys()].filter((n) => n.startsWith(prefix)).sort(naturalCompare) : row.targets;
+    const jobs = row.run ? (runJobs[row.side]!.get(`${row.experiment}\0${row.run}`) ?? []).sort(naturalCompare) : row.targets;
     for (const t of jobs) {
       for (const [k, v] of flattenParams(root, locks[row.side]!.get(t)?.params ?? {})) if (!f.has(k)) f.set(k, v);
     }

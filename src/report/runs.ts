@@ -6,6 +6,7 @@ import type { Workspace } from '../engine/workspace.js';
 import { declaredExperiments } from '../config/variants.js';
 import { resultsTable } from '../metrics/results.js';
 import { openRepo, recentRange } from '../metrics/git.js';
+import { paramsCell, shownColumns } from '../metrics/results-render.js';
 import type { RunsData } from './types.js';
 
 /** Commits shown when no range is given. */
@@ -21,8 +22,8 @@ export async function runsSection(ws: Workspace, across?: string): Promise<RunsD
     const variantOf = new Map<string, string>();
     for (const e of declaredExperiments().values()) if (e.variantOf) variantOf.set(e.name, e.variantOf);
     const t = await resultsTable(ws.root, ws.graph, ws.lock.entries as never, { across: range, variantOf });
-    // The table and chart show numbers: the top-level ones of each split (nested ones are per class).
-    const columns = t.columns.filter((c) => c.indexOf('.') === c.lastIndexOf('.') && t.rows.some((r) => typeof r.metrics[c] === 'number'));
+    // The table and chart show what `sbuild results` shows: the top-level numbers of each split.
+    const columns = shownColumns(t, false);
     return {
       range,
       sides: t.sides.map((s) => ({ label: s.label, subject: s.subject ?? '', date: s.date ?? '' })),
@@ -31,7 +32,7 @@ export async function runsSection(ws: Workspace, across?: string): Promise<RunsD
         experiment: r.experiment,
         run: r.run,
         side: r.side,
-        params: t.paramKeys.filter((k) => k in r.params).map((k) => `${k}=${typeof r.params[k] === 'string' ? r.params[k] : JSON.stringify(r.params[k])}`).join(' '),
+        params: paramsCell(t, r),
         values: columns.map((c) => (typeof r.metrics[c] === 'number' ? (r.metrics[c] as number) : null)),
         unrecorded: r.unrecorded.length > 0,
       })),

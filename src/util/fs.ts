@@ -307,3 +307,12 @@ export function writablePath(root: string, rel: string, target: string): string 
   if (e) throw new OutputEscape(e, escapeMessage(e, root, `target '${target}' asked to write '${rel}'`));
   return path.resolve(root, clean!);
 }
+
+/** The names in a folder; none when it is missing or unreadable (a state folder not made yet). */
+export function namesIn(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

@@ -2,6 +2,7 @@
 // from a later process that reused its pid (the start time), and to list a process group.
 // The writer lock judges its holder with it, and recovery finds the jobs a killed build left.
 import fs from 'node:fs';
+import { namesIn } from './fs.js';
 
 export interface Proc {
   pid: number;
@@ -31,14 +32,8 @@ export function procStat(pid: number): Proc | undefined {
 
 /** Every process /proc lists (empty without /proc). */
 export function allProcs(): Proc[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync('/proc');
-  } catch {
-    return [];
-  }
   const out: Proc[] = [];
-  for (const n of names) {
+  for (const n of namesIn('/proc')) {
     if (n.charCodeAt(0) < 48 || n.charCodeAt(0) > 57) continue;
     const p = procStat(Number(n));
     if (p) out.push(p);
@@ -76,34 +71,3 @@ export function unsignalled(pid: number, sig: NodeJS.Signals): boolean {
   return true;
 }
 
-/**
- * `pid` and the processes below it, from /proc/PID/task/TID/children (a few small reads, where a
- * scan of /proc reads every process); undefined when the kernel does not list children.
- */
-export function processTree(pid: number): Proc[] | undefined {
-  const out: Proc[] = [];
-  const stack = [pid];
-  while (stack.length) {
-    const p = stack.pop()!;
-    const stat = procStat(p);
-    if (!stat) continue;
-    out.push(stat);
-    let tasks: string[];
-    try {
-      tasks = fs.readdirSync(`/proc/${p}/task`);
-    } catch {
-      continue;
-    }
-    for (const t of tasks) {
-      let text: string;
-      try {
-        text = fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        continue;
-      }
-      for (const c of text.split(' ')) if (c.trim()) stack.push(Number(c));
-    }
-  }
-  return out;
-}
