@@ -4,7 +4,7 @@ import { defineConfig, type Target } from 'sbuild';
 import {
   dataset, experiment, demoRunner, resultsTable, ledger,
   vrExport, subset, sample500, gradcam, demoVisCommands,
-  zipFiles, metricsZip, releaseCheck, releaseBundle, sardetPolicy, htmlReport,
+  zipFiles, metricsZip, releaseCheck, releaseBundle, releasePublish, sardetPolicy, htmlReport,
 } from 'sbuild/rules';
 
 const TOOL = 'dist/demo/sardet.mjs';
@@ -74,7 +74,13 @@ const zips: Target[] = [
 ];
 const assetFiles = zips.map((z) => z.outputs![0]!);
 const check = releaseCheck({ name: 'release/check', assets: assetFiles });
-const bundle = releaseBundle({ name: 'release/bundle', version: VERSION, assets: assetFiles, check: check.outputs![0]! });
+// Given as targets, the zips are described entry by entry in the manifest (for `sbuild fetch`).
+const bundle = releaseBundle({ name: 'release/bundle', version: VERSION, assets: zips, check: check.outputs![0]! });
+// `npx sbuild publish` uploads the bundle (not part of `release`: it needs credentials). Where
+// to: SARDET_PUBLISH_TO, space-separated (rclone:REMOTE:PATH, gh:OWNER/REPO@TAG, an https://
+// folder taking PUT); by default the rclone remote `sardet-release` (define it: `rclone config`).
+const publishTo = (process.env.SARDET_PUBLISH_TO ?? `rclone:sardet-release:sardet-mini/${VERSION}`).split(/\s+/).filter(Boolean);
+const publish = releasePublish({ name: 'release/publish', bundle, to: publishTo });
 // The HTML report (`npx sbuild report/html`, or `npx sbuild report` after any build). It carries
 // build timings, so it stays out of the bundle, which two clean builds make byte-identical.
 const report = htmlReport({ deps: [table.name] });
@@ -93,6 +99,7 @@ export default defineConfig({
     ...zips,
     check,
     bundle,
+    publish,
     report,
     { name: 'smoke', deps: experiments.flatMap((e) => e.variants.smoke!.evals.map((x) => x.target.name)), description: 'every smoke evaluation' },
     { name: 'full', deps: experiments.flatMap((e) => e.variants.full!.evals.map((x) => x.target.name)), description: 'every full evaluation' },

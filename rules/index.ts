@@ -2,7 +2,9 @@
 export { zipFiles, metricsZip, writeZip, inspectZip, ZipFormatError, ZIP_ENTRY_MODE, METRICS_JSON_GLOB } from './zip.js';
 export type { ZipFilesOptions, MetricsZipOptions, ZipSource, ZipInfo } from './zip.js';
 export { releaseCheck, releaseBundle, sha256File, DEFAULT_CHECK_OUTPUT } from './release.js';
-export type { ReleaseCheckOptions, ReleaseCheckRecord, CheckedAsset, ReleaseBundleOptions, ReleaseManifest, ManifestFile, ChangedFile } from './release.js';
+export type { ReleaseCheckOptions, ReleaseCheckRecord, CheckedAsset, ReleaseBundleOptions, ReleaseManifest, ManifestFile, ManifestContent, ChangedFile } from './release.js';
+export { releasePublish, releaseFetch } from './publish.js';
+export type { ReleasePublishOptions, ReleaseFetchOptions } from './publish.js';
 export { gitCommit, findGitDir } from './git.js';
 export { gitSource } from './source.js';
 export type { GitSource, ChangedPath, ChangeKind } from './source.js';

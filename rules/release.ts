@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { BadInputError, type ActionContext, type Target } from '../src/index.js';
 import { inspectZip, workspacePath, ZipFormatError } from './zip.js';
 import { contentOf, gitSource, type ChangeKind } from './source.js';
+import { zipEntryHashes, ZipReadError } from '../src/release/zip-entries.js';
 
 // ---------------------------------------------------------------------------------------------
 // releaseCheck
@@ -103,8 +104,18 @@ export interface ReleaseBundleOptions {
   name?: string;
   /** Release version: names the folder; letters, digits, '.', '_', '-'. */
   version: string;
-  /** Files to ship (workspace-relative; each lands in the bundle under its file name). */
-  assets: string[];
+  /**
+   * Files to ship (workspace-relative; each lands in the bundle under its file name), or the
+   * `zipFiles` targets that write them: a zip given as its target is described in the
+   * manifest entry by entry (each entry's workspace path, SHA-256 and the target that built
+   * it), so that `sbuild fetch` can put its files back where the graph expects them.
+   */
+  assets: Array<string | Target>;
+  /**
+   * For zips given as paths: the folder their entry names are relative to (the zip's `base`),
+   * keyed by the asset's path. Zips given as `zipFiles` targets need no entry here.
+   */
+  unpack?: { [asset: string]: string };
   /**
    * The record written by `releaseCheck` (its output path). The bundle then waits for the check
    * and refuses any asset the check did not record with the same SHA-256.
@@ -123,6 +134,19 @@ export interface ReleaseBundleOptions {
   outDir?: string;
 }
 
+/** A file inside one of the bundle's zips, as listed in manifest.json. */
+export interface ManifestContent {
+  /** Name inside the zip. */
+  entry: string;
+  /** Workspace-relative path it unpacks to (the zip's base joined with the entry name). */
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** The target whose output it is and that target's fingerprint (null for a file no target declares). */
+  target: string | null;
+  fingerprint: string | null;
+}
+
 /** One file of the bundle, as listed in manifest.json. */
 export interface ManifestFile {
   /** Name inside the bundle folder. */
@@ -134,6 +158,8 @@ export interface ManifestFile {
   /** The target that built it and that target's fingerprint (null for a file no target declares). */
   target: string | null;
   fingerprint: string | null;
+  /** For a zip whose base is known: the folder its entries unpack below, and each entry. */
+  unpack?: { base: string; files: ManifestContent[] };
 }
 
 /** A source file that differed from the manifest's commit when the bundle was built. */
@@ -153,6 +179,8 @@ export interface ChangedFile {
 /** manifest.json of a release bundle. */
 export interface ReleaseManifest {
   version: string;
+  /** The workspace-relative folder the bundle was built in (where `sbuild fetch` puts it). */
+  folder: string;
   /**
    * The commit checked out when the bundle was built (HEAD), or the `commit` option. Null: no
    * commit known (outside a git repository, before the first commit, or `commit: null`).
@@ -190,7 +218,7 @@ export function releaseBundle(opts: ReleaseBundleOptions): Target {
         `got ${JSON.stringify(version)}. Use e.g. 'v1.0.0'.`,
     );
   }
-  const assets = assetList(opts.assets, what);
+  const { paths: assets, unpack } = bundleAssets(opts.assets, opts.unpack, what);
   const byName = new Map<string, string>();
   for (const a of assets) {
     const base = path.posix.basename(a);
@@ -212,10 +240,10 @@ export function releaseBundle(opts: ReleaseBundleOptions): Target {
     inputs: check ? [...assets, check] : [...assets],
     outputs: [outDir],
     // No commit unless the config gives one: a commit alone changes no byte of the bundle.
-    params: { version, assets, check: check ?? null, ...commit },
+    params: { version, assets, check: check ?? null, ...commit, ...(Object.keys(unpack).length ? { unpack } : {}) },
     // The manifest lists every upstream fingerprint: rebuild it when any changes.
     lineage: true,
-    rule: { id: 'sbuild/rules/releaseBundle', version: 1, module: import.meta.url },
+    rule: { id: 'sbuild/rules/releaseBundle', version: 2, module: import.meta.url },
     description: `release bundle ${version}: ${assets.length} asset(s), manifest.json, SHA256SUMS in ${outDir}/`,
     tags: ['release'],
     run: releaseBundleAction,
@@ -236,6 +264,7 @@ async function releaseBundleAction(ctx: ActionContext): Promise<void> {
   const version = ctx.params.version as string;
   const assets = ctx.params.assets as string[];
   const check = ctx.params.check as string | null;
+  const unpack = (ctx.params.unpack ?? {}) as { [asset: string]: string };
   const outDir = ctx.outputs[0]!;
 
   const problems: string[] = [];
@@ -282,14 +311,23 @@ async function releaseBundleAction(ctx: ActionContext): Promise<void> {
       ctx.signal.throwIfAborted();
       await fs.promises.copyFile(ctx.path(s.asset), path.join(tmp, s.name), fs.constants.COPYFILE_FICLONE);
       const prov = ctx.provenance(s.asset);
-      files.push({ path: s.name, bytes: s.bytes, sha256: hashes.get(s.asset)!, source: s.asset, target: prov?.target ?? null, fingerprint: prov?.fingerprint ?? null });
+      const base = unpack[s.asset];
+      files.push({
+        path: s.name,
+        bytes: s.bytes,
+        sha256: hashes.get(s.asset)!,
+        source: s.asset,
+        target: prov?.target ?? null,
+        fingerprint: prov?.fingerprint ?? null,
+        ...(base !== undefined ? { unpack: { base, files: await zipContents(ctx, s.asset, base) } } : {}),
+      });
     }
     files.sort((a, b) => cmp(a.path, b.path));
     const lineage = ctx
       .lineage()
       .map((l) => ({ target: l.target, fingerprint: l.fingerprint }))
       .sort((a, b) => cmp(a.target, b.target));
-    const manifest: ReleaseManifest = { version, ...source, files, lineage };
+    const manifest: ReleaseManifest = { version, folder: outDir, ...source, files, lineage };
     const manifestText = JSON.stringify(manifest, null, 2) + '\n';
     await fs.promises.writeFile(path.join(tmp, 'manifest.json'), manifestText);
     const sums = [...files.map((f) => [f.path, f.sha256] as const), ['manifest.json', createHash('sha256').update(manifestText).digest('hex')] as const]
@@ -366,8 +404,59 @@ async function contentHash(ctx: ActionContext, rel: string): Promise<string | nu
   return 'text' in c ? createHash('sha256').update(c.text).digest('hex') : sha256File(c.file, ctx.signal);
 }
 
+/** Each file entry of a bundled zip: where it unpacks, its hash, and the target that built it. */
+async function zipContents(ctx: ActionContext, asset: string, base: string): Promise<ManifestContent[]> {
+  let entries;
+  try {
+    entries = await zipEntryHashes(ctx.path(asset));
+  } catch (err) {
+    if (err instanceof ZipReadError) throw new BadInputError(`release bundle: the asset '${asset}' cannot be described entry by entry: ${err.message}.`);
+    throw err;
+  }
+  return entries
+    .map((e) => {
+      const rel = base === '' ? e.name : `${base}/${e.name}`;
+      const prov = ctx.provenance(rel);
+      return { entry: e.name, path: rel, bytes: e.bytes, sha256: e.sha256, target: prov?.target ?? null, fingerprint: prov?.fingerprint ?? null };
+    })
+    .sort((a, b) => cmp(a.path, b.path));
+}
+
 // ---------------------------------------------------------------------------------------------
 // helpers
+
+/**
+ * The bundle's asset paths, and the base of each zip whose entries the manifest describes:
+ * from a `zipFiles` target given as an asset, or from the `unpack` option.
+ */
+function bundleAssets(given: unknown, unpackOpt: unknown, what: string): { paths: string[]; unpack: { [asset: string]: string } } {
+  const unpack: { [asset: string]: string } = {};
+  const raw = Array.isArray(given)
+    ? given.map((a: unknown) => {
+        if (a === null || typeof a !== 'object') return a;
+        const t = a as Target;
+        if (t.rule?.id !== 'sbuild/rules/zipFiles' || !Array.isArray(t.outputs) || t.outputs.length !== 1) {
+          throw new Error(`${what}: an asset given as a target must be a zipFiles(...) target (its archive is shipped); got ${JSON.stringify(t.name ?? t)}. Give other files by path.`);
+        }
+        const out = workspacePath(t.outputs[0], `${what}: the asset target ${JSON.stringify(t.name)}'s output`);
+        const base = String(t.params?.base ?? '.');
+        unpack[out] = base === '.' ? '' : base;
+        return out;
+      })
+    : given;
+  const paths = assetList(raw, what);
+  if (unpackOpt !== undefined) {
+    if (unpackOpt === null || typeof unpackOpt !== 'object' || Array.isArray(unpackOpt)) {
+      throw new Error(`${what}: \`unpack\` must map asset paths to the folder their entry names are relative to, e.g. { 'artifacts/release_assets/checkpoints.zip': 'artifacts/work_dirs' }.`);
+    }
+    for (const [asset, base] of Object.entries(unpackOpt as { [k: string]: unknown })) {
+      const a = workspacePath(asset, `${what}: each key of \`unpack\``);
+      if (!paths.includes(a)) throw new Error(`${what}: \`unpack\` names '${a}', which is not one of the assets; list it in \`assets\` or drop it from \`unpack\`.`);
+      unpack[a] = base === '' || base === '.' ? '' : workspacePath(base, `${what}: \`unpack['${a}']\``);
+    }
+  }
+  return { paths, unpack };
+}
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -15,7 +15,9 @@ export type ErrorKind =
   | 'unknown-target'
   | 'unknown-dep'
   | 'usage'
-  | 'workspace-busy';
+  | 'workspace-busy'
+  /** Publishing or fetching a release: a store refused, failed or sent bytes that do not match (exit 1). */
+  | 'transfer';
 
 /** A usage or config error: exit code 2, nothing written. */
 export class SbuildError extends Error {

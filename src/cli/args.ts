@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { SbuildError, didYouMean } from '../errors.js';
 import { parseSize } from '../cache/gc.js';
 
-export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'metrics', 'results', 'variants', 'report', 'watch', 'help'] as const;
+export const COMMANDS = ['build', 'status', 'explain', 'list', 'graph', 'clean', 'gc', 'push', 'pull', 'merge-lock', 'init', 'adopt', 'materialize', 'check', 'metrics', 'results', 'variants', 'report', 'watch', 'publish', 'fetch', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Options {
@@ -51,6 +51,10 @@ export interface Options {
   across: string | undefined;
   /** --all-variants: (results) also experiments the config no longer declares. */
   allVariants: boolean;
+  /** --overwrite: (fetch) replace local files that differ from the fetched ones. */
+  overwrite: boolean;
+  /** --any-commit: (fetch) also unpack files of targets whose published fingerprint differs from sbuild.lock's. */
+  anyCommit: boolean;
 }
 
 const FLAGS = {
@@ -84,6 +88,8 @@ const FLAGS = {
   name: { type: 'string' },
   across: { type: 'string' },
   'all-variants': { type: 'boolean' },
+  overwrite: { type: 'boolean' },
+  'any-commit': { type: 'boolean' },
 } as const;
 
 export function parseCli(argv: string[]): Options {
@@ -141,6 +147,14 @@ export function parseCli(argv: string[]): Options {
   if (v.across !== undefined && command !== 'results' && command !== 'report' && command !== 'help') {
     throw new SbuildError('usage', `--across A..B chooses the commits \`sbuild results\` and \`sbuild report\` read; \`sbuild ${command}\` takes no --across. Example: sbuild results --across HEAD~3..HEAD.`);
   }
+  for (const flag of ['overwrite', 'any-commit'] as const) {
+    if (v[flag] && command !== 'fetch' && command !== 'help') {
+      throw new SbuildError('usage', `--${flag} is a flag of \`sbuild fetch\` (${flag === 'overwrite' ? 'replace local files that differ from the fetched ones' : "also unpack files of targets whose published fingerprint differs from sbuild.lock's"}); \`sbuild ${command}\` takes none.`);
+    }
+  }
+  if (command === 'fetch' && positionals.length !== 1) {
+    throw new SbuildError('usage', `\`sbuild fetch\` takes one source, the published bundle: rclone:REMOTE:PATH, gh:OWNER/REPO@TAG, or the http(s) URL of its folder${positionals.length ? ` (got ${positionals.length}: ${positionals.join(' ')})` : ''}.`);
+  }
   if (v['all-variants'] && command !== 'results' && command !== 'help') {
     throw new SbuildError('usage', `--all-variants is a flag of \`sbuild results\` (rows for experiments the config no longer declares); \`sbuild ${command}\` takes none.`);
   }
@@ -149,6 +163,8 @@ export function parseCli(argv: string[]): Options {
     settings: v.set ?? [],
     across: v.across,
     allVariants: v['all-variants'] ?? false,
+    overwrite: v.overwrite ?? false,
+    anyCommit: v['any-commit'] ?? false,
     variantName: v.name,
     detach: v.detach ?? false,
     debounceMs,
@@ -194,6 +210,11 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild check [--json]            git policy: paper-facing files tracked, outputs ignored, size limit
        sbuild push [targets…]           upload outputs (e.g. checkpoints) to the remote cache
        sbuild pull [targets…]           download recorded outputs from the remote cache
+       sbuild publish [targets…] [-n|-B] build the releasePublish targets: upload the bundle's
+                                        files a destination lacks (rclone, gh, HTTP PUT), verified
+       sbuild fetch SOURCE [-n] [--overwrite] [--any-commit]
+                                        download a published bundle, verify it against SHA256SUMS,
+                                        and put its files (checkpoints, logs…) where the graph expects them
        sbuild adopt <targets…>          record existing results as fresh without running (migration)
        sbuild materialize [targets…]    write missing outputs from committed results (e.g. the table)
        sbuild metrics diff [REV] [REV2] metrics JSONs vs a revision (default HEAD), or REV vs REV2

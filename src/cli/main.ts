@@ -88,6 +88,8 @@ async function runCommand(opts: Options, out: (s: string) => void): Promise<numb
     case 'clean': return (await import('./commands/clean.js')).clean(ws, opts, out);
     case 'push': return (await import('./commands/transfer.js')).push(ws, opts, out);
     case 'pull': return (await import('./commands/transfer.js')).pull(ws, opts, out);
+    case 'publish': return (await import('./commands/release-transfer.js')).publish(ws, opts, out);
+    case 'fetch': return (await import('./commands/release-transfer.js')).fetchBundle(ws, opts, out);
     case 'adopt': return (await import('./commands/adopt.js')).adopt(ws, opts, out);
     case 'materialize': return (await import('./commands/materialize.js')).materialize(ws, opts, out);
     case 'metrics': return (await import('./commands/metrics.js')).metrics(ws, opts, out);

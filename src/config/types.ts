@@ -42,6 +42,12 @@ export interface ActionContext {
   provenance: (rel: string) => { target: string; fingerprint: string } | undefined;
   /** Every target this one depends on, transitively, with its fingerprint; sorted by name. */
   lineage: () => Array<{ target: string; fingerprint: string }>;
+  /**
+   * Says how a long action is getting on (bytes sent, rate): shown beside the running target on
+   * a terminal, not logged. With `{ line: true }` it is a milestone (a file sent) and is also
+   * printed as a line where there is no terminal (CI); log it too with `log` to keep it.
+   */
+  progress: (text: string, opts?: { line?: boolean }) => void;
 }
 
 /**

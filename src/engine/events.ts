@@ -14,6 +14,8 @@ export type BuildEvent =
   /** `--detach`: submitted to Slurm (or found pending or running there); a later build records it. */
   | { type: 'detached'; name: string; jobId: string; state: string }
   | { type: 'warning'; message: string }
+  /** An in-process action's word on how it is getting on; `line`: a milestone worth a line of its own. */
+  | { type: 'progress'; name: string; text: string; line: boolean }
   | { type: 'summary'; ran: number; restored: number; fresh: number; failed: number; blocked: number; detached?: number; ms: number; interrupted: boolean; dryRun: boolean };
 
 export type Listener = (e: BuildEvent) => void;

@@ -34,6 +34,8 @@ export interface RunRequest {
   executor: Executor;
   gpus: string[];
   signal: AbortSignal;
+  /** An in-process action's progress, for the renderer. */
+  progress?: (text: string, line: boolean) => void;
 }
 
 export async function runJob(ws: Workspace, node: GraphNode, cur: Current, req: RunRequest): Promise<JobOutcome> {
@@ -90,6 +92,7 @@ async function start(ws: Workspace, node: GraphNode, cur: Current, req: RunReque
       ...(resume ? { SBUILD_RESUME: resume.resuming ? '1' : '0', SBUILD_RESUME_DIR: node.resume!.dir } : {}),
     },
     logFile: ws.logFile(node.name),
+    ...(req.progress ? { progress: req.progress } : {}),
     inputs: Object.keys(cur.record.inputs).filter((p) => !p.startsWith(LINEAGE_PREFIX)).map((p) => p.replace(/\/$/, '')),
     signal: req.signal,
     // Only in-process actions read these; commands do not pay for them.

@@ -410,7 +410,10 @@ export class Scheduler {
     this.emit({ type: 'start', name: node.name, reasons, gpus, ...(slurm ? { executor: 'slurm' as const } : {}) });
     this.timeline.begin(node.name, slurm ? 'slurm' : 'local', gpus);
     const executor = slurm ? this.opts.slurm!.executor : this.opts.executor;
-    const outcome: JobOutcome = await runJob(this.ws, node, cur, { executor, gpus, signal: this.abort.signal });
+    const outcome: JobOutcome = await runJob(this.ws, node, cur, {
+      executor, gpus, signal: this.abort.signal,
+      progress: (text, line) => this.emit({ type: 'progress', name: node.name, text, line }),
+    });
     if (slurm) this.submitted--;
     else {
       this.running--;

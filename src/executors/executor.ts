@@ -22,6 +22,8 @@ export interface Job {
   notes?: string[];
   /** What an in-process action's context adds about its inputs and provenance. */
   facts: Pick<import('../config/types.js').ActionContext, 'hashes' | 'fingerprint' | 'provenance' | 'lineage'>;
+  /** Where an in-process action's progress goes (the build's renderer). */
+  progress?: (text: string, line: boolean) => void;
 }
 
 /** The command a job runs: the target's, with the job's arguments appended (quoted for a shell string). */

@@ -95,6 +95,7 @@ export class LocalExecutor implements Executor {
       tmpDir,
       path: (rel) => path.resolve(job.root, rel),
       writeFile: async (rel, data) => writeFileAtomicAsync(writablePath(job.root, rel, job.node.name), data),
+      progress: (text, opts) => job.progress?.(text, opts?.line === true),
       ...job.facts,
     };
     try {

@@ -43,6 +43,7 @@ export function plainRenderer(write: (s: string) => void, opts: { quiet: boolean
       case 'blocked': if (!opts.quiet) write(`- ${e.name}: not run, dependency ${e.dep} ${e.submitted ? 'is on Slurm, not waited for' : 'failed'}`); return;
       case 'detached': write(`⇢ ${e.name}: Slurm job ${e.jobId} (${e.state}), not waited for (--detach); \`sbuild status\` shows it, the next sbuild records it`); return;
       case 'warning': write(`warning: ${e.message}`); return;
+      case 'progress': if (e.line && !opts.quiet) write(`  ${e.name}: ${e.text}`); return;
       case 'summary': write(summaryText(e)); return;
     }
   };
@@ -51,6 +52,8 @@ export function plainRenderer(write: (s: string) => void, opts: { quiet: boolean
 /** One JSON object per line; `fresh` is reported as skipped with its reason. */
 export function jsonRenderer(write: (s: string) => void) {
   return (e: BuildEvent) => {
+    // Live progress is for terminals; milestones stay in the stream.
+    if (e.type === 'progress' && !e.line) return;
     const out = e.type === 'fresh' ? { type: 'skipped', name: e.name, reason: 'fresh' }
       : e.type === 'start' || e.type === 'would-run' || e.type === 'restored' ? { ...e, why: e.reasons.map(describeReason) }
       : e.type === 'failed' ? failedJson(e)

@@ -95,6 +95,11 @@ export async function ttyRenderer(jobs: number, write: (s: string) => void) {
       }
       case 'restored': finished++; ran++; break;
       case 'warning': failures.push(`warning: ${e.message}`); break;
+      case 'progress': {
+        const lane = lanes.find((l) => l.name === e.name);
+        if (lane) lane.detail = e.text;
+        break;
+      }
       case 'summary':
         refresh();
         finalTitle = summaryText(e).replace(/^sbuild: /, '');
