@@ -19,4 +19,7 @@ await build({
   // pngjs and jpeg-js are CommonJS: give the bundle a require() for Node built-ins.
   banner: { js: "import { createRequire as __sbuildRequire } from 'node:module'; const require = __sbuildRequire(import.meta.url);" },
   logLevel: 'warning',
+  // Module paths as node_modules/… whatever that folder links to (a shared or pnpm store): the
+  // bundle's text, so the demo's fingerprints, are the same in every checkout.
+  preserveSymlinks: true,
 });

@@ -104,7 +104,9 @@ export class LocalExecutor implements Executor {
     } catch (err) {
       const e = err as Error & { badInput?: boolean };
       const badInput = e?.badInput === true;
-      log.write(`${badInput ? e.message : e?.stack ?? String(err)}\n`);
+      // Bad input and expected failures (a refused upload) are said by their message; a bug by its stack.
+      const plain = badInput || (e as { expected?: unknown })?.expected === true;
+      log.write(`${plain ? e.message : e?.stack ?? String(err)}\n`);
       return { ok: false, reason: 'threw', message: e?.message ?? String(err), command, ...(badInput ? { badInput } : {}) };
     } finally {
       await new Promise<void>((r) => log.end(r));

@@ -57,7 +57,7 @@ export class HttpStore implements ReleaseStore {
     }
     if (!res.ok) {
       await res.body?.cancel();
-      throw this.refused(method === 'HEAD' ? `say whether it holds ${name}` : `send ${name}`, res.status, res.statusText);
+      throw this.refused(method === 'HEAD' ? `say whether it holds ${name}` : `let ${name} be read`, res.status, res.statusText);
     }
     return res;
   }

@@ -54,10 +54,9 @@ interface Placement {
  */
 export function safeDestination(root: string, rootReal: string, rel: unknown, what: string): string {
   if (typeof rel !== 'string') throw new TransferError(`${what}: a path in the manifest is not a string (${JSON.stringify(rel)}); the bundle is refused.`);
-  const bad = unsafeEntryName(rel);
+  const bad = rel.endsWith('/') ? 'a trailing slash' : unsafeEntryName(rel);
   if (bad) throw new TransferError(`${what}: the manifest path ${JSON.stringify(rel)} has ${bad}; the bundle is refused.`);
-  const top = rel.split('/')[0]!;
-  if (top === '.sbuild' || top === '.git' || rel === 'sbuild.lock') throw new TransferError(`${what}: the manifest path ${JSON.stringify(rel)} lies in sbuild's or git's own files; the bundle is refused.`);
+  if (stateArea(rel)) throw new TransferError(`${what}: the manifest path ${JSON.stringify(rel)} lies in sbuild's or git's own files; the bundle is refused.`);
   let cur = root;
   const parts = rel.split('/');
   for (let i = 0; i < parts.length; i++) {
@@ -69,9 +68,18 @@ export function safeDestination(root: string, rootReal: string, rel: unknown, wh
       break; // not there yet: made below, as a real folder
     }
     if (st.isSymbolicLink()) {
-      const real = fs.realpathSync(cur);
+      let real: string;
+      try {
+        real = fs.realpathSync(cur);
+      } catch {
+        throw new TransferError(`${what}: ${JSON.stringify(rel)} would be written through the symbolic link ${path.relative(root, cur)}, which points at nothing; it is refused.`);
+      }
       if (real !== rootReal && !real.startsWith(rootReal + path.sep)) {
         throw new TransferError(`${what}: ${JSON.stringify(rel)} would be written through the symbolic link ${path.relative(root, cur)} → ${real}, outside the workspace; it is refused. Replace the link with a folder, or fetch into a workspace without it.`);
+      }
+      const inside = path.relative(rootReal, real).split(path.sep).join('/');
+      if (inside !== '' && stateArea(inside)) {
+        throw new TransferError(`${what}: ${JSON.stringify(rel)} would be written through the symbolic link ${path.relative(root, cur)} into ${inside}, sbuild's or git's own files; it is refused.`);
       }
       if (i === parts.length - 1) throw new TransferError(`${what}: ${JSON.stringify(rel)} is a symbolic link in the workspace; it is refused (remove the link to fetch it).`);
       st = fs.statSync(cur);
@@ -79,6 +87,16 @@ export function safeDestination(root: string, rootReal: string, rel: unknown, wh
     if (i < parts.length - 1 && !st.isDirectory()) throw new TransferError(`${what}: ${JSON.stringify(rel)} cannot be written: ${path.relative(root, cur)} is a file, not a folder.`);
   }
   return path.join(root, rel);
+}
+
+/**
+ * Whether a workspace path lies in sbuild's or git's own files: `.sbuild/`, `sbuild.lock`, or a
+ * `.git` folder at any depth (a nested repository's hooks run code). Compared without case, as
+ * some file systems do.
+ */
+function stateArea(rel: string): boolean {
+  const parts = rel.toLowerCase().replace(/\/+$/, '').split('/');
+  return parts[0] === '.sbuild' || (parts.length === 1 && parts[0] === 'sbuild.lock') || parts.includes('.git');
 }
 
 /** Places a staged bundle's files into the workspace (see the file comment). */
@@ -123,7 +141,8 @@ export async function installBundle(root: string, staged: StagedBundle, lock: Ma
           if (c.path !== expected) throw new TransferError(`${label}: manifest.json puts ${f.path}'s entry ${JSON.stringify(e.name)} at ${JSON.stringify(c.path)}, not below its base ${JSON.stringify(base)}; the bundle is refused.`);
           if (!wanted(c.target, c.fingerprint)) {
             skipped++;
-            bytes.resume();
+            // Drained, not ignored: a damaged entry is an error even when it is not placed.
+            for await (const _ of bytes) void _;
             return;
           }
           safeDestination(root, rootReal, c.path, label);
@@ -155,7 +174,7 @@ export async function installBundle(root: string, staged: StagedBundle, lock: Ma
       if (!prev) byRel.set(p.rel, p);
     }
     for (const p of byRel.values()) {
-      for (const q of byRel.values()) if (q !== p && q.rel.startsWith(p.rel + '/') && !p.folder) throw new TransferError(`${label}: manifest.json puts a file at ${JSON.stringify(p.rel)} and another below it (${q.rel}); the bundle is refused.`);
+      for (const q of byRel.values()) if (q !== p && q.rel.startsWith(p.rel + '/')) throw new TransferError(`${label}: manifest.json puts ${p.folder ? 'the bundle folder' : 'a file'} at ${JSON.stringify(p.rel)} and another file below it (${q.rel}); the bundle is refused.`);
     }
     const todo: Placement[] = [];
     const present: string[] = [];

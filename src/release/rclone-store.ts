@@ -25,7 +25,7 @@ export class RcloneStore implements ReleaseStore {
     return this.folder === '' ? `${this.remote}:${name}` : `${this.base}/${name}`;
   }
 
-  private async rclone(args: string[], signal: AbortSignal, opts: { input?: string; allowNotFound?: boolean } = {}) {
+  private async rclone(args: string[], signal: AbortSignal, opts: { input?: string; allowNotFound?: boolean; allowDifferences?: boolean } = {}) {
     let res;
     try {
       res = await execa('rclone', args, { reject: false, cancelSignal: signal, ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' }), env: { RCLONE_ASK_PASSWORD: 'false' } });
@@ -34,7 +34,7 @@ export class RcloneStore implements ReleaseStore {
     }
     if ((res as { code?: string }).code === 'ENOENT' || /ENOENT/.test(String(res.originalMessage ?? ''))) throw missingRclone();
     if (res.isCanceled) throw new TransferError(`${this.label}: interrupted`);
-    if (res.exitCode !== 0 && !(opts.allowNotFound && NOT_FOUND.has(res.exitCode ?? -1))) {
+    if (res.exitCode !== 0 && !(opts.allowNotFound && NOT_FOUND.has(res.exitCode ?? -1)) && !(opts.allowDifferences && res.exitCode === 1)) {
       throw new TransferError(`${this.label}: \`rclone ${args[0]}\` failed (exit ${res.exitCode}): ${lastLines(String(res.stderr))}${hint(String(res.stderr), this.remote)}`);
     }
     return res;
@@ -79,7 +79,9 @@ export class RcloneStore implements ReleaseStore {
   private async transfer(args: string[], total: number | undefined, progress: Progress, signal: AbortSignal): Promise<void> {
     let child: ResultPromise;
     try {
-      child = execa('rclone', [...args, '--retries', '1', '--use-json-log', '--stats', '500ms', '--stats-log-level', 'NOTICE'], { reject: false, cancelSignal: signal, stdin: 'ignore', env: { RCLONE_ASK_PASSWORD: 'false' } });
+      // --ignore-times: always send. Without it rclone skips a file whose size (and time, where
+      // the remote keeps one) match, and a changed zip of the same size would never arrive.
+      child = execa('rclone', [...args, '--ignore-times', '--retries', '1', '--use-json-log', '--stats', '500ms', '--stats-log-level', 'NOTICE'], { reject: false, cancelSignal: signal, stdin: 'ignore', env: { RCLONE_ASK_PASSWORD: 'false' } });
     } catch (err) {
       throw this.failure(err);
     }
@@ -113,7 +115,7 @@ export class RcloneStore implements ReleaseStore {
     if (files.length === 0) return [];
     const list = files.map((f) => f.name).join('\n') + '\n';
     const check = async (download: boolean) =>
-      this.rclone(['check', localDir, this.base, '--one-way', '--files-from', '-', '--combined', '-', ...(download ? ['--download'] : [])], signal, { input: list, allowNotFound: true });
+      this.rclone(['check', localDir, this.base, '--one-way', '--files-from', '-', '--combined', '-', ...(download ? ['--download'] : [])], signal, { input: list, allowNotFound: true, allowDifferences: true });
     let res = await check(false);
     // Without a hash both sides have, rclone compares sizes only: compare the bytes instead.
     if (/No common hash found|hashes could not be checked/.test(String(res.stderr))) res = await check(true);

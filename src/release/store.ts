@@ -100,6 +100,8 @@ export async function openStore(spec: StoreSpec): Promise<ReleaseStore> {
 
 /** A transfer problem: exit 1, said in one paragraph (never with a token in it). */
 export class TransferError extends SbuildError {
+  /** Said in full by its message: no stack in a target's log (the class may come from another bundle, so not instanceof). */
+  readonly expected = true;
   constructor(message: string) {
     super('transfer', message, { exitCode: 1 });
     this.name = 'TransferError';

@@ -51,7 +51,8 @@ export function unsafeEntryName(name: string): string | undefined {
  * Calls `visit` for every file entry in archive order, with a stream of its bytes that must be
  * consumed. Folder entries are skipped; a symbolic link, device or other special entry, an
  * unsafe name or a name given twice throws ZipReadError before its bytes are read. yauzl
- * checks each entry's CRC-32 and size as it is read.
+ * checks each entry's size as it is read (not its CRC-32: callers compare SHA-256s). An error
+ * reading an entry's bytes is a ZipReadError; what `visit` throws itself passes through as it is.
  */
 export async function forEachZipEntry(file: string, visit: (e: ZipEntryInfo, bytes: Readable) => Promise<void>): Promise<void> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
@@ -62,7 +63,7 @@ export async function forEachZipEntry(file: string, visit: (e: ZipEntryInfo, byt
   try {
     await new Promise<void>((resolve, reject) => {
       const fail = (err: unknown) => {
-        if (err instanceof ZipReadError) return reject(err);
+        if (err instanceof ZipReadError || !(err instanceof Error) || (err as { expected?: unknown }).expected === true) return reject(err);
         const msg = (err as Error).message;
         // yauzl's own name checks: say which entry and why, as for the checks below.
         const named = /^(invalid relative path|absolute path|invalid characters in fileName): (.*)$/.exec(msg);
@@ -86,8 +87,17 @@ export async function forEachZipEntry(file: string, visit: (e: ZipEntryInfo, byt
           if (seen.has(name)) throw new ZipReadError(`the entry ${JSON.stringify(name)} appears twice`);
           seen.add(name);
           const stream = await new Promise<Readable>((res, rej) => zip.openReadStream(entry, (err, s) => (err ? rej(err) : res(s!))));
-          const mode = unix & 0o777 ? unix & 0o777 : 0o644;
-          await visit({ name, bytes: entry.uncompressedSize, mode }, stream);
+          let broken: Error | undefined;
+          stream.on('error', (err) => (broken ??= err));
+          // Permission bits only, and never writable by others.
+          const mode = unix & 0o777 ? unix & 0o755 : 0o644;
+          try {
+            await visit({ name, bytes: entry.uncompressedSize, mode }, stream);
+          } catch (err) {
+            if (broken && (err === broken || (err as Error)?.message === broken.message)) throw new ZipReadError(`the entry ${JSON.stringify(name)} cannot be read (${broken.message})`);
+            throw err;
+          }
+          if (broken) throw new ZipReadError(`the entry ${JSON.stringify(name)} cannot be read (${broken.message})`);
           zip.readEntry();
         })().catch(fail);
       });

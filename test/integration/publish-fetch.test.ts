@@ -1,0 +1,252 @@
+// Publishing the demo's release bundle to real servers on 127.0.0.1 (an rclone WebDAV remote,
+// nginx taking PUT with a bearer token) and fetching it into a fresh copy of the demo, which
+// then runs no training: `sbuild publish`, `sbuild fetch`, their dry runs and their errors.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { useClones } from '../helpers/clone.js';
+import { REPO } from '../helpers/rig.js';
+import { noRclone, startRcloneWebdav, type RcloneServer } from '../helpers/rclone.js';
+import { NGINX, startNginx, type Nginx } from '../helpers/nginx.js';
+
+const demoClone = useClones();
+const VERSION = 'v0.1.0';
+const BUNDLE = `artifacts/release/${VERSION}`;
+const TOKEN = 'pub-token-6f1e2d';
+const missing = noRclone || (NGINX ? false : 'nginx is not installed (apt-get install -y nginx)');
+
+let rclone: RcloneServer;
+let nginx: Nginx;
+/** A copy of the demo with its release built: the publisher. */
+let pub: string;
+
+before(async () => {
+  if (missing) return;
+  rclone = await startRcloneWebdav('pub');
+  nginx = await startNginx({ token: TOKEN });
+  pub = demoClone();
+  sbuild(pub, ['release']);
+});
+after(async () => {
+  await rclone?.stop();
+  await nginx?.stop();
+});
+
+const RC_DEST = `rclone:pub:sardet/${VERSION}`;
+
+function run(dir: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [path.join(dir, 'bin', 'sbuild.js'), ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1', SARDET_ROOT: '', RCLONE_CONFIG: rclone.config, SBUILD_RELEASE_TOKEN: '', ...env },
+    timeout: 300_000,
+  });
+  return { code: r.status, out: r.stdout + r.stderr, stdout: r.stdout };
+}
+
+function sbuild(dir: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
+  const r = run(dir, args, env);
+  assert.equal(r.code, 0, `sbuild ${args.join(' ')}:\n${r.out}`);
+  return r.out;
+}
+
+/** A clone at the published commit: the publisher's tracked files (sbuild.lock among them), nothing it built. */
+function cloneOfPublisher(): string {
+  const dir = demoClone();
+  for (const f of spawnSync('git', ['ls-files', '-z'], { cwd: REPO, encoding: 'utf8' }).stdout.split('\0').filter(Boolean)) {
+    if (fs.existsSync(path.join(pub, f))) fs.copyFileSync(path.join(pub, f), path.join(dir, f));
+  }
+  return dir;
+}
+
+/** The files a publish sent, from its "sent NAME (" lines, sorted. */
+function sent(out: string): string[] {
+  return [...out.matchAll(/ sent (\S+) \(/g)].map((m) => m[1]!).sort();
+}
+
+/** Targets a build ran, from its --json event stream. */
+function ran(out: string): string[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string; name?: string })
+    .filter((e) => e.type === 'start')
+    .map((e) => e.name!)
+    .sort();
+}
+
+/** rclone itself, on the test's remote (the server's view is changed through the server). */
+function rcloneCmd(args: string[], input?: Buffer): void {
+  const r = spawnSync('rclone', args, { encoding: 'utf8', env: { ...process.env, RCLONE_CONFIG: rclone.config }, ...(input ? { input } : {}) });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+const sha = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+/** name → SHA-256 of a folder's files. */
+function tree(dir: string): Record<string, string> {
+  return Object.fromEntries(fs.readdirSync(dir).sort().map((n) => [n, sha(path.join(dir, n))]));
+}
+
+function sums(dir: string): Map<string, string> {
+  return new Map(fs.readFileSync(path.join(dir, 'SHA256SUMS'), 'utf8').trim().split('\n').map((l) => [l.slice(66), l.slice(0, 64)] as [string, string]));
+}
+
+test('rclone: publish sends the bundle once, verified; a lost file is sent alone; a changed experiment sends only the files that changed', { skip: missing }, () => {
+  const env = { SARDET_PUBLISH_TO: RC_DEST };
+  const remoteDir = () => path.join(rclone.dataDir, 'sardet', VERSION);
+  // The dry run asks the server (which holds nothing yet) and lists every transfer.
+  const dry = sbuild(pub, ['publish', '-n'], env);
+  const all = ['SHA256SUMS', 'manifest.json', 'metrics_jsons.zip', 'sardet_mini_checkpoints.zip', 'sardet_mini_logs.zip', 'sardet_mini_visualizations.zip'];
+  for (const n of all) assert.ok(dry.includes(`  rclone copyto ${BUNDLE}/${n} pub:sardet/${VERSION}/${n}\n`), `${n}:\n${dry}`);
+  assert.equal(fs.existsSync(remoteDir()), false, 'a dry run sends nothing');
+
+  const first = sbuild(pub, ['publish'], env);
+  assert.deepEqual(sent(first), all);
+  assert.deepEqual(tree(remoteDir()), tree(path.join(pub, BUNDLE)));
+  // rclone's own check agrees, byte for byte.
+  rcloneCmd(['check', path.join(pub, BUNDLE), `pub:sardet/${VERSION}`, '--download']);
+  const record = JSON.parse(fs.readFileSync(path.join(pub, `${BUNDLE}.published.json`), 'utf8'));
+  assert.deepEqual(record.published.map((p: { to: string }) => p.to), [RC_DEST]);
+
+  // Fresh: no contact at all; -B asks the server, which holds everything.
+  assert.match(sbuild(pub, ['publish'], env), /^sbuild: 0 ran, /m);
+  const again = sbuild(pub, ['publish', '-B'], env);
+  assert.deepEqual(sent(again), []);
+  assert.match(again, /holds all 6 files already; nothing sent/);
+
+  // One file lost at the destination: it alone is sent again (then SHA256SUMS, last).
+  rcloneCmd(['deletefile', `pub:sardet/${VERSION}/sardet_mini_logs.zip`]);
+  assert.deepEqual(sent(sbuild(pub, ['publish', '-B'], env)), ['SHA256SUMS', 'sardet_mini_logs.zip']);
+  assert.deepEqual(tree(remoteDir()), tree(path.join(pub, BUNDLE)));
+
+  // A changed experiment: rebuilt, then exactly the files whose bytes changed are sent.
+  const before = sums(path.join(pub, BUNDLE));
+  const cfg = path.join(pub, 'configs/sardet_mini/cfar_os.py');
+  const original = fs.readFileSync(cfg, 'utf8');
+  assert.ok(original.includes("model = dict(type='OSCFAR')"));
+  fs.writeFileSync(cfg, original.replace("model = dict(type='OSCFAR')", "model = dict(type='OSCFAR', guard=4)"));
+  sbuild(pub, ['release']);
+  const after = sums(path.join(pub, BUNDLE));
+  const changed = [...after].filter(([n, h]) => before.get(n) !== h).map(([n]) => n);
+  assert.ok(changed.includes('manifest.json') && changed.length > 1, `changed: ${changed.join(', ')}`);
+  const dry2 = sbuild(pub, ['publish', '-n'], env);
+  assert.match(dry2, new RegExp(`would send ${changed.length + 1} file\\(s\\)`));
+  const third = sbuild(pub, ['publish'], env);
+  assert.deepEqual(sent(third), [...changed, 'SHA256SUMS'].sort());
+  assert.deepEqual(tree(remoteDir()), tree(path.join(pub, BUNDLE)));
+  // Back to the published state for the fetch tests.
+  fs.writeFileSync(cfg, original);
+  sbuild(pub, ['release']);
+  assert.deepEqual(sent(sbuild(pub, ['publish'], env)).length > 0, true);
+  assert.deepEqual(tree(remoteDir()), tree(path.join(pub, BUNDLE)));
+});
+
+test('HTTP: publishing to nginx needs the bearer token (one clear error, exit 1, never printed); with it the files arrive', { skip: missing }, () => {
+  const url = `${nginx.url}/sardet/${VERSION}/`;
+  const env = { SARDET_PUBLISH_TO: url };
+  const refused = run(pub, ['publish'], env);
+  assert.equal(refused.code, 1, refused.out);
+  assert.match(refused.out, /^✖ release\/publish: action threw: http:\/\/127\.0\.0\.1:\d+\/sardet\/v0\.1\.0\/: the server refused to let SHA256SUMS be read \(401 Unauthorized\)\. It wants a token: set \$SBUILD_RELEASE_TOKEN to a bearer token it accepts\.$/m);
+  assert.doesNotMatch(refused.out, /at HttpStore/, 'an expected failure shows no stack');
+  assert.equal(fs.existsSync(path.join(pub, `${BUNDLE}.published.json`)) && JSON.parse(fs.readFileSync(path.join(pub, `${BUNDLE}.published.json`), 'utf8')).published[0].to === url, false, 'a refused publish is not recorded');
+
+  const ok = sbuild(pub, ['publish'], { ...env, SBUILD_RELEASE_TOKEN: TOKEN });
+  assert.equal(ok.includes(TOKEN), false, 'the token is never printed');
+  assert.equal(sent(ok).length, 6);
+  assert.deepEqual(tree(path.join(nginx.dataDir, 'sardet', VERSION)), tree(path.join(pub, BUNDLE)));
+  const wrong = run(pub, ['publish', '-B'], { ...env, SBUILD_RELEASE_TOKEN: 'not-it' });
+  assert.equal(wrong.code, 1, wrong.out);
+  assert.match(wrong.out, /It does not accept the token in \$SBUILD_RELEASE_TOKEN/);
+  assert.equal(wrong.out.includes('not-it'), false);
+});
+
+test('fetch: a fresh copy fetches the published bundle from rclone and from HTTP, then runs no training; one evaluation reruns on the fetched checkpoint', { skip: missing }, () => {
+  sbuild(pub, ['publish', '-B'], { SARDET_PUBLISH_TO: RC_DEST });
+  sbuild(pub, ['publish', '-B'], { SARDET_PUBLISH_TO: `${nginx.url}/sardet/${VERSION}/`, SBUILD_RELEASE_TOKEN: TOKEN });
+  for (const [source, env] of [[RC_DEST, {}], [`${nginx.url}/sardet/${VERSION}/`, { SBUILD_RELEASE_TOKEN: TOKEN }]] as const) {
+    const reader = cloneOfPublisher();
+    // Without the assets, the release would train.
+    assert.match(sbuild(reader, ['release', '-n']), /^sbuild: dry run: 32 would run, 11 fresh$/m);
+    const dry = sbuild(reader, ['fetch', source, '-n'], env);
+    assert.match(dry, /would place \d+ file\(s\)/);
+    assert.equal(fs.existsSync(path.join(reader, 'artifacts/work_dirs/cfar_os/full/checkpoint.json')), false, 'a dry run places nothing');
+
+    const out = sbuild(reader, ['fetch', source], env);
+    assert.match(out, new RegExp(`fetched ${VERSION} .* from ${source.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: 5 file\\(s\\) verified against SHA256SUMS`));
+    assert.equal(out.includes(TOKEN), false);
+    // Every checkpoint, log and visualisation is back byte for byte, as is the bundle.
+    assert.ok(fs.existsSync(path.join(reader, 'artifacts/work_dirs/cfar_os/full/checkpoint.json')), out);
+    for (const rel of ['artifacts/work_dirs/cfar_os/full/checkpoint.json', 'artifacts/work_dirs/cfar_ca/smoke/train.log', 'artifacts/visualizations/gradcam_sample500/cfar_os_test.zip', `${BUNDLE}/SHA256SUMS`, 'artifacts/release_assets/sardet_mini_checkpoints.zip']) {
+      assert.equal(sha(path.join(reader, rel)), sha(path.join(pub, rel)), rel);
+    }
+    assert.deepEqual(fs.readdirSync(path.join(reader, '.sbuild/fetch')), [], 'the staging folder is removed');
+    assert.deepEqual(ran(sbuild(reader, ['release', '--json'])), [], 'nothing runs after the fetch');
+    // One evaluation on the fetched checkpoint: it and the dataset it reads run, no training.
+    const evalRan = ran(sbuild(reader, ['exp/cfar_os/full/eval-test', '-B', '--json']));
+    assert.ok(evalRan.includes('exp/cfar_os/full/eval-test') && !evalRan.some((n) => n.endsWith('/train')), evalRan.join(', '));
+    assert.equal(sha(path.join(reader, 'artifacts/work_dirs/cfar_os/full/test_metrics.json')), sha(path.join(pub, 'artifacts/work_dirs/cfar_os/full/test_metrics.json')));
+    // A second fetch finds everything in place.
+    assert.match(sbuild(reader, ['fetch', source], env), /placed 0 file\(s\); \d+ already there with the same bytes/);
+  }
+});
+
+test('fetch refuses a tampered file (named, deleted, nothing placed), an unreachable server and a missing bundle with one clear error', { skip: missing }, () => {
+  sbuild(pub, ['publish', '-B'], { SARDET_PUBLISH_TO: RC_DEST });
+  const remoteZip = path.join(rclone.dataDir, 'sardet', VERSION, 'sardet_mini_checkpoints.zip');
+  const good = fs.readFileSync(remoteZip);
+  const bad = Buffer.from(good);
+  bad[100] = bad[100]! ^ 0xff;
+  rcloneCmd(['rcat', `pub:sardet/${VERSION}/sardet_mini_checkpoints.zip`], bad);
+  try {
+    const reader = demoClone();
+    const r = run(reader, ['fetch', RC_DEST]);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /error: rclone:pub:sardet\/v0\.1\.0: sardet_mini_checkpoints\.zip does not match SHA256SUMS \(its SHA-256 is [0-9a-f]{64}, SHA256SUMS says [0-9a-f]{64}\); it was deleted and nothing was installed\./);
+    assert.equal(fs.existsSync(path.join(reader, 'artifacts/work_dirs/cfar_os/full/checkpoint.json')), false);
+    assert.equal(fs.existsSync(path.join(reader, BUNDLE)), false);
+    assert.deepEqual(fs.readdirSync(path.join(reader, '.sbuild/fetch')), []);
+
+    const port = closedPort();
+    const down = run(reader, ['fetch', `http://127.0.0.1:${port}/sardet/v0.1.0/`]);
+    assert.equal(down.code, 1, down.out);
+    assert.equal(down.out.trim(), `error: http://127.0.0.1:${port}/sardet/v0.1.0/: the server could not be reached (connection refused). Check the URL and that the server is up.`);
+    const none = run(reader, ['fetch', 'rclone:pub:sardet/v9.9.9']);
+    assert.equal(none.code, 1, none.out);
+    assert.match(none.out, /^error: rclone:pub:sardet\/v9\.9\.9: no SHA256SUMS there, so there is no release bundle to fetch \(check the path or tag\)\.$/m);
+    const usage = run(reader, ['fetch']);
+    assert.equal(usage.code, 2);
+    assert.match(usage.out, /`sbuild fetch` takes one source/);
+  } finally {
+    rcloneCmd(['rcat', `pub:sardet/${VERSION}/sardet_mini_checkpoints.zip`], good);
+  }
+});
+
+/** A loopback port nothing listens on (one the kernel just handed out and took back). */
+function closedPort(): number {
+  const r = spawnSync(process.execPath, ['-e', "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"], { encoding: 'utf8' });
+  return Number(r.stdout.trim());
+}
+
+test('gh: publish --dry-run prints the exact gh command lines (gh itself is not needed for that)', { skip: missing }, () => {
+  // Where gh is installed it has no login here (an empty config, no token), so it cannot be asked either.
+  const ghConfig = fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-gh-'));
+  const env = { SARDET_PUBLISH_TO: 'gh:sardet-lab/sardet-mini@v0.1.0', GH_CONFIG_DIR: ghConfig, GH_TOKEN: '', GITHUB_TOKEN: '' };
+  const dry = run(pub, ['publish', '-n'], env);
+  assert.equal(dry.code, 0, dry.out);
+  const manifest = JSON.parse(fs.readFileSync(path.join(pub, BUNDLE, 'manifest.json'), 'utf8'));
+  const target = manifest.commit ? ` --target ${manifest.commit}` : '';
+  const lines = dry.stdout.split('\n').filter((l) => l.startsWith('  gh '));
+  assert.deepEqual(lines, [
+    `  gh release create v0.1.0 --repo sardet-lab/sardet-mini --title v0.1.0 --notes 'Release bundle v0.1.0 (manifest.json lists each file, the target that built it and its source commit).'${target}`,
+    ...['metrics_jsons.zip', 'sardet_mini_checkpoints.zip', 'sardet_mini_logs.zip', 'sardet_mini_visualizations.zip', 'manifest.json', 'SHA256SUMS'].map(
+      (n) => `  gh release upload v0.1.0 ${BUNDLE}/${n} --repo sardet-lab/sardet-mini --clobber`,
+    ),
+  ]);
+  assert.match(dry.stdout, /would send 6 file\(s\), [\d.]+ MB, to gh:sardet-lab\/sardet-mini@v0\.1\.0 \(could not ask it what it holds: /);
+  fs.rmSync(ghConfig, { recursive: true, force: true });
+});
