@@ -8,6 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 export interface Nginx {
   url: string;
   dataDir: string;
+  /** nginx's access log: one line per request, with its status. */
+  accessLog: string;
   stop(): Promise<void>;
 }
 
@@ -24,7 +26,11 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startNginx(opts: { token?: string } = {}): Promise<Nginx> {
+/**
+ * `token`: every request needs \`Authorization: Bearer <token>\`. `putRate` ('1r/s', '1r/m'): PUTs beyond that
+ * rate are answered 503 (nginx's limit_req), as a busy server does: for retry tests.
+ */
+export async function startNginx(opts: { token?: string; putRate?: string } = {}): Promise<Nginx> {
   if (!NGINX) throw new Error('nginx is not installed (apt-get install -y nginx)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-nginx-'));
   const dataDir = path.join(dir, 'data');
@@ -32,6 +38,9 @@ export async function startNginx(opts: { token?: string } = {}): Promise<Nginx> 
   fs.mkdirSync(path.join(dataDir, 'cas'), { recursive: true });
   const port = await freePort();
   const auth = opts.token ? `if ($http_authorization != "Bearer ${opts.token}") { return 401; }` : '';
+  // Only PUTs are limited: an empty key is not counted.
+  const limitZone = opts.putRate ? `map $request_method $put_key { PUT $binary_remote_addr; default ""; }\n  limit_req_zone $put_key zone=puts:1m rate=${opts.putRate};` : '';
+  const limit = opts.putRate ? 'limit_req zone=puts; limit_req_status 503;' : '';
   fs.writeFileSync(path.join(dir, 'nginx.conf'), `
 daemon off;
 ${process.getuid?.() === 0 ? 'user root root;' : ''}
@@ -41,6 +50,7 @@ error_log ${dir}/error.log;
 events { worker_connections 64; }
 http {
   access_log ${dir}/access.log;
+  ${limitZone}
   client_body_temp_path ${dir}/body;
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;
@@ -52,6 +62,7 @@ http {
     client_max_body_size 0;
     location / {
       ${auth}
+      ${limit}
       dav_methods PUT DELETE;
       create_full_put_path on;
       dav_access user:rw group:r all:r;
@@ -73,6 +84,7 @@ http {
   return {
     url,
     dataDir,
+    accessLog: path.join(dir, 'access.log'),
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.on('exit', r));

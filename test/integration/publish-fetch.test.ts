@@ -9,11 +9,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { useClones } from '../helpers/clone.js';
-import { REPO } from '../helpers/rig.js';
+import { REPO, sh, useRigs } from '../helpers/rig.js';
 import { noRclone, startRcloneWebdav, type RcloneServer } from '../helpers/rclone.js';
 import { NGINX, startNginx, type Nginx } from '../helpers/nginx.js';
 
 const demoClone = useClones();
+const rig = useRigs();
 const VERSION = 'v0.1.0';
 const BUNDLE = `artifacts/release/${VERSION}`;
 const TOKEN = 'pub-token-6f1e2d';
@@ -165,6 +166,32 @@ test('HTTP: publishing to nginx needs the bearer token (one clear error, exit 1,
   assert.equal(wrong.out.includes('not-it'), false);
 });
 
+test('HTTP: uploads a busy server refuses (503) are retried per file; a server that keeps refusing fails the publish, which is not recorded', { skip: missing }, async () => {
+  const busy = await startNginx({ putRate: '1r/s' });
+  const down = await startNginx({ putRate: '1r/m' });
+  try {
+    const out = sbuild(pub, ['publish'], { SARDET_PUBLISH_TO: `${busy.url}/sardet/${VERSION}/` });
+    assert.match(out, /: attempt 1 of 3 failed \(http:\/\/127\.0\.0\.1:\d+\/sardet\/v0\.1\.0\/: could not store \S+ \(503 Service (Temporarily )?Unavailable\)\); trying again/);
+    assert.equal(sent(out).length, 6);
+    assert.deepEqual(tree(path.join(busy.dataDir, 'sardet', VERSION)), tree(path.join(pub, BUNDLE)));
+    const statuses = fs.readFileSync(busy.accessLog, 'utf8').split('\n').filter((l) => l.includes('"PUT ')).map((l) => / (\d{3}) /.exec(l.split('"')[2] ?? '')?.[1]);
+    assert.equal(statuses.filter((s) => s === '201' || s === '204').length, 6, statuses.join(' '));
+    assert.ok(statuses.filter((s) => s === '503').length >= 1, statuses.join(' '));
+
+    // One PUT a minute: the second file fails three times and the publish stops there.
+    const failed = run(pub, ['publish'], { SARDET_PUBLISH_TO: `${down.url}/sardet/${VERSION}/` });
+    assert.equal(failed.code, 1, failed.out);
+    assert.match(failed.out, /attempt 2 of 3 failed/);
+    assert.match(failed.out, /✖ release\/publish: action threw: http:\/\/127\.0\.0\.1:\d+\/sardet\/v0\.1\.0\/: could not store sardet_mini_checkpoints\.zip \(503 /);
+    assert.equal(fs.existsSync(path.join(down.dataDir, 'sardet', VERSION, 'SHA256SUMS')), false, 'the store never vouches for a partial upload');
+    assert.equal(fs.existsSync(path.join(pub, `${BUNDLE}.published.json`)), false, 'a failed publish leaves no record');
+    assert.match(sbuild(pub, ['status', 'release/publish']), /^(stale|missing) +release\/publish/m);
+  } finally {
+    await busy.stop();
+    await down.stop();
+  }
+});
+
 test('fetch: a fresh copy fetches the published bundle from rclone and from HTTP, then runs no training; one evaluation reruns on the fetched checkpoint', { skip: missing }, () => {
   sbuild(pub, ['publish', '-B'], { SARDET_PUBLISH_TO: RC_DEST });
   sbuild(pub, ['publish', '-B'], { SARDET_PUBLISH_TO: `${nginx.url}/sardet/${VERSION}/`, SBUILD_RELEASE_TOKEN: TOKEN });
@@ -249,4 +276,44 @@ test('gh: publish --dry-run prints the exact gh command lines (gh itself is not 
   ]);
   assert.match(dry.stdout, /would send 6 file\(s\), [\d.]+ MB, to gh:sardet-lab\/sardet-mini@v0\.1\.0 \(could not ask it what it holds: /);
   fs.rmSync(ghConfig, { recursive: true, force: true });
+});
+
+test('releaseFetch: a config downloads a published bundle as a target (verified, cached, pinned by its SHA256SUMS)', { skip: missing }, () => {
+  sbuild(pub, ['publish', '-B'], { SARDET_PUBLISH_TO: RC_DEST });
+  const remote = path.join(rclone.dataDir, 'sardet', VERSION);
+  const pin = sha(path.join(remote, 'SHA256SUMS'));
+  const r = rig();
+  const write = (pinned: string) =>
+    r.config(
+      `{
+    default: 'use',
+    targets: [
+      releaseFetch({ name: 'baseline', from: ${JSON.stringify(RC_DEST)}, output: 'third_party/baseline', sha256sums: ${JSON.stringify(pinned)} }),
+      { name: 'use', inputs: ['third_party/baseline/manifest.json'], outputs: ['n.txt'], run: ${JSON.stringify(sh('use', 'wc -c < third_party/baseline/manifest.json > n.txt'))} },
+    ],
+  }`,
+      "import { releaseFetch } from 'sbuild/rules';",
+    );
+  const env = { RCLONE_CONFIG: rclone.config };
+  write(pin);
+  const first = r.run([], env);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  assert.deepEqual(r.takeRuns(), ['use']);
+  assert.deepEqual(tree(r.path('third_party/baseline')), tree(remote));
+  assert.match(first.stdout, /  baseline: received sardet_mini_visualizations\.zip \(/);
+  const second = r.run([], env);
+  assert.match(second.stdout, /^sbuild: 0 ran, 2 fresh/m);
+  // Deleted: restored from the local cache, not downloaded again.
+  fs.rmSync(r.path('third_party/baseline'), { recursive: true });
+  const third = r.run([], env);
+  assert.match(third.stdout, /↺ baseline restored from cache/);
+  assert.deepEqual(tree(r.path('third_party/baseline')), tree(remote));
+
+  // Pinned to other bytes: refused, nothing left in the output folder.
+  write('0'.repeat(64));
+  const wrong = r.run(['-B', 'baseline'], env);
+  assert.equal(wrong.code, 1, wrong.stdout + wrong.stderr);
+  assert.match(wrong.stdout, new RegExp(`its SHA256SUMS has SHA-256 ${pin}, not the pinned ${'0'.repeat(64)}; the bundle there is not the one asked for\\.`));
+  assert.equal(fs.existsSync(r.path('third_party/baseline')), false);
+  assert.deepEqual(r.takeRuns(), []);
 });
