@@ -36,10 +36,18 @@ test('npx sbuild release --slurm tag:gpu: GPU jobs on Slurm, the rest here, the 
   const started = r.events.filter((e) => e.type === 'start');
   const onSlurm = started.filter((e) => e.executor === 'slurm').map((e) => e.name!);
   const here = started.filter((e) => e.executor !== 'slurm').map((e) => e.name!);
-  assert.ok(onSlurm.includes('exp/cfar_ca/full/eval-test') && onSlurm.includes('vis/cfar_os/vr-val'), onSlurm.join(' '));
+  // A fresh clone's evaluations match their committed metrics (fresh); its visualisations run, on Slurm.
+  assert.ok(onSlurm.includes('vis/cfar_os/vr-val') && onSlurm.includes('vis/cfar_ca/gradcam-test'), onSlurm.join(' '));
   assert.ok(onSlurm.every((n) => /\/(eval|eval-val|eval-test|vr-\w+|gradcam-\w+)$/.test(n)), `only GPU-tagged jobs go to Slurm: ${onSlurm.join(' ')}`);
   assert.ok(here.includes('exp/cfar_ca/full/train') && here.includes('release/bundle'));
   // The job logs are Slurm's output files.
+  assert.match(fs.readFileSync(path.join(dir, '.sbuild/logs/vis/cfar_os/vr-val.log'), 'utf8'), /# slurm job \d+ on /);
+  // An evaluation asked for again runs on Slurm too, on the checkpoint trained here.
+  const ev = spawnSync(process.execPath, [path.join(dir, 'bin', 'sbuild.js'), 'exp/cfar_ca/full/eval-test', '-B', '--slurm', 'tag:gpu', '--json'], {
+    cwd: dir, encoding: 'utf8', env: { ...process.env, ...cluster.env, CI: '1', SARDET_ROOT: '' }, timeout: 600_000,
+  });
+  assert.equal(ev.status, 0, ev.stdout + ev.stderr);
+  assert.ok(ev.stdout.split('\n').some((l) => l.startsWith('{') && JSON.parse(l).type === 'start' && JSON.parse(l).name === 'exp/cfar_ca/full/eval-test' && JSON.parse(l).executor === 'slurm'), ev.stdout);
   assert.match(fs.readFileSync(path.join(dir, '.sbuild/logs/exp/cfar_ca/full/eval-test.log'), 'utf8'), /# slurm job \d+ on /);
   // Same paper-facing results as the committed ones (built locally).
   for (const f of ['artifacts/experiments/experiment_results.tsv', 'artifacts/work_dirs/cfar_ca/full/test_metrics.json']) {

@@ -344,6 +344,7 @@ test('releaseBundle: manifest ties each file to its target and fingerprint in sb
   const file = (n: string) => fs.readFileSync(a.path(n));
   assert.deepEqual(manifest, {
     version: 'v1.0.0',
+    folder: dir,
     commit,
     dirty: null,
     changed: null,
@@ -370,6 +371,39 @@ test('releaseBundle: manifest ties each file to its target and fingerprint in sb
   assert.deepEqual([...fa.keys()], [...fb.keys()]);
   for (const [k, v] of fa) assert.ok(v.equals(fb.get(k)!), `${k} is byte-identical`);
   assert.equal(a.read('artifacts/release_assets/release_check.json'), b.read('artifacts/release_assets/release_check.json'));
+});
+
+test('releaseBundle: a zip given as its zipFiles target is described entry by entry (workspace path, SHA-256, target, fingerprint); bad asset targets and unpack keys are refused', () => {
+  const r = rig();
+  r.write('cfg.txt', 'lr=1\n');
+  r.config(
+    `{
+    default: 'release-bundle',
+    targets: [
+      { name: 'train', inputs: ['cfg.txt'], outputs: ['work/a/model.bin', 'work/a/train.log'], run: 'mkdir -p work/a && cat cfg.txt cfg.txt > work/a/model.bin && echo done > work/a/train.log' },
+      ckpt,
+      releaseBundle({ version: 'v1.0.0', assets: [ckpt] }),
+    ],
+  }`,
+    RULES + "const ckpt = zipFiles({ name: 'zip/ckpt', inputs: ['work/a'], output: 'artifacts/release_assets/ckpt.zip', base: 'work' });\n",
+  );
+  ok(r);
+  const lock = JSON.parse(r.read('sbuild.lock')).targets;
+  const manifest = JSON.parse(r.read('artifacts/release/v1.0.0/manifest.json'));
+  const content = (rel: string, entry: string) => ({ entry, path: rel, bytes: fs.statSync(r.path(rel)).size, sha256: sha256(fs.readFileSync(r.path(rel))), target: 'train', fingerprint: lock.train.fingerprint });
+  assert.deepEqual(manifest.files[0].unpack, { base: 'work', files: [content('work/a/model.bin', 'a/model.bin'), content('work/a/train.log', 'a/train.log')] });
+  // The recorded entry hashes are the train target's recorded outputs.
+  assert.equal(manifest.files[0].unpack.files[0].sha256, lock.train.outputs['work/a/model.bin'].hash);
+  assert.deepEqual(lock['release-bundle'].params.unpack, { 'artifacts/release_assets/ckpt.zip': 'work' });
+
+  r.config(`{ targets: [releaseBundle({ version: 'v1.0.0', assets: [{ name: 'x', outputs: ['a.zip'] }] })] }`, RULES);
+  let bad = r.run(['list']);
+  assert.equal(bad.code, 2, out(bad));
+  assert.match(bad.stderr, /releaseBundle\("release-bundle"\): an asset given as a target must be a zipFiles\(\.\.\.\) target \(its archive is shipped\); got "x"\. Give other files by path\./);
+  r.config(`{ targets: [releaseBundle({ version: 'v1.0.0', assets: ['a.zip'], unpack: { 'b.zip': 'work' } })] }`, RULES);
+  bad = r.run(['list']);
+  assert.equal(bad.code, 2, out(bad));
+  assert.match(bad.stderr, /`unpack` names 'b\.zip', which is not one of the assets; list it in `assets` or drop it from `unpack`\./);
 });
 
 test('releaseBundle: fresh on a second build; stale after a change of the `commit` option or the version; an unchecked asset is refused', () => {
