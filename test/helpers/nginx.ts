@@ -1,6 +1,6 @@
 // A real nginx (Debian's) with WebDAV PUT on 127.0.0.1, as a Bazel-protocol remote cache.
 import fs from 'node:fs';
-import net from 'node:net';
+import { freePort } from './ports.js';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -14,17 +14,6 @@ export interface Nginx {
 }
 
 export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => fs.existsSync(p));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * `token`: every request needs \`Authorization: Bearer <token>\`. `putRate` ('1r/s', '1r/m'): PUTs beyond that

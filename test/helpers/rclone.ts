@@ -1,7 +1,7 @@
 // A real rclone WebDAV server (`rclone serve webdav`, Debian's rclone) on 127.0.0.1, and an
 // rclone config with a remote that points at it, as a user would define one.
 import fs from 'node:fs';
-import net from 'node:net';
+import { freePort } from './ports.js';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -18,17 +18,6 @@ export interface RcloneServer {
 
 /** Why rclone tests cannot run here, or false. */
 export const noRclone: string | false = spawnSync('rclone', ['version'], { stdio: 'ignore' }).status === 0 ? false : 'rclone is not installed (apt-get install -y rclone)';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startRcloneWebdav(remote = 'pub'): Promise<RcloneServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-rclone-'));

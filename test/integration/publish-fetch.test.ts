@@ -12,6 +12,7 @@ import { useClones } from '../helpers/clone.js';
 import { REPO, sh, useRigs } from '../helpers/rig.js';
 import { noRclone, startRcloneWebdav, type RcloneServer } from '../helpers/rclone.js';
 import { NGINX, startNginx, type Nginx } from '../helpers/nginx.js';
+import { freePort } from '../helpers/ports.js';
 
 const demoClone = useClones();
 const rig = useRigs();
@@ -222,7 +223,7 @@ test('fetch: a fresh copy fetches the published bundle from rclone and from HTTP
   }
 });
 
-test('fetch refuses a tampered file (named, deleted, nothing placed), an unreachable server and a missing bundle with one clear error', { skip: missing }, () => {
+test('fetch refuses a tampered file (named, deleted, nothing placed), an unreachable server and a missing bundle with one clear error', { skip: missing }, async () => {
   sbuild(pub, ['publish', '-B'], { SARDET_PUBLISH_TO: RC_DEST });
   const remoteZip = path.join(rclone.dataDir, 'sardet', VERSION, 'sardet_mini_checkpoints.zip');
   const good = fs.readFileSync(remoteZip);
@@ -238,7 +239,8 @@ test('fetch refuses a tampered file (named, deleted, nothing placed), an unreach
     assert.equal(fs.existsSync(path.join(reader, BUNDLE)), false);
     assert.deepEqual(fs.readdirSync(path.join(reader, '.sbuild/fetch')), []);
 
-    const port = closedPort();
+    // A loopback port nothing listens on (one the kernel just handed out and took back).
+    const port = await freePort();
     const down = run(reader, ['fetch', `http://127.0.0.1:${port}/sardet/v0.1.0/`]);
     assert.equal(down.code, 1, down.out);
     assert.equal(down.out.trim(), `error: http://127.0.0.1:${port}/sardet/v0.1.0/: the server could not be reached (connection refused). Check the URL and that the server is up.`);
@@ -248,16 +250,16 @@ test('fetch refuses a tampered file (named, deleted, nothing placed), an unreach
     const usage = run(reader, ['fetch']);
     assert.equal(usage.code, 2);
     assert.match(usage.out, /`sbuild fetch` takes one source/);
+    const ftp = run(reader, ['fetch', 'ftp://example.org/x/']);
+    assert.equal(ftp.code, 2);
+    assert.match(ftp.out, /^error: `sbuild fetch`: "ftp:\/\/example\.org\/x\/" is not a store name\. Name a store as rclone:REMOTE:PATH/m);
+    const flag = run(reader, ['build', '--overwrite']);
+    assert.equal(flag.code, 2);
+    assert.match(flag.out, /--overwrite is a flag of `sbuild fetch`/);
   } finally {
     rcloneCmd(['rcat', `pub:sardet/${VERSION}/sardet_mini_checkpoints.zip`], good);
   }
 });
-
-/** A loopback port nothing listens on (one the kernel just handed out and took back). */
-function closedPort(): number {
-  const r = spawnSync(process.execPath, ['-e', "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"], { encoding: 'utf8' });
-  return Number(r.stdout.trim());
-}
 
 test('gh: publish --dry-run prints the exact gh command lines (gh itself is not needed for that)', { skip: missing }, () => {
   // Where gh is installed it has no login here (an empty config, no token), so it cannot be asked either.
@@ -276,6 +278,23 @@ test('gh: publish --dry-run prints the exact gh command lines (gh itself is not 
   ]);
   assert.match(dry.stdout, /would send 6 file\(s\), [\d.]+ MB, to gh:sardet-lab\/sardet-mini@v0\.1\.0 \(could not ask it what it holds: /);
   fs.rmSync(ghConfig, { recursive: true, force: true });
+});
+
+test('publish: a config without releasePublish, a target that is not one, and a bad destination are refused (exit 2)', { skip: missing }, () => {
+  const r = rig();
+  r.config(`{ targets: [{ name: 'a', outputs: ['a.txt'], run: 'echo a > a.txt' }] }`);
+  let res = r.run(['publish']);
+  assert.equal(res.code, 2, res.stdout + res.stderr);
+  assert.match(res.stderr, /tasks\.config\.ts declares no releasePublish target, so `sbuild publish` has nothing to do\./);
+  r.config(`{ targets: [{ name: 'a', outputs: ['a.txt'], run: 'echo a > a.txt' }, releasePublish({ name: 'pub', bundle: 'out/v1', to: 'rclone:r:x' })] }`, "import { releasePublish } from 'sbuild/rules';");
+  res = r.run(['publish', 'a']);
+  assert.equal(res.code, 2, res.stdout + res.stderr);
+  assert.match(res.stderr, /`sbuild publish` builds releasePublish targets; 'a' is not one\. Publish targets here: pub\./);
+  r.config(`{ targets: [releasePublish({ name: 'pub', bundle: 'out/v1', to: ['rclone:r:x', 'gh:owner@v1'] })] }`, "import { releasePublish } from 'sbuild/rules';");
+  res = r.run(['publish']);
+  assert.equal(res.code, 2, res.stdout + res.stderr);
+  assert.match(res.stderr, /releasePublish\("pub"\): `to`\[1\]: "gh:owner@v1" does not name a GitHub release \(gh:OWNER\/REPO@TAG\)\. Name a store as/);
+  assert.equal(r.exists('out'), false);
 });
 
 test('releaseFetch: a config downloads a published bundle as a target (verified, cached, pinned by its SHA256SUMS)', { skip: missing }, () => {
