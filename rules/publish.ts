@@ -4,7 +4,7 @@
 // published bundle's files back into a reader's clone.
 import path from 'node:path';
 import type { ActionContext, Target } from '../src/index.js';
-import { openStore, parseStore, type StoreInput, type StoreSpec } from '../src/release/store.js';
+import { DEFAULT_TOKEN_ENV, openStore, parseStore, type StoreInput, type StoreSpec } from '../src/release/store.js';
 import { publishBundle, readLocalBundle } from '../src/release/publish.js';
 import { downloadBundle } from '../src/release/fetch.js';
 import { workspacePath } from './zip.js';
@@ -25,8 +25,8 @@ export interface ReleasePublishOptions {
 }
 
 /** A destination as the target's params keep it (an HTTP one with the name of its token variable, never the token). */
-function specParam(s: StoreSpec): string | { url: string; tokenEnv: string } {
-  return s.kind === 'http' ? { url: s.url, tokenEnv: s.tokenEnv } : s.text;
+function specParam(s: StoreSpec): string | { url: string; tokenEnv?: string } {
+  return s.kind === 'http' ? { url: s.url, ...(s.tokenEnv ? { tokenEnv: s.tokenEnv } : {}) } : s.text;
 }
 
 /**
@@ -44,7 +44,7 @@ export function releasePublish(opts: ReleasePublishOptions): Target {
   if (given.length === 0 || opts.to === undefined) throw new Error(`${what}: \`to\` must name at least one destination, e.g. 'rclone:s3:bucket/paper/v1.0.0' or 'gh:OWNER/REPO@v1.0.0'.`);
   const specs = given.map((d, i) => {
     try {
-      return parseStore(d, `${what}: \`to\`${given.length > 1 ? `[${i}]` : ''}`);
+      return parseStore(d, `${what}: \`to\`${given.length > 1 ? `[${i}]` : ''}`, { tokenEnv: DEFAULT_TOKEN_ENV });
     } catch (err) {
       throw new Error((err as Error).message);
     }

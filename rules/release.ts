@@ -223,6 +223,8 @@ export function releaseBundle(opts: ReleaseBundleOptions): Target {
   for (const a of assets) {
     const base = path.posix.basename(a);
     if (GENERATED.has(base)) throw new Error(`${what}: the asset '${a}' would overwrite the bundle's own ${base}; rename the asset.`);
+    if (base !== base.trim()) throw new Error(`${what}: the asset '${a}' has a name that starts or ends with a space, which SHA256SUMS and the stores cannot keep apart; rename it.`);
+    if (base.startsWith('.')) throw new Error(`${what}: the asset '${a}' has a name starting with '.', which \`sbuild fetch\` refuses (dot files mean something to other programs); rename it.`);
     if (/[\n\r\\]/.test(base)) throw new Error(`${what}: the asset name ${JSON.stringify(base)} holds a newline or backslash, which SHA256SUMS cannot list; rename it.`);
     const prev = byName.get(base);
     if (prev !== undefined) throw new Error(`${what}: the assets '${prev}' and '${a}' would both be '${base}' in the bundle; rename one of them.`);

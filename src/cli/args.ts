@@ -51,6 +51,8 @@ export interface Options {
   across: string | undefined;
   /** --all-variants: (results) also experiments the config no longer declares. */
   allVariants: boolean;
+  /** --token-env NAME: (fetch) the environment variable holding an HTTP source's bearer token. */
+  tokenEnv: string | undefined;
   /** --overwrite: (fetch) replace local files that differ from the fetched ones. */
   overwrite: boolean;
   /** --any-commit: (fetch) also unpack files of targets whose published fingerprint differs from sbuild.lock's. */
@@ -89,6 +91,7 @@ const FLAGS = {
   across: { type: 'string' },
   'all-variants': { type: 'boolean' },
   overwrite: { type: 'boolean' },
+  'token-env': { type: 'string' },
   'any-commit': { type: 'boolean' },
 } as const;
 
@@ -147,10 +150,14 @@ export function parseCli(argv: string[]): Options {
   if (v.across !== undefined && command !== 'results' && command !== 'report' && command !== 'help') {
     throw new SbuildError('usage', `--across A..B chooses the commits \`sbuild results\` and \`sbuild report\` read; \`sbuild ${command}\` takes no --across. Example: sbuild results --across HEAD~3..HEAD.`);
   }
-  for (const flag of ['overwrite', 'any-commit'] as const) {
-    if (v[flag] && command !== 'fetch' && command !== 'help') {
-      throw new SbuildError('usage', `--${flag} is a flag of \`sbuild fetch\` (${flag === 'overwrite' ? 'replace local files that differ from the fetched ones' : "also unpack files of targets whose published fingerprint differs from sbuild.lock's"}); \`sbuild ${command}\` takes none.`);
+  const fetchFlags = { overwrite: 'replace local files that differ from the fetched ones', 'any-commit': "also unpack files of targets whose published fingerprint differs from sbuild.lock's", 'token-env': "the environment variable holding an HTTP source's bearer token" } as const;
+  for (const flag of Object.keys(fetchFlags) as Array<keyof typeof fetchFlags>) {
+    if (v[flag] !== undefined && v[flag] !== false && command !== 'fetch' && command !== 'help') {
+      throw new SbuildError('usage', `--${flag} is a flag of \`sbuild fetch\` (${fetchFlags[flag]}); \`sbuild ${command}\` takes none.`);
     }
+  }
+  if (v['token-env'] !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v['token-env'])) {
+    throw new SbuildError('usage', `--token-env takes the name of an environment variable (letters, digits, '_'), got '${v['token-env']}'. Example: --token-env HF_TOKEN.`);
   }
   if (command === 'fetch' && positionals.length !== 1) {
     throw new SbuildError('usage', `\`sbuild fetch\` takes one source, the published bundle: rclone:REMOTE:PATH, gh:OWNER/REPO@TAG, or the http(s) URL of its folder${positionals.length ? ` (got ${positionals.length}: ${positionals.join(' ')})` : ''}.`);
@@ -164,6 +171,7 @@ export function parseCli(argv: string[]): Options {
     across: v.across,
     allVariants: v['all-variants'] ?? false,
     overwrite: v.overwrite ?? false,
+    tokenEnv: v['token-env'],
     anyCommit: v['any-commit'] ?? false,
     variantName: v.name,
     detach: v.detach ?? false,
@@ -212,7 +220,7 @@ Usage: sbuild [targets…] [flags]        build targets (default: the config's \
        sbuild pull [targets…]           download recorded outputs from the remote cache
        sbuild publish [targets…] [-n|-B] build the releasePublish targets: upload the bundle's
                                         files a destination lacks (rclone, gh, HTTP PUT), verified
-       sbuild fetch SOURCE [-n] [--overwrite] [--any-commit]
+       sbuild fetch SOURCE [-n] [--overwrite] [--any-commit] [--token-env NAME]
                                         download a published bundle, verify it against SHA256SUMS,
                                         and put its files (checkpoints, logs…) where the graph expects them
        sbuild adopt <targets…>          record existing results as fresh without running (migration)

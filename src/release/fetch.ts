@@ -24,10 +24,40 @@ export interface StagedBundle {
   sums: Map<string, string>;
 }
 
-/** A bundle file name as SHA256SUMS may list it: one plain name, no folders. */
+/**
+ * A bundle file name as SHA256SUMS may list it: one plain name, no folders, and no dot file
+ * (`.git`, `.envrc`: names that mean something to other programs where the folder lands).
+ */
 function plainName(name: string): boolean {
   // eslint-disable-next-line no-control-regex
-  return name !== '' && name !== '.' && name !== '..' && !/[/\\\u0000-\u001f\u007f]/.test(name) && name !== 'SHA256SUMS';
+  return name !== '' && !name.startsWith('.') && !/[/\\\u0000-\u001f\u007f-\u009f]/.test(name) && name !== 'SHA256SUMS';
+}
+
+/** Why a downloaded manifest does not have the shape sbuild writes, or undefined. */
+function manifestShape(m: unknown): string | undefined {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) return 'it is not an object';
+  const o = m as { [k: string]: unknown };
+  if (typeof o.version !== 'string') return '`version` is not a string';
+  if (o.folder !== undefined && typeof o.folder !== 'string') return '`folder` is not a string';
+  if (o.commit !== null && o.commit !== undefined && typeof o.commit !== 'string') return '`commit` is not a string or null';
+  if (!Array.isArray(o.files)) return '`files` is not a list';
+  const str = (v: unknown) => typeof v === 'string';
+  const strOrNull = (v: unknown) => v === null || v === undefined || typeof v === 'string';
+  for (const [i, f] of (o.files as unknown[]).entries()) {
+    if (f === null || typeof f !== 'object') return `files[${i}] is not an object`;
+    const x = f as { [k: string]: unknown };
+    if (!str(x.path) || !str(x.sha256) || typeof x.bytes !== 'number' || !strOrNull(x.source) || !strOrNull(x.target) || !strOrNull(x.fingerprint)) return `files[${i}] lacks a string path, sha256, source or a number of bytes`;
+    if (x.unpack === undefined) continue;
+    const u = x.unpack as { [k: string]: unknown } | null;
+    if (u === null || typeof u !== 'object' || !str(u.base) || !Array.isArray(u.files)) return `files[${i}].unpack lacks a base or a list of files`;
+    for (const [j, c] of (u.files as unknown[]).entries()) {
+      const y = c as { [k: string]: unknown } | null;
+      if (y === null || typeof y !== 'object' || !str(y.entry) || !str(y.path) || !str(y.sha256) || typeof y.bytes !== 'number' || !strOrNull(y.target) || !strOrNull(y.fingerprint)) {
+        return `files[${i}].unpack.files[${j}] lacks a string entry, path, sha256 or a number of bytes`;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Downloads the bundle at `store` into `dir` (created; must not exist), verified. */
@@ -43,7 +73,7 @@ export async function downloadBundle(store: ReleaseStore, dir: string, hooks: Fe
     }
     const sums = parseSums(fs.readFileSync(sumsAbs, 'utf8'), store.label);
     const badNames = [...sums.keys()].filter((n) => !plainName(n));
-    if (badNames.length) throw new TransferError(`${store.label}: SHA256SUMS lists ${badNames.map((n) => JSON.stringify(n)).join(', ')}, which ${badNames.length === 1 ? 'is' : 'are'} not a plain file name; the bundle is refused.`);
+    if (badNames.length) throw new TransferError(`${store.label}: SHA256SUMS lists ${badNames.map((n) => JSON.stringify(n)).join(', ')}, which ${badNames.length === 1 ? 'is' : 'are'} not a plain file name (no folders, no leading dot); the bundle is refused.`);
     if (!sums.has('manifest.json')) throw new TransferError(`${store.label}: SHA256SUMS does not list manifest.json; this is not a release bundle sbuild made.`);
     await getChecked(store, 'manifest.json', dir, sums, hooks);
     let manifest: ReleaseManifest;
@@ -52,6 +82,8 @@ export async function downloadBundle(store: ReleaseStore, dir: string, hooks: Fe
     } catch {
       throw new TransferError(`${store.label}: manifest.json is not JSON; the bundle is refused.`);
     }
+    const bad = manifestShape(manifest);
+    if (bad) throw new TransferError(`${store.label}: manifest.json is not a bundle manifest sbuild can read (${bad}); the bundle is refused.`);
     const listed = Array.isArray(manifest.files) ? manifest.files : [];
     const problems: string[] = [];
     for (const f of listed) {
@@ -84,14 +116,19 @@ async function getOne(store: ReleaseStore, name: string, abs: string, hooks: Fet
   try {
     await store.get(name, abs, (done, total) => hooks.progress(rate(`receiving ${name}`, done, total, t0)), hooks.signal);
   } catch (err) {
-    fs.rmSync(abs, { force: true });
+    fs.rmSync(abs, { recursive: true, force: true });
     if (name === 'SHA256SUMS' && err instanceof TransferError && /not there|not found|404/i.test(err.message)) {
       throw new TransferError(`${store.label}: no SHA256SUMS there, so there is no release bundle to fetch (check the path or tag).`);
     }
     throw err;
   }
+  const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+  if (!st?.isFile()) {
+    fs.rmSync(abs, { recursive: true, force: true });
+    throw new TransferError(`${store.label}: ${name} is not a file there; the bundle is refused.`);
+  }
   if (!quiet) {
-    const bytes = fs.statSync(abs).size;
+    const bytes = st.size;
     const s = (performance.now() - t0) / 1000;
     hooks.line(`received ${name} (${fmtBytes(bytes)} in ${s.toFixed(1)} s)`);
   }

@@ -52,6 +52,10 @@ export class GhStore implements ReleaseStore {
   }
 
   async sizes(names: string[], signal: AbortSignal): Promise<Map<string, number>> {
+    // GitHub renames assets with other characters, gh reads '#' in a path as a label and
+    // '--pattern' as a glob: such a name could never be checked, so it is refused up front.
+    const bad = names.filter((n) => !/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(n));
+    if (bad.length) throw new TransferError(`${this.label}: GitHub release assets need plain names (letters, digits, '.', '_', '+', '-'); rename ${bad.map((n) => JSON.stringify(n)).join(', ')}.`);
     const wanted = new Set(names);
     const out = new Map<string, number>();
     for (const a of (await this.assets(signal)) ?? []) if (wanted.has(a.name)) out.set(a.name, a.size);
@@ -89,7 +93,13 @@ export class GhStore implements ReleaseStore {
     progress(st.size, st.size);
   }
 
-  async verify(files: Array<{ name: string; localAbs: string; sha256: string; bytes: number }>, _dir: string, signal: AbortSignal): Promise<string[]> {
+  async remove(name: string, signal: AbortSignal): Promise<void> {
+    const have = await this.assets(signal);
+    if (!have?.some((a) => a.name === name)) return;
+    await this.gh(['release', 'delete-asset', this.tag, name, '--repo', this.repo, '--yes'], signal);
+  }
+
+  async verify(files: Array<{ name: string; sha256: string; bytes: number }>, signal: AbortSignal): Promise<string[]> {
     // GitHub stores what it received whole or not at all: the sizes it lists are compared.
     const have = new Map(((await this.assets(signal)) ?? []).map((a) => [a.name, a.size]));
     return files.flatMap((f) => (!have.has(f.name) ? [`${f.name}: missing at the destination`] : have.get(f.name) !== f.bytes ? [`${f.name}: ${have.get(f.name)} bytes there, ${f.bytes} sent`] : []));

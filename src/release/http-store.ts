@@ -1,6 +1,7 @@
 // A release store on a plain HTTP(S) server: a folder URL that answers GET and HEAD, and PUT
-// to publish (nginx with WebDAV, any WebDAV server). A bearer token, when its environment
-// variable is set, goes with every request and is never printed.
+// and DELETE to publish (nginx with WebDAV, any WebDAV server). A bearer token, when the store
+// names its environment variable and that is set, goes with every request to this origin (not
+// across redirects to another), never over plain http to another machine, and is never printed.
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -15,9 +16,20 @@ export class HttpStore implements ReleaseStore {
 
   constructor(
     private readonly folderUrl: string,
-    private readonly tokenEnv: string,
+    private readonly tokenEnv: string | undefined,
   ) {
     this.label = folderUrl;
+  }
+
+  private token(): string | undefined {
+    const token = this.tokenEnv ? process.env[this.tokenEnv] : undefined;
+    if (!token) return undefined;
+    const u = new URL(this.folderUrl);
+    const loopback = u.hostname === 'localhost' || u.hostname === '[::1]' || /^127\./.test(u.hostname);
+    if (u.protocol !== 'https:' && !loopback) {
+      throw new TransferError(`${this.label}: the token in $${this.tokenEnv} is not sent over plain http to ${u.hostname} (anyone on the way could read it); use an https:// URL.`);
+    }
+    return token;
   }
 
   private url(name: string): string {
@@ -25,28 +37,31 @@ export class HttpStore implements ReleaseStore {
   }
 
   private headers(): Record<string, string> {
-    const token = process.env[this.tokenEnv];
+    const token = this.token();
     return token ? { authorization: `Bearer ${token}` } : {};
   }
 
   /** A refused, failed or unreachable request, said with the fix. */
   private refused(what: string, status: number, statusText: string): TransferError {
     if (status === 401 || status === 403) {
-      const has = !!process.env[this.tokenEnv];
-      return new TransferError(
-        `${this.label}: the server refused to ${what} (${status} ${statusText}). ` +
-          (has ? `It does not accept the token in $${this.tokenEnv}; check that token's rights.` : `It wants a token: set $${this.tokenEnv} to a bearer token it accepts.`),
-      );
+      const has = !!(this.tokenEnv && process.env[this.tokenEnv]);
+      const fix = has
+        ? `It does not accept the token in $${this.tokenEnv}; check that token's rights.`
+        : this.tokenEnv
+          ? `It wants a token: set $${this.tokenEnv} to a bearer token it accepts.`
+          : 'It wants a token: name the environment variable that holds it (`--token-env NAME` for sbuild fetch, `{ url, tokenEnv }` in the config).';
+      return new TransferError(`${this.label}: the server refused to ${what} (${status} ${statusText}). ${fix}`);
     }
     return new TransferError(`${this.label}: could not ${what} (${status} ${statusText})`);
   }
 
   private async request(method: 'GET' | 'HEAD', name: string, signal: AbortSignal): Promise<Response | undefined> {
     let res: Response;
+    const headers = this.headers();
     try {
       // fetch follows redirects (a release download URL usually redirects) and drops the
       // authorization header when one leads to another origin.
-      res = await fetch(this.url(name), { method, headers: this.headers(), signal, redirect: 'follow' });
+      res = await fetch(this.url(name), { method, headers, signal, redirect: 'follow' });
     } catch (err) {
       if (signal.aborted) throw new TransferError(`${this.label}: interrupted`);
       throw unreachable(this.label, err);
@@ -99,7 +114,14 @@ export class HttpStore implements ReleaseStore {
     const url = new URL(this.url(name));
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise<void>((resolve, reject) => {
-      const req = mod.request(url, { method: 'PUT', headers: { ...this.headers(), 'content-length': String(bytes), 'content-type': 'application/octet-stream' }, signal }, (res) => {
+      let headers: Record<string, string>;
+      try {
+        headers = this.headers();
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      const req = mod.request(url, { method: 'PUT', headers: { ...headers, 'content-length': String(bytes), 'content-type': 'application/octet-stream' }, signal }, (res) => {
         res.resume();
         res.on('end', () => {
           const s = res.statusCode ?? 0;
@@ -119,7 +141,25 @@ export class HttpStore implements ReleaseStore {
     });
   }
 
-  async verify(files: Array<{ name: string; localAbs: string; sha256: string; bytes: number }>, _localDir: string, signal: AbortSignal): Promise<string[]> {
+  async remove(name: string, signal: AbortSignal): Promise<void> {
+    const url = new URL(this.url(name));
+    const mod = url.protocol === 'https:' ? https : http;
+    const headers = this.headers();
+    await new Promise<void>((resolve, reject) => {
+      const req = mod.request(url, { method: 'DELETE', headers, signal }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          const s = res.statusCode ?? 0;
+          if ((s >= 200 && s < 300) || s === 404) resolve();
+          else reject(this.refused(`delete ${name}`, s, res.statusMessage ?? ''));
+        });
+      });
+      req.on('error', (err) => reject(signal.aborted ? new TransferError(`${this.label}: interrupted`) : unreachable(this.label, err)));
+      req.end();
+    });
+  }
+
+  async verify(files: Array<{ name: string; sha256: string; bytes: number }>, signal: AbortSignal): Promise<string[]> {
     // Read back and hashed: the server may hold what it was sent only in part.
     const problems: string[] = [];
     for (const f of files) {
@@ -140,7 +180,7 @@ export class HttpStore implements ReleaseStore {
   }
 
   putCommands(files: Array<{ name: string; localAbs: string }>): string[] {
-    const auth = process.env[this.tokenEnv] ? `with the bearer token in $${this.tokenEnv}` : `without a token ($${this.tokenEnv} is not set)`;
+    const auth = !this.tokenEnv ? 'without a token' : process.env[this.tokenEnv] ? `with the bearer token in $${this.tokenEnv}` : `without a token ($${this.tokenEnv} is not set)`;
     return files.map((f) => `PUT ${this.url(f.name)} ← ${quoteArg(f.localAbs)} (${auth})`);
   }
 }

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { SbuildError } from '../errors.js';
 import { forEachZipEntry, unsafeEntryName, writeEntry, ZipReadError } from './zip-entries.js';
 import { sha256File } from './publish.js';
-import { TransferError } from './store.js';
+import { TransferError, shown } from './store.js';
+import { outputEscape } from '../util/fs.js';
 import type { StagedBundle } from './fetch.js';
 
 /** What sbuild.lock records of a target, as far as fetching needs it. */
@@ -25,6 +26,13 @@ export interface InstallOptions {
   all?: boolean;
   /** Only say what would be placed. */
   dryRun?: boolean;
+  /**
+   * The target whose declared output holds a workspace path (undefined: none). Given, every
+   * placed path must lie in a declared output, of the very target the manifest names for it.
+   */
+  ownerOf?: (rel: string) => string | undefined;
+  /** The outputs sbuild.lock records for a target, to tell whether fetching brought all of them. */
+  outputsOf?: (target: string) => string[] | undefined;
 }
 
 export interface InstallReport {
@@ -34,6 +42,8 @@ export interface InstallReport {
   present: string[];
   /** Targets whose files were unpacked, with a fingerprint equal to sbuild.lock's. */
   matching: string[];
+  /** Of those, the ones some recorded output of is still not on disk (it was not in the bundle). */
+  incomplete: string[];
   /** Targets whose published fingerprint differs from sbuild.lock's (files left out unless `all`). */
   differing: string[];
   /** Files left out because their target differs from sbuild.lock. */
@@ -74,7 +84,8 @@ export function safeDestination(root: string, rootReal: string, rel: unknown, wh
       } catch {
         throw new TransferError(`${what}: ${JSON.stringify(rel)} would be written through the symbolic link ${path.relative(root, cur)}, which points at nothing; it is refused.`);
       }
-      if (real !== rootReal && !real.startsWith(rootReal + path.sep)) {
+      // A folder the config declares as a link to storage elsewhere (`linkedFolders`) is written through.
+      if (real !== rootReal && !real.startsWith(rootReal + path.sep) && outputEscape(root, rel) !== undefined) {
         throw new TransferError(`${what}: ${JSON.stringify(rel)} would be written through the symbolic link ${path.relative(root, cur)} → ${real}, outside the workspace; it is refused. Replace the link with a folder, or fetch into a workspace without it.`);
       }
       const inside = path.relative(rootReal, real).split(path.sep).join('/');
@@ -118,6 +129,13 @@ export async function installBundle(root: string, staged: StagedBundle, lock: Ma
     differing.add(target);
     return opts.all === true;
   };
+  /** A placed path must be a declared output (or inside one) of the target the manifest names. */
+  const owned = (rel: string, target: unknown, what: string): void => {
+    if (!opts.ownerOf) return;
+    const owner = opts.ownerOf(rel);
+    if (owner === undefined) throw new TransferError(`${label}: manifest.json puts ${what} at ${JSON.stringify(rel)}, which no target here declares as an output; the bundle is refused (fetch writes only outputs the graph expects).`);
+    if (typeof target === 'string' && owner !== target) throw new TransferError(`${label}: manifest.json says ${JSON.stringify(rel)} was built by ${shown(target)}, but here it is an output of ${owner}; the bundle is refused.`);
+  };
   const work = path.join(staged.dir, '..', `${path.basename(staged.dir)}.unpacked`);
   fs.mkdirSync(work, { recursive: true });
   try {
@@ -126,6 +144,7 @@ export async function installBundle(root: string, staged: StagedBundle, lock: Ma
       const src = path.join(staged.dir, f.path);
       if (typeof f.source === 'string' && wanted(f.target, f.fingerprint)) {
         safeDestination(root, rootReal, f.source, label);
+        owned(f.source, f.target, `the asset ${f.path}`);
         place.push({ rel: f.source, sha256: f.sha256, staged: src });
       } else if (typeof f.source === 'string') skipped++;
       if (!f.unpack) continue;
@@ -146,6 +165,7 @@ export async function installBundle(root: string, staged: StagedBundle, lock: Ma
             return;
           }
           safeDestination(root, rootReal, c.path, label);
+          owned(c.path, c.target, `${f.path}'s entry ${JSON.stringify(e.name)}`);
           const tmp = path.join(work, String(n++));
           const got = await writeEntry(bytes, tmp, e.mode);
           if (got.sha256 !== c.sha256 || got.bytes !== c.bytes) {
@@ -163,6 +183,9 @@ export async function installBundle(root: string, staged: StagedBundle, lock: Ma
     const folder = typeof m.folder === 'string' ? m.folder : undefined;
     if (folder !== undefined) {
       safeDestination(root, rootReal, folder, label);
+      owned(folder, undefined, 'the bundle folder');
+      // Each file it holds lands there too: checked as any other path.
+      for (const name of [...staged.sums.keys(), 'SHA256SUMS']) safeDestination(root, rootReal, `${folder}/${name}`, label);
       place.push({ rel: folder, sha256: '', staged: staged.dir, folder: true });
     }
 
@@ -200,23 +223,16 @@ export async function installBundle(root: string, staged: StagedBundle, lock: Ma
           'Nothing was changed. Move them away, or pass --overwrite to replace them.',
       );
     }
-    if (opts.dryRun) return { placed: todo.map((p) => p.rel).sort(), present: present.sort(), matching: [...matching].sort(), differing: [...differing].sort(), skipped };
-    // Files first, the bundle folder (which holds the staged assets) last.
-    const order = todo.sort((a, b) => Number(!!a.folder) - Number(!!b.folder));
-    for (const p of order) {
-      const abs = safeDestination(root, rootReal, p.rel, label);
-      fs.mkdirSync(path.dirname(abs), { recursive: true });
-      // --overwrite: a folder where a file goes is replaced too (a file is replaced by the rename).
-      if (!p.folder && fs.lstatSync(abs, { throwIfNoEntry: false })?.isDirectory()) fs.rmSync(abs, { recursive: true, force: true });
-      if (p.folder) {
-        fs.rmSync(abs, { recursive: true, force: true });
-        moveInto(p.staged, abs, true);
-      } else {
-        if (p.staged.startsWith(staged.dir + path.sep)) copyInto(p.staged, abs); // an asset: the bundle folder keeps its copy
-        else moveInto(p.staged, abs, false);
-      }
-    }
-    return { placed: order.map((p) => p.rel).sort(), present: present.sort(), matching: [...matching].sort(), differing: [...differing].sort(), skipped };
+    const incomplete = [...matching].filter((t) => {
+      const outs = opts.outputsOf?.(t);
+      if (!outs) return false;
+      const coming = new Set([...byRel.keys()]);
+      return outs.some((o) => !coming.has(o) && !fs.existsSync(path.join(root, o)) && ![...coming].some((c) => c.startsWith(o + '/')));
+    });
+    const report = (placed: string[]): InstallReport => ({ placed: placed.sort(), present: present.sort(), matching: [...matching].sort(), incomplete: incomplete.sort(), differing: [...differing].sort(), skipped });
+    if (opts.dryRun) return report(todo.map((p) => p.rel));
+    await placeAll(root, rootReal, staged.dir, todo, label);
+    return report(todo.map((p) => p.rel));
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
@@ -231,20 +247,64 @@ async function sameFolder(abs: string, staged: StagedBundle): Promise<boolean> {
   return (await sha256File(path.join(abs, 'SHA256SUMS'))) === (await sha256File(path.join(staged.dir, 'SHA256SUMS')));
 }
 
-/** Rename, or copy then rename across file systems: the destination appears whole or not at all. */
-function moveInto(from: string, to: string, folder: boolean): void {
+/**
+ * Puts every placement in place in two steps: first each one's bytes go next to its
+ * destination under a temp name (a rename from the staging folder, or a copy across file
+ * systems), then all are renamed over their destinations. A failure in the first step (disk
+ * full, no permission) removes the temp copies and changes nothing; one in the second says
+ * which paths were already placed.
+ */
+async function placeAll(root: string, rootReal: string, stagingDir: string, todo: Placement[], label: string): Promise<void> {
+  // Files first; the bundle folder (whose staged copies of the assets were copied out) last.
+  const order = [...todo].sort((a, b) => Number(!!a.folder) - Number(!!b.folder));
+  const ready: Array<{ p: Placement; abs: string; tmp: string }> = [];
+  const fsError = (err: unknown, rel: string, done: string[]) => {
+    const e = err as NodeJS.ErrnoException;
+    return new TransferError(
+      `${label}: could not write ${rel} (${e.code ?? ''}${e.code ? ': ' : ''}${e.message.replace(/^\w+: /, '')}). ` +
+        (done.length ? `Already placed: ${done.slice(0, 10).join(', ')}${done.length > 10 ? ` and ${done.length - 10} more` : ''}; fetch again once it is fixed.` : 'Nothing was placed.'),
+    );
+  };
+  try {
+    for (const [i, p] of order.entries()) {
+      const abs = safeDestination(root, rootReal, p.rel, label);
+      const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.fetch-${process.pid}-${i}`);
+      try {
+        fs.mkdirSync(path.dirname(abs), { recursive: true });
+        // An asset is copied (the bundle folder keeps its own); entries and the folder are moved.
+        const copy = !p.folder && p.staged.startsWith(stagingDir + path.sep);
+        if (copy) fs.copyFileSync(p.staged, tmp, fs.constants.COPYFILE_FICLONE);
+        else moveAcross(p.staged, tmp, !!p.folder);
+      } catch (err) {
+        throw fsError(err, p.rel, []);
+      }
+      ready.push({ p, abs, tmp });
+    }
+  } catch (err) {
+    for (const r of ready) fs.rmSync(r.tmp, { recursive: true, force: true });
+    throw err;
+  }
+  const done: string[] = [];
+  for (const [i, r] of ready.entries()) {
+    try {
+      // --overwrite: what stands there (a file, a folder, an old bundle) is replaced.
+      const st = fs.lstatSync(r.abs, { throwIfNoEntry: false });
+      if (st?.isDirectory()) fs.rmSync(r.abs, { recursive: true, force: true });
+      fs.renameSync(r.tmp, r.abs);
+      done.push(r.p.rel);
+    } catch (err) {
+      for (const rest of ready.slice(i)) fs.rmSync(rest.tmp, { recursive: true, force: true });
+      throw fsError(err, r.p.rel, done);
+    }
+  }
+}
+
+/** Rename, or copy across file systems. */
+function moveAcross(from: string, to: string, folder: boolean): void {
   try {
     fs.renameSync(from, to);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    const tmp = `${to}.tmp-${process.pid}`;
-    fs.cpSync(from, tmp, { recursive: folder });
-    fs.renameSync(tmp, to);
+    fs.cpSync(from, to, { recursive: folder });
   }
-}
-
-function copyInto(from: string, to: string): void {
-  const tmp = path.join(path.dirname(to), `.${path.basename(to)}.tmp-${process.pid}`);
-  fs.copyFileSync(from, tmp);
-  fs.renameSync(tmp, to);
 }

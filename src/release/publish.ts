@@ -4,6 +4,7 @@
 // everything it lists has been verified, so a store's SHA256SUMS never vouches for a file
 // that did not arrive whole, and a failed publish is simply run again.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { fmtBytes, parseSums, TransferError, type ReleaseStore } from './store.js';
@@ -84,8 +85,11 @@ export interface PublishResult {
   kept: string[];
 }
 
-/** What a store lacks of the bundle: the files to send, SHA256SUMS last when anything changes. */
-export async function publishPlan(bundle: LocalBundle, store: ReleaseStore, signal: AbortSignal): Promise<{ send: BundleFile[]; kept: BundleFile[] }> {
+/**
+ * What a store lacks of the bundle: the files to send, SHA256SUMS last when anything changes;
+ * `vouching`: the store holds a SHA256SUMS now (it is removed before anything it lists is replaced).
+ */
+export async function publishPlan(bundle: LocalBundle, store: ReleaseStore, signal: AbortSignal): Promise<{ send: BundleFile[]; kept: BundleFile[]; vouching: boolean }> {
   const remoteText = await store.readText('SHA256SUMS', signal);
   let remote = new Map<string, string>();
   if (remoteText !== undefined) {
@@ -100,20 +104,26 @@ export async function publishPlan(bundle: LocalBundle, store: ReleaseStore, sign
   const kept: BundleFile[] = [];
   for (const f of bundle.files) (remote.get(f.name) === f.sha256 && sizes.get(f.name) === f.bytes ? kept : send).push(f);
   if (send.length || remoteText !== bundle.sums.text || sizes.get('SHA256SUMS') !== bundle.sums.bytes) send.push(bundle.sums);
-  return { send, kept };
+  return { send, kept, vouching: remoteText !== undefined };
 }
 
 /** Sends what the store lacks, verifies it, and returns what was sent. */
 export async function publishBundle(bundle: LocalBundle, store: ReleaseStore, hooks: PublishHooks): Promise<PublishResult> {
-  const { send, kept } = await publishPlan(bundle, store, hooks.signal);
+  const { send, kept, vouching } = await publishPlan(bundle, store, hooks.signal);
   if (send.length === 0) {
     hooks.line(`${store.label}: holds all ${kept.length + 1} files already; nothing sent`);
     return { store: store.label, sent: [], kept: kept.map((f) => f.name) };
   }
   await store.prepare?.({ commit: bundle.commit, version: bundle.version }, hooks.signal);
   const body = send.filter((f) => f !== bundle.sums);
+  // The store's SHA256SUMS must not vouch for a file while it is being replaced: were this
+  // publish to fail half-way, a later one would trust it and keep the wrong bytes there.
+  if (body.length && vouching) {
+    await store.remove('SHA256SUMS', hooks.signal);
+    hooks.line(`${store.label}: removed its SHA256SUMS until the new files are verified`);
+  }
   for (const f of body) await sendOne(store, f, hooks);
-  const problems = await store.verify(body, bundle.dir, hooks.signal);
+  const problems = await store.verify(body, hooks.signal);
   if (problems.length) {
     throw new TransferError(
       `${store.label}: ${problems.length} file(s) did not arrive as sent:\n${problems.map((p) => `  ${p}`).join('\n')}\n` +
@@ -121,8 +131,16 @@ export async function publishBundle(bundle: LocalBundle, store: ReleaseStore, ho
     );
   }
   if (send.includes(bundle.sums)) {
-    await sendOne(store, bundle.sums, hooks);
-    const last = await store.verify([bundle.sums], bundle.dir, hooks.signal);
+    // Sent from the text read (and checked against) at the start, not the folder as it is now.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-sums-'));
+    try {
+      const file = path.join(dir, 'SHA256SUMS');
+      fs.writeFileSync(file, bundle.sums.text);
+      await sendOne(store, { ...bundle.sums, localAbs: file }, hooks);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const last = await store.verify([bundle.sums], hooks.signal);
     if (last.length) throw new TransferError(`${store.label}: SHA256SUMS did not arrive as sent (${last.join('; ')}); publish again.`);
   }
   hooks.line(`${store.label}: sent ${send.length} file(s)${kept.length ? `, ${kept.length} already there` : ''}; verified`);

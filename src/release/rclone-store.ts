@@ -1,6 +1,7 @@
 // A release store on any rclone remote (S3 and compatible stores, Google Drive, Dropbox,
 // WebDAV, SFTP, …), driven through the user's own `rclone` binary and config.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { TransferError, type Progress, type ReleaseStore } from './store.js';
@@ -111,22 +112,45 @@ export class RcloneStore implements ReleaseStore {
     }
   }
 
-  async verify(files: Array<{ name: string; localAbs: string; sha256: string; bytes: number }>, localDir: string, signal: AbortSignal): Promise<string[]> {
+  async verify(files: Array<{ name: string; sha256: string; bytes: number }>, signal: AbortSignal): Promise<string[]> {
     if (files.length === 0) return [];
-    const list = files.map((f) => f.name).join('\n') + '\n';
-    const check = async (download: boolean) =>
-      this.rclone(['check', localDir, this.base, '--one-way', '--files-from', '-', '--combined', '-', ...(download ? ['--download'] : [])], signal, { input: list, allowNotFound: true, allowDifferences: true });
-    let res = await check(false);
-    // Without a hash both sides have, rclone compares sizes only: compare the bytes instead.
-    if (/No common hash found|hashes could not be checked/.test(String(res.stderr))) res = await check(true);
+    // Against the hashes recorded for what was sent (a SUM file), not the local folder as it
+    // is now: `rclone checksum`, on the remote's own SHA-256 where it has one, else by
+    // downloading and hashing.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-rclone-'));
+    try {
+      const sums = path.join(dir, 'SHA256SUMS');
+      fs.writeFileSync(sums, files.map((f) => `${f.sha256}  ${f.name}\n`).join(''));
+      const check = async (download: boolean) =>
+        this.rclone(['checksum', 'sha256', sums, this.base, '--one-way', '--combined', '-', ...(download ? ['--download'] : [])], signal, { allowNotFound: true, allowDifferences: true });
+      let res = await check(false);
+      if (/hash type is not supported|not supported by file system|hashes could not be checked/.test(String(res.stderr))) res = await check(true);
+      return this.problems(res, files);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  private problems(res: { stdout: unknown; stderr: unknown; exitCode?: number }, files: Array<{ name: string }>): string[] {
     const problems: string[] = [];
+    const same = new Set<string>();
     for (const line of String(res.stdout).split('\n')) {
       const m = /^([=\-+*!]) (.+)$/.exec(line);
-      if (!m || m[1] === '=') continue;
-      problems.push(`${m[2]}: ${m[1] === '-' ? 'missing at the destination' : m[1] === '*' ? 'differs from the local file' : m[1] === '!' ? 'could not be read back' : 'unexpected'}`);
+      if (!m) continue;
+      if (m[1] === '=') {
+        same.add(m[2]!);
+        continue;
+      }
+      problems.push(`${m[2]}: ${m[1] === '+' ? 'missing at the destination' : m[1] === '*' ? 'differs from what was sent' : m[1] === '!' ? 'could not be read back' : 'unexpected'}`);
     }
+    // Every file sent must be reported the same, by name: nothing is taken for checked.
+    for (const f of files) if (!same.has(f.name) && !problems.some((p) => p.startsWith(`${f.name}: `))) problems.push(`${f.name}: not confirmed by rclone`);
     if (problems.length === 0 && res.exitCode !== 0) problems.push(`rclone check failed (exit ${res.exitCode}): ${lastLines(String(res.stderr))}`);
     return problems;
+  }
+
+  async remove(name: string, signal: AbortSignal): Promise<void> {
+    await this.rclone(['deletefile', this.at(name)], signal, { allowNotFound: true });
   }
 
   putCommands(files: Array<{ name: string; localAbs: string }>): string[] {

@@ -16,10 +16,13 @@ export interface ReleaseStore {
   /** Sends one local file as `name`. */
   put(localAbs: string, name: string, bytes: number, progress: Progress, signal: AbortSignal): Promise<void>;
   /**
-   * Reads back what was sent and compares it with the local files: each name that differs or is
-   * missing, with why. Empty when all match.
+   * Reads back what was sent and compares it with the SHA-256 and size recorded for it (not
+   * with the local file, which may have changed since): each name that differs or is missing,
+   * with why. Empty when all match.
    */
-  verify(files: Array<{ name: string; localAbs: string; sha256: string; bytes: number }>, localDir: string, signal: AbortSignal): Promise<string[]>;
+  verify(files: Array<{ name: string; sha256: string; bytes: number }>, signal: AbortSignal): Promise<string[]>;
+  /** Deletes `name` from the store (nothing when it is not there). */
+  remove(name: string, signal: AbortSignal): Promise<void>;
   /** Downloads `name` to `destAbs` (a new file). */
   get(name: string, destAbs: string, progress: Progress, signal: AbortSignal): Promise<void>;
   /** The command lines `put` would run for these files (a dry run prints them). */
@@ -32,7 +35,7 @@ export interface ReleaseStore {
 export type StoreSpec =
   | { kind: 'rclone'; remote: string; path: string; text: string }
   | { kind: 'gh'; repo: string; tag: string; text: string }
-  | { kind: 'http'; url: string; tokenEnv: string; text: string };
+  | { kind: 'http'; url: string; tokenEnv: string | undefined; text: string };
 
 /** The environment variable an HTTP store's bearer token is read from, unless another is named. */
 export const DEFAULT_TOKEN_ENV = 'SBUILD_RELEASE_TOKEN';
@@ -45,8 +48,13 @@ const FORMS =
 /** A destination or source as a config gives it: the string, or `{ url, tokenEnv }` for HTTP. */
 export type StoreInput = string | { url: string; tokenEnv?: string };
 
-/** Parses a store's name; `what` says where it was given (a flag, a rule option) for the error. */
-export function parseStore(input: unknown, what: string): StoreSpec {
+/**
+ * Parses a store's name; `what` says where it was given (a flag, a rule option) for the error.
+ * `tokenEnv`: the variable an HTTP store's token is read from unless the input names one (a
+ * publish destination: $SBUILD_RELEASE_TOKEN); undefined: no token unless named, so that a
+ * source of someone else's is never sent ours.
+ */
+export function parseStore(input: unknown, what: string, defaults: { tokenEnv?: string } = {}): StoreSpec {
   const fail = (why: string): never => {
     throw new SbuildError('usage', `${what}: ${why}. Name a store as ${FORMS}.`);
   };
@@ -56,9 +64,9 @@ export function parseStore(input: unknown, what: string): StoreSpec {
     if (o.tokenEnv !== undefined && (typeof o.tokenEnv !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.tokenEnv))) {
       return fail(`\`tokenEnv\` must name an environment variable (letters, digits, '_'), got ${JSON.stringify(o.tokenEnv)}`);
     }
-    const spec = parseStore(o.url, what);
+    const spec = parseStore(o.url, what, defaults);
     if (spec.kind !== 'http') return fail(`\`url\` must be an http(s) URL, got ${JSON.stringify(o.url)}`);
-    return { ...spec, tokenEnv: (o.tokenEnv as string | undefined) ?? DEFAULT_TOKEN_ENV };
+    return { ...spec, tokenEnv: (o.tokenEnv as string | undefined) ?? defaults.tokenEnv };
   }
   if (typeof input !== 'string' || input.trim() === '') return fail(`expected a store name, got ${JSON.stringify(input) ?? String(input)}`);
   const text = input;
@@ -84,7 +92,7 @@ export function parseStore(input: unknown, what: string): StoreSpec {
     if (url.username || url.password) return fail(`${JSON.stringify(url.origin)}…: put no credentials in the URL; give a token through $${DEFAULT_TOKEN_ENV} (or \`tokenEnv\`)`);
     if (url.search || url.hash) return fail(`${JSON.stringify(text)}: a folder URL takes no query or fragment`);
     const folder = url.href.endsWith('/') ? url.href : url.href + '/';
-    return { kind: 'http', url: folder, tokenEnv: DEFAULT_TOKEN_ENV, text };
+    return { kind: 'http', url: folder, tokenEnv: defaults.tokenEnv, text };
   }
   return fail(`${JSON.stringify(text)} is not a store name`);
 }
@@ -121,9 +129,15 @@ export function parseSums(text: string, where: string): Map<string, string> {
   return out;
 }
 
+/** Text from a store (a manifest's version, a target's name) made safe to print: control characters escaped. */
+export function shown(text: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Human size. */
 export function fmtBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
+  if (n < 1024) return `${Math.round(n)} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} kB`;
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
   return `${(n / 1024 ** 3).toFixed(2)} GB`;

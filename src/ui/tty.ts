@@ -52,7 +52,8 @@ export async function ttyRenderer(jobs: number, write: (s: string) => void) {
         },
       },
     ],
-    { rendererOptions: { collapseSubtasks: true }, exitOnError: false },
+    // Ctrl-C is the build's to handle (stop the jobs, save, exit 130), not listr's (it would exit at once).
+    { rendererOptions: { collapseSubtasks: true }, exitOnError: false, registerSignalListeners: false },
   );
   const running = list.run().catch(() => undefined);
   const listener = (e: BuildEvent) => {

@@ -179,8 +179,18 @@ test('HTTP: uploads a busy server refuses (503) are retried per file; a server t
     assert.equal(statuses.filter((s) => s === '201' || s === '204').length, 6, statuses.join(' '));
     assert.ok(statuses.filter((s) => s === '503').length >= 1, statuses.join(' '));
 
-    // One PUT a minute: the second file fails three times and the publish stops there.
+    // One PUT a minute: the second file fails three times and the publish stops there. The
+    // server held a complete earlier publish: its SHA256SUMS is removed before any file it
+    // lists is replaced, so it never vouches for the half-replaced folder.
+    const downDir = path.join(down.dataDir, 'sardet', VERSION);
+    fs.mkdirSync(downDir, { recursive: true });
+    for (const n of fs.readdirSync(path.join(pub, BUNDLE))) fs.copyFileSync(path.join(pub, BUNDLE, n), path.join(downDir, n));
+    const oldZip = fs.readFileSync(path.join(downDir, 'sardet_mini_checkpoints.zip'));
+    fs.writeFileSync(path.join(downDir, 'sardet_mini_checkpoints.zip'), Buffer.concat([oldZip, Buffer.from('older')]));
+    fs.writeFileSync(path.join(downDir, 'metrics_jsons.zip'), 'an older metrics zip');
+    fs.writeFileSync(path.join(downDir, 'SHA256SUMS'), fs.readFileSync(path.join(downDir, 'SHA256SUMS'), 'utf8').replace(/^[0-9a-f]{64}(?=  metrics_jsons\.zip$)/m, sha(path.join(downDir, 'metrics_jsons.zip'))).replace(/^[0-9a-f]{64}(?=  sardet_mini_checkpoints\.zip$)/m, sha(path.join(downDir, 'sardet_mini_checkpoints.zip'))));
     const failed = run(pub, ['publish'], { SARDET_PUBLISH_TO: `${down.url}/sardet/${VERSION}/` });
+    assert.match(failed.out, /removed its SHA256SUMS until the new files are verified/);
     assert.equal(failed.code, 1, failed.out);
     assert.match(failed.out, /attempt 2 of 3 failed/);
     assert.match(failed.out, /✖ release\/publish: action threw: http:\/\/127\.0\.0\.1:\d+\/sardet\/v0\.1\.0\/: could not store sardet_mini_checkpoints\.zip \(503 /);
@@ -196,15 +206,26 @@ test('HTTP: uploads a busy server refuses (503) are retried per file; a server t
 test('fetch: a fresh copy fetches the published bundle from rclone and from HTTP, then runs no training; one evaluation reruns on the fetched checkpoint', { skip: missing }, () => {
   sbuild(pub, ['publish', '-B'], { SARDET_PUBLISH_TO: RC_DEST });
   sbuild(pub, ['publish', '-B'], { SARDET_PUBLISH_TO: `${nginx.url}/sardet/${VERSION}/`, SBUILD_RELEASE_TOKEN: TOKEN });
-  for (const [source, env] of [[RC_DEST, {}], [`${nginx.url}/sardet/${VERSION}/`, { SBUILD_RELEASE_TOKEN: TOKEN }]] as const) {
+  const httpSource = `${nginx.url}/sardet/${VERSION}/`;
+  for (const [source, env, flags] of [[RC_DEST, {}, []], [httpSource, { READ_TOKEN: TOKEN, SBUILD_RELEASE_TOKEN: TOKEN }, ['--token-env', 'READ_TOKEN']]] as const) {
     const reader = cloneOfPublisher();
+    if (source === httpSource) {
+      // A source gets no token unless one is named: $SBUILD_RELEASE_TOKEN (a publish token) is not sent.
+      const anon = run(reader, ['fetch', source], env);
+      assert.equal(anon.code, 1, anon.out);
+      assert.match(anon.out, /the server refused to let SHA256SUMS be read \(401 Unauthorized\)\. It wants a token: name the environment variable that holds it \(`--token-env NAME` for sbuild fetch/);
+    }
     // Without the assets, the release would train.
     assert.match(sbuild(reader, ['release', '-n']), /^sbuild: dry run: 32 would run, 11 fresh$/m);
-    const dry = sbuild(reader, ['fetch', source, '-n'], env);
-    assert.match(dry, /would place \d+ file\(s\)/);
+    const dry = sbuild(reader, ['fetch', source, '-n', ...flags], env);
+    assert.match(dry, /would place \d+ file\(s\)(; \d+ already there with the same bytes)? \(a dry run: nothing was placed\)/);
+    // The VR exports' images are in no zip: those targets come back only in part.
+    assert.match(dry, /^sbuild: 25 target\(s\) published with the fingerprint sbuild\.lock records would have all their outputs in place, so they would be fresh/m);
+    assert.match(dry, /^sbuild: 6 target\(s\) match sbuild\.lock but the bundle lacks some of their outputs \(vis\/cfar_ca\/vr-test, /m);
     assert.equal(fs.existsSync(path.join(reader, 'artifacts/work_dirs/cfar_os/full/checkpoint.json')), false, 'a dry run places nothing');
 
-    const out = sbuild(reader, ['fetch', source], env);
+    const out = sbuild(reader, ['fetch', source, ...flags], env);
+    assert.match(out, /^sbuild: 25 target\(s\) published with the fingerprint sbuild\.lock records have all their outputs in place, so they are fresh/m);
     assert.match(out, new RegExp(`fetched ${VERSION} .* from ${source.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: 5 file\\(s\\) verified against SHA256SUMS`));
     assert.equal(out.includes(TOKEN), false);
     // Every checkpoint, log and visualisation is back byte for byte, as is the bundle.
@@ -219,7 +240,7 @@ test('fetch: a fresh copy fetches the published bundle from rclone and from HTTP
     assert.ok(evalRan.includes('exp/cfar_os/full/eval-test') && !evalRan.some((n) => n.endsWith('/train')), evalRan.join(', '));
     assert.equal(sha(path.join(reader, 'artifacts/work_dirs/cfar_os/full/test_metrics.json')), sha(path.join(pub, 'artifacts/work_dirs/cfar_os/full/test_metrics.json')));
     // A second fetch finds everything in place.
-    assert.match(sbuild(reader, ['fetch', source], env), /placed 0 file\(s\); \d+ already there with the same bytes/);
+    assert.match(sbuild(reader, ['fetch', source, ...flags], env), /placed 0 file\(s\); \d+ already there with the same bytes/);
   }
 });
 

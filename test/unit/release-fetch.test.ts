@@ -11,10 +11,12 @@ import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { SbuildError } from '../../src/errors.js';
-import { parseStore, parseSums, TransferError, DEFAULT_TOKEN_ENV } from '../../src/release/store.js';
+import { parseStore, parseSums, TransferError, DEFAULT_TOKEN_ENV, type ReleaseStore } from '../../src/release/store.js';
+import { HttpStore } from '../../src/release/http-store.js';
 import { forEachZipEntry, unsafeEntryName, zipEntryHashes, writeEntry, ZipReadError, type ZipEntryInfo } from '../../src/release/zip-entries.js';
 import { safeDestination, installBundle, type LockedTarget, type InstallReport } from '../../src/release/install.js';
-import type { StagedBundle } from '../../src/release/fetch.js';
+import { downloadBundle, type StagedBundle } from '../../src/release/fetch.js';
+import { allowLinkedFolders } from '../../src/util/fs.js';
 import type { ReleaseManifest, ManifestContent, ManifestFile } from '../../rules/release.js';
 
 const dirs: string[] = [];
@@ -100,11 +102,14 @@ test('parseStore: each valid form gives the right fields', () => {
   // Trailing slashes are dropped from an rclone path; a remote name may hold spaces and dots.
   assert.deepEqual(parseStore('rclone:my remote.v2:a/b//', 'flag'), { kind: 'rclone', remote: 'my remote.v2', path: 'a/b', text: 'rclone:my remote.v2:a/b//' });
   assert.deepEqual(parseStore('gh:some-owner/repo.name@v1.2.3-rc1', 'flag'), { kind: 'gh', repo: 'some-owner/repo.name', tag: 'v1.2.3-rc1', text: 'gh:some-owner/repo.name@v1.2.3-rc1' });
-  assert.deepEqual(parseStore('https://example.com/rel/v1', 'flag'), { kind: 'http', url: 'https://example.com/rel/v1/', tokenEnv: DEFAULT_TOKEN_ENV, text: 'https://example.com/rel/v1' });
+  // A source's token variable only when named (or a default given, as for publish destinations).
+  assert.deepEqual(parseStore('https://example.com/rel/v1', 'flag'), { kind: 'http', url: 'https://example.com/rel/v1/', tokenEnv: undefined, text: 'https://example.com/rel/v1' });
+  assert.deepEqual(parseStore('https://example.com/rel/v1', 'flag', { tokenEnv: DEFAULT_TOKEN_ENV }), { kind: 'http', url: 'https://example.com/rel/v1/', tokenEnv: DEFAULT_TOKEN_ENV, text: 'https://example.com/rel/v1' });
   assert.equal(DEFAULT_TOKEN_ENV, 'SBUILD_RELEASE_TOKEN');
-  assert.deepEqual(parseStore('HTTP://example.com:8080/x/', 'flag'), { kind: 'http', url: 'http://example.com:8080/x/', tokenEnv: DEFAULT_TOKEN_ENV, text: 'HTTP://example.com:8080/x/' });
+  assert.deepEqual(parseStore('HTTP://example.com:8080/x/', 'flag'), { kind: 'http', url: 'http://example.com:8080/x/', tokenEnv: undefined, text: 'HTTP://example.com:8080/x/' });
   assert.deepEqual(parseStore({ url: 'https://example.com/x/', tokenEnv: 'MY_TOKEN_2' }, 'opt'), { kind: 'http', url: 'https://example.com/x/', tokenEnv: 'MY_TOKEN_2', text: 'https://example.com/x/' });
-  assert.deepEqual(parseStore({ url: 'https://example.com/x' }, 'opt'), { kind: 'http', url: 'https://example.com/x/', tokenEnv: DEFAULT_TOKEN_ENV, text: 'https://example.com/x' });
+  assert.deepEqual(parseStore({ url: 'https://example.com/x' }, 'opt'), { kind: 'http', url: 'https://example.com/x/', tokenEnv: undefined, text: 'https://example.com/x' });
+  assert.deepEqual(parseStore({ url: 'https://example.com/x' }, 'opt', { tokenEnv: 'DEF' }), { kind: 'http', url: 'https://example.com/x/', tokenEnv: 'DEF', text: 'https://example.com/x' });
 });
 
 test('parseStore: invalid names are refused with exit 2, naming the input and where it was given', () => {
@@ -574,7 +579,7 @@ test('installBundle: places entries, assets and the bundle folder; a second fetc
   const root = newRoot();
   const staged = stage(root, built);
   const r = await installBundle(root, staged, lockOf(), 'LABEL');
-  assert.deepEqual(r, { placed: ALL_PLACED, present: [], matching: ['eval', 'metrics', 'train'], differing: [], skipped: 0 });
+  assert.deepEqual(r, { placed: ALL_PLACED, present: [], matching: ['eval', 'metrics', 'train'], incomplete: [], differing: [], skipped: 0 });
 
   const read = (rel: string): Buffer => fs.readFileSync(path.join(root, rel));
   assert.equal(read('artifacts/work/a.json').toString(), '{"a":1}\n');
@@ -602,7 +607,7 @@ test('installBundle: places entries, assets and the bundle folder; a second fetc
   const before = tree(root);
   const again = stage(root, built);
   const r2 = await installBundle(root, again, lockOf(), 'LABEL');
-  assert.deepEqual(r2, { placed: [], present: ALL_PLACED, matching: ['eval', 'metrics', 'train'], differing: [], skipped: 0 });
+  assert.deepEqual(r2, { placed: [], present: ALL_PLACED, matching: ['eval', 'metrics', 'train'], incomplete: [], differing: [], skipped: 0 });
   assert.deepEqual(tree(root), before);
   assert.equal(fs.existsSync(`${again.dir}.unpacked`), false);
 });
@@ -771,6 +776,7 @@ test('installBundle: files of a target whose fingerprint differs from sbuild.loc
     placed: ['artifacts/release/v1', 'artifacts/work/c.txt', 'artifacts/work/sub/b.bin', 'docs/report.txt'],
     present: [],
     matching: ['eval'],
+    incomplete: [],
     differing: ['metrics', 'train'],
     skipped: 2,
   });
@@ -780,7 +786,7 @@ test('installBundle: files of a target whose fingerprint differs from sbuild.loc
 
   const root2 = newRoot();
   const r2 = await installBundle(root2, stage(root2, built), lock, 'LABEL', { all: true });
-  assert.deepEqual(r2, { placed: ALL_PLACED, present: [], matching: ['eval'], differing: ['metrics', 'train'], skipped: 0 });
+  assert.deepEqual(r2, { placed: ALL_PLACED, present: [], matching: ['eval'], incomplete: [], differing: ['metrics', 'train'], skipped: 0 });
   assert.equal(fs.readFileSync(path.join(root2, 'artifacts/work/a.json'), 'utf8'), '{"a":1}\n');
   assert.ok(fs.existsSync(path.join(root2, 'artifacts/metrics.zip')));
 });
@@ -797,6 +803,7 @@ test('installBundle: a dry run places nothing and reports what it would place', 
     placed: ['artifacts/metrics.zip', 'artifacts/release/v1', 'artifacts/work/a.json', 'artifacts/work/c.txt'],
     present: ['docs/report.txt'],
     matching: ['metrics', 'train'],
+    incomplete: [],
     differing: ['eval'],
     skipped: 1,
   });
@@ -829,7 +836,7 @@ test('installBundle: a symbolic link out of the workspace on the way to a conten
   fs.symlinkSync(path.join(outside, 'report.txt'), path.join(root3, 'docs/report.txt'));
   fs.writeFileSync(path.join(outside, 'report.txt'), 'outside');
   await refusedInstall(root3, stage(root3, built), lockOf(), { overwrite: true }, (err) => {
-    assert.match(err.message, /"docs\/report\.txt" would be written through the symbolic link docs\/report\.txt → .*outside the workspace/);
+    assert.match(err.message, /"docs\/report\.txt" (would be written through the symbolic link docs\/report\.txt → .*outside the workspace|is a symbolic link in the workspace; it is refused)/);
   });
   assert.equal(fs.readFileSync(path.join(outside, 'report.txt'), 'utf8'), 'outside');
   assert.deepEqual(fs.readdirSync(outside), ['report.txt']);
@@ -919,4 +926,138 @@ test('installBundle: a corrupt entry of a target left out is refused, not an unc
   assert.equal(lines[0]!.error, 'TransferError', JSON.stringify(lines[0]));
   assert.match(lines[0]!.message!, /^LABEL: metrics\.zip: the entry "a\.json" cannot be read \(too many bytes in the stream/);
   assert.deepEqual(tree(root), before);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Downloading: names and manifests from a store are checked before anything is used.
+
+/** A store over a local folder: the transport is not what these tests are about. */
+class FolderStore implements ReleaseStore {
+  readonly label = 'FOLDER';
+  constructor(private readonly dir: string) {}
+  async sizes(names: string[]): Promise<Map<string, number>> {
+    return new Map(names.filter((n) => fs.existsSync(path.join(this.dir, n))).map((n) => [n, fs.statSync(path.join(this.dir, n)).size]));
+  }
+  async readText(name: string): Promise<string | undefined> {
+    return fs.existsSync(path.join(this.dir, name)) ? fs.readFileSync(path.join(this.dir, name), 'utf8') : undefined;
+  }
+  async put(): Promise<void> {}
+  async verify(): Promise<string[]> {
+    return [];
+  }
+  async remove(): Promise<void> {}
+  async get(name: string, destAbs: string): Promise<void> {
+    const src = path.join(this.dir, name);
+    if (!fs.existsSync(src)) throw new TransferError(`FOLDER: ${name} is not there`);
+    fs.cpSync(src, destAbs, { recursive: true });
+  }
+  putCommands(): string[] {
+    return [];
+  }
+}
+
+/** A built bundle whose SHA256SUMS is rewritten to list what `edit` leaves in the folder. */
+function resum(dir: string): void {
+  const names = fs.readdirSync(dir).filter((n) => n !== 'SHA256SUMS' && fs.statSync(path.join(dir, n)).isFile()).sort();
+  fs.writeFileSync(path.join(dir, 'SHA256SUMS'), names.map((n) => `${sha(fs.readFileSync(path.join(dir, n)))}  ${n}\n`).join(''));
+}
+
+async function refusedDownload(dir: string, re: RegExp): Promise<void> {
+  const root = newRoot();
+  const to = path.join(root, '.sbuild', 'fetch', 'x', 'bundle');
+  await assert.rejects(downloadBundle(new FolderStore(dir), to, { signal: new AbortController().signal, line: () => {}, progress: () => {} }), (err: unknown) => {
+    assert.ok(err instanceof TransferError, String(err));
+    assert.match((err as Error).message, re);
+    return true;
+  });
+  assert.equal(fs.existsSync(to), false, 'the staging folder is removed');
+}
+
+test('downloadBundle: a dot file in SHA256SUMS (.git, .envrc) is refused before anything is placed', async () => {
+  for (const name of ['.git', '.envrc']) {
+    const dir = buildBundle();
+    fs.writeFileSync(path.join(dir, name), 'gitdir: ../../../evil\n');
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as ReleaseManifest;
+    m.files.push({ path: name, bytes: 22, sha256: sha('gitdir: ../../../evil\n'), source: null as unknown as string, target: null, fingerprint: null });
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
+    resum(dir);
+    await refusedDownload(dir, new RegExp(`SHA256SUMS lists "${name.replace('.', '\\.')}", which is not a plain file name \\(no folders, no leading dot\\)`));
+  }
+});
+
+test('downloadBundle: a manifest of another shape is refused with what is wrong, not a crash', async () => {
+  const cases: Array<[(m: Record<string, unknown>) => unknown, RegExp]> = [
+    [(m) => ({ ...m, commit: 123 }), /`commit` is not a string or null/],
+    [(m) => ({ ...m, files: undefined }), /`files` is not a list/],
+    [() => null, /it is not an object/],
+    [(m) => ({ ...m, files: [{ ...(m.files as object[])[0], unpack: { base: 'artifacts/work', files: [null] } }, (m.files as object[])[1]] }), /files\[0\]\.unpack\.files\[0\] lacks/],
+  ];
+  for (const [edit, re] of cases) {
+    const dir = buildBundle();
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(edit(m)));
+    resum(dir);
+    await refusedDownload(dir, re);
+  }
+  // SHA256SUMS that is a folder on the store.
+  const dir = buildBundle();
+  fs.rmSync(path.join(dir, 'SHA256SUMS'));
+  fs.mkdirSync(path.join(dir, 'SHA256SUMS'));
+  await refusedDownload(dir, /SHA256SUMS is not a file there/);
+});
+
+test('installBundle: with the graph, a path no target declares, or another target\'s output, is refused; a target the bundle brings only part of is incomplete', async () => {
+  const owners: Record<string, string> = { 'artifacts/metrics.zip': 'metrics', 'artifacts/release/v1': 'bundle', 'artifacts/work/a.json': 'train', 'artifacts/work/sub': 'eval', 'docs': 'docs' };
+  const ownerOf = (rel: string) => Object.entries(owners).find(([o]) => rel === o || rel.startsWith(o + '/'))?.[1];
+  const built = buildBundle();
+  // c.txt (no target in the manifest) lies in no declared output here.
+  const root = newRoot();
+  const before = tree(root);
+  await assert.rejects(installBundle(root, stage(root, built), lockOf(), 'LABEL', { ownerOf }), /manifest\.json puts metrics\.zip's entry "c\.txt" at "artifacts\/work\/c\.txt", which no target here declares as an output; the bundle is refused/);
+  assert.deepEqual(tree(root), { ...before, ...Object.fromEntries(Object.entries(tree(root)).filter(([k]) => k.startsWith('.sbuild'))) });
+  // a.json said to be train's, but here eval's.
+  owners['artifacts/work'] = 'eval';
+  delete owners['artifacts/work/a.json'];
+  const root2 = newRoot();
+  await assert.rejects(installBundle(root2, stage(root2, built), lockOf(), 'LABEL', { ownerOf }), /says "artifacts\/work\/a\.json" was built by train, but here it is an output of eval/);
+  // Everything owned: placed; train's second recorded output is not in the bundle.
+  const ok = (rel: string) => (rel.startsWith('artifacts/work/') ? (rel === 'artifacts/work/a.json' ? 'train' : rel.startsWith('artifacts/work/sub') ? 'eval' : 'misc') : ownerOf(rel));
+  const root3 = newRoot();
+  const outputsOf = (t: string) => (t === 'train' ? ['artifacts/work/a.json', 'artifacts/work/train.log'] : t === 'eval' ? ['artifacts/work/sub'] : undefined);
+  const r = await installBundle(root3, stage(root3, built), lockOf(), 'LABEL', { ownerOf: (rel) => (rel === 'artifacts/work/c.txt' ? 'misc' : ok(rel)), outputsOf });
+  assert.deepEqual(r.incomplete, ['train']);
+  assert.deepEqual(r.matching, ['eval', 'metrics', 'train']);
+});
+
+test('HttpStore: a token is never sent over plain http to another machine; it is to loopback and over https', async () => {
+  process.env.SBUILD_TEST_TOKEN = 'tok-123';
+  try {
+    const far = new HttpStore('http://example.org/rel/v1/', 'SBUILD_TEST_TOKEN');
+    await assert.rejects(far.sizes(['a'], new AbortController().signal), /the token in \$SBUILD_TEST_TOKEN is not sent over plain http to example\.org .*use an https:\/\/ URL\./);
+    await assert.rejects(far.readText('SHA256SUMS', new AbortController().signal), /not sent over plain http/);
+    // Loopback over http is allowed: the request is made (nothing listens on port 9 there).
+    const near = new HttpStore('http://127.0.0.1:9/rel/', 'SBUILD_TEST_TOKEN');
+    await assert.rejects(near.sizes(['a'], new AbortController().signal), /could not be reached/);
+    // No variable named: no token, nothing refused for it.
+    const none = new HttpStore('http://127.0.0.1:9/rel/', undefined);
+    assert.match(none.putCommands([{ name: 'a.zip', localAbs: 'x/a.zip' }])[0]!, /^PUT http:\/\/127\.0\.0\.1:9\/rel\/a\.zip ← x\/a\.zip \(without a token\)$/);
+  } finally {
+    delete process.env.SBUILD_TEST_TOKEN;
+  }
+});
+
+test('safeDestination: a folder the config declares as linked (linkedFolders) is written through, wherever it leads', () => {
+  const { root, outside } = workspace();
+  fs.symlinkSync(outside, path.join(root, 'scratch'));
+  const real = fs.realpathSync(root);
+  assert.throws(() => safeDestination(root, real, 'scratch/ckpt.pth', 'W'), /would be written through the symbolic link scratch → .* outside the workspace/);
+  allowLinkedFolders(root, ['scratch']);
+  try {
+    assert.equal(safeDestination(root, real, 'scratch/ckpt.pth', 'W'), path.join(root, 'scratch/ckpt.pth'));
+    // Only that folder: another link out is still refused.
+    fs.symlinkSync(outside, path.join(root, 'other'));
+    assert.throws(() => safeDestination(root, real, 'other/x', 'W'), /symbolic link other → /);
+  } finally {
+    allowLinkedFolders(root, []);
+  }
 });

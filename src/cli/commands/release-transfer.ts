@@ -9,7 +9,8 @@ import type { Options } from '../args.js';
 import { SbuildError } from '../../errors.js';
 import { selection } from '../../engine/selection.js';
 import { plan } from '../../engine/plan.js';
-import { openStore, parseStore, fmtBytes, type StoreInput } from '../../release/store.js';
+import { DEFAULT_TOKEN_ENV, openStore, parseStore, fmtBytes, shown, type StoreInput } from '../../release/store.js';
+import { ownerAbove } from '../../graph/graph.js';
 import { publishPlan, readLocalBundle } from '../../release/publish.js';
 import { downloadBundle } from '../../release/fetch.js';
 import { installBundle } from '../../release/install.js';
@@ -63,7 +64,7 @@ export async function publish(ws: Workspace, opts: Options, out: (s: string) => 
     }
     const bundle = await readLocalBundle(path.join(ws.root, folder), folder);
     for (const to of node.target.params!.to as StoreInput[]) {
-      const store = await openStore(parseStore(to, node.name));
+      const store = await openStore(parseStore(to, node.name, { tokenEnv: DEFAULT_TOKEN_ENV }));
       let send = [...bundle.files, bundle.sums];
       let note = '';
       try {
@@ -83,34 +84,65 @@ export async function publish(ws: Workspace, opts: Options, out: (s: string) => 
 }
 
 export async function fetchBundle(ws: Workspace, opts: Options, out: (s: string) => void): Promise<number> {
-  const spec = parseStore(opts.targets[0], '`sbuild fetch`');
+  // No token goes to a source unless asked for: it may be someone else's server.
+  const spec = parseStore(opts.targets[0], '`sbuild fetch`', opts.tokenEnv ? { tokenEnv: opts.tokenEnv } : {});
   const store = await openStore(spec);
   const { writer, recovered } = await beginWriting(ws, opts);
   if (recovered) out(`warning: ${recovered}`);
   const controller = new AbortController();
-  const stop = () => controller.abort();
+  let interrupted = false;
+  const stop = () => {
+    interrupted = true;
+    controller.abort();
+  };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const staging = path.join(stateDir(ws.root), 'fetch', `${Date.now()}-${randomBytes(4).toString('hex')}`);
+  const fetchDir = path.join(stateDir(ws.root), 'fetch');
+  // What an interrupted or killed fetch left (this one holds the writer lock: none is running).
+  if (writer) fs.rmSync(fetchDir, { recursive: true, force: true });
+  const staging = path.join(fetchDir, `${Date.now()}-${randomBytes(4).toString('hex')}`);
   const live = await liveLine(opts);
   try {
     const staged = await downloadBundle(store, path.join(staging, 'bundle'), { signal: controller.signal, line: (t) => live.line(t), progress: (t) => live.progress(t) });
     live.done();
     const lock = new Map([...ws.lock.entries].map(([name, e]) => [name, { fingerprint: e.fingerprint }]));
-    const r = await installBundle(ws.root, staged, lock, store.label, { overwrite: opts.overwrite, all: opts.anyCommit, dryRun: opts.dryRun });
+    const graph = ws.graph;
+    const r = await installBundle(ws.root, staged, lock, store.label, {
+      overwrite: opts.overwrite,
+      all: opts.anyCommit,
+      dryRun: opts.dryRun,
+      ownerOf: (rel) => {
+        const id = ownerAbove(graph.outputOwner, rel);
+        return id === undefined ? undefined : graph.nodes[id]!.name;
+      },
+      outputsOf: (t) => {
+        const e = ws.lock.entries.get(t);
+        return e ? Object.keys(e.outputs) : undefined;
+      },
+    });
     const m = staged.manifest;
-    const verb = opts.dryRun ? 'would place' : 'placed';
-    out(`sbuild: fetched ${m.version} (commit ${m.commit ? m.commit.slice(0, 12) : 'unknown'}) from ${store.label}: ${staged.sums.size} file(s) verified against SHA256SUMS`);
-    out(`sbuild: ${verb} ${r.placed.length} file(s)${r.present.length ? `; ${r.present.length} already there with the same bytes` : ''}`);
-    if (opts.verbose) for (const p of r.placed) out(`  ${p}`);
-    if (r.matching.length) out(`sbuild: ${r.matching.length} target(s) published with the fingerprint sbuild.lock records: their files are in place, so they are fresh (\`sbuild status\`)`);
+    const would = opts.dryRun;
+    out(`sbuild: fetched ${shown(m.version)} (commit ${typeof m.commit === 'string' ? shown(m.commit.slice(0, 12)) : 'unknown'}) from ${store.label}: ${staged.sums.size} file(s) verified against SHA256SUMS`);
+    out(`sbuild: ${would ? 'would place' : 'placed'} ${r.placed.length} file(s)${r.present.length ? `; ${r.present.length} already there with the same bytes` : ''}${would ? ' (a dry run: nothing was placed)' : ''}`);
+    if (opts.verbose) for (const p of r.placed) out(`  ${shown(p)}`);
+    const complete = r.matching.length - r.incomplete.length;
+    if (complete) out(`sbuild: ${complete} target(s) published with the fingerprint sbuild.lock records ${would ? 'would have' : 'have'} all their outputs in place, so they ${would ? 'would be' : 'are'} fresh (\`sbuild status\`)`);
+    if (r.incomplete.length) {
+      out(`sbuild: ${r.incomplete.length} target(s) match sbuild.lock but the bundle lacks some of their outputs (${r.incomplete.slice(0, 5).map(shown).join(', ')}${r.incomplete.length > 5 ? ', …' : ''}): they run again when something needs those`);
+    }
     if (r.differing.length) {
       out(
-        `sbuild: ${r.differing.length} target(s) differ from sbuild.lock (this clone is not at the published commit${m.commit ? ` ${m.commit.slice(0, 12)}` : ''}, or the config changed since): ` +
-          `${r.differing.slice(0, 5).join(', ')}${r.differing.length > 5 ? ', …' : ''}; ${opts.anyCommit ? 'their files were unpacked too, and sbuild will rebuild them when they are needed' : `their ${r.skipped} file(s) were left out (--any-commit unpacks them anyway)`}`,
+        `sbuild: ${r.differing.length} target(s) differ from sbuild.lock (this clone is not at the published commit${typeof m.commit === 'string' ? ` ${shown(m.commit.slice(0, 12))}` : ''}, or the config changed since): ` +
+          `${r.differing.slice(0, 5).map(shown).join(', ')}${r.differing.length > 5 ? ', …' : ''}; ${opts.anyCommit ? `their files ${would ? 'would be' : 'were'} unpacked too, and sbuild will rebuild them when they are needed` : `their ${r.skipped} file(s) ${would ? 'would be' : 'were'} left out (--any-commit unpacks them anyway)`}`,
       );
     }
     return 0;
+  } catch (err) {
+    if (interrupted) {
+      process.stderr.write('sbuild: fetch interrupted; nothing was placed from the bundle being downloaded\n');
+      return 130;
+    }
+    throw err;
   } finally {
     live.done();
     process.off('SIGINT', stop);
@@ -128,7 +160,8 @@ async function liveLine(opts: Options): Promise<{ line: (t: string) => void; pro
   let setTitle: ((t: string) => void) | undefined;
   let finish: (() => void) | undefined;
   const ended = new Promise<void>((r) => (finish = r));
-  const list = new Listr([{ title: 'fetching', task: async (_c, task) => ((setTitle = (t) => (task.title = t)), await ended) }], { rendererOptions: { collapseSubtasks: true }, exitOnError: false });
+  // Ctrl-C is sbuild's to handle (clean up, exit 130), not listr's (which would exit at once).
+  const list = new Listr([{ title: 'fetching', task: async (_c, task) => ((setTitle = (t) => (task.title = t)), await ended) }], { rendererOptions: { collapseSubtasks: true }, exitOnError: false, registerSignalListeners: false });
   const running = list.run().catch(() => undefined);
   let closed = false;
   return {
