@@ -1,10 +1,11 @@
-// Runs jobs on this machine: commands through execa (argv without a shell, or a shell
-// string), in-process actions as async functions. Each job gets its own process group so
+// Runs jobs on this machine: commands through node:child_process (argv without a shell, or a
+// shell string), in-process actions as async functions. Each job gets its own process group so
 // a signal reaches the whole tree it started; stdout and stderr share one log file. A job's
 // group never outlives sbuild, nor the job's own command (jobs.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import type { ActionContext } from '../config/types.js';
 import { writablePath, writeFileAtomicAsync } from '../util/fs.js';
 import { jobCommand, shownCommand, type Executor, type Job, type JobResult } from './executor.js';
@@ -37,39 +38,37 @@ export class LocalExecutor implements Executor {
     const id = tracker.starting(job.node.name, outputsToSetAside(job.node));
     let pid: number | undefined;
     try {
-      const { execa } = await import('execa');
-      // Interrupted while execa loaded: start nothing (Ctrl-C could not have reached it).
       if (job.signal.aborted) return { ok: false, reason: 'signal', signal: 'SIGINT', command };
-      const opts: import('execa').Options = {
-        cwd: job.root,
-        env: job.env,
-        extendEnv: false,
-        stdin: 'ignore',
-        // execa accepts a file descriptor here at run time; its types list only 0-9.
-        stdout: fd as unknown as 'inherit',
-        stderr: fd as unknown as 'inherit',
-        detached: true,
-        reject: false,
-        cleanup: true,
-      };
-      const child = typeof line === 'string' ? execa(line, { ...opts, shell: true }) : execa(line[0]!, line.slice(1), opts);
+      // node:child_process directly: a wrapper's option handling per spawn is a large share of
+      // a short job's cost, and nothing here needs more than the exit status.
+      const opts: SpawnOptions = { cwd: job.root, env: job.env, stdio: ['ignore', fd, fd], detached: true };
+      let child: ChildProcess;
+      try {
+        child = typeof line === 'string' ? spawn(line, { ...opts, shell: true }) : spawn(line[0]!, line.slice(1), opts);
+      } catch (err) {
+        // Arguments spawn() refuses outright (a NUL byte): the command could not start.
+        return { ok: false, reason: 'spawn', message: (err as Error).message || 'unknown error', command };
+      }
+      const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
+        child.once('exit', (code, signal) => resolve({ code, signal }));
+        // 'error' also reports a failed kill and the like; only one without a process is a failed start.
+        child.on('error', (error) => {
+          if (child.pid === undefined) resolve({ code: null, signal: null, error });
+        });
+      });
       pid = child.pid;
       if (pid !== undefined) {
         this.running.add(pid);
         tracker.spawned(id, pid);
       }
-      const res = await child;
+      const res = await done;
       if (pid !== undefined) {
         this.running.delete(pid);
         // The job is its process group: what it left running is stopped before its outputs are read.
-        if (await endGroup(pid)) fs.writeSync(fd, 'sbuild: the command left processes running in its process group; they were killed\n');
+        if (await endGroup(pid)) fs.writeSync(fd, LEFT_RUNNING);
       }
-      if (res.failed) {
-        if (res.exitCode !== undefined) return { ok: false, reason: 'exit', exitCode: res.exitCode, command };
-        if (res.signal) return { ok: false, reason: 'signal', signal: res.signal, command };
-        return { ok: false, reason: 'spawn', message: res.originalMessage || res.shortMessage || 'unknown error', command };
-      }
-      return { ok: true };
+      if (res.error) return { ok: false, reason: 'spawn', message: res.error.message || 'unknown error', command };
+      return outcome(res, command);
     } finally {
       tracker.ended(id, pid);
       fs.closeSync(fd);
@@ -162,6 +161,15 @@ export class LocalExecutor implements Executor {
       }, ms).unref();
     }
   }
+}
+
+const LEFT_RUNNING = 'sbuild: the command left processes running in its process group; they were killed\n';
+
+/** What a command's exit status means for its job. */
+function outcome(res: { code: number | null; signal: NodeJS.Signals | null }, command: string): JobResult {
+  if (res.signal) return { ok: false, reason: 'signal', signal: res.signal, command };
+  if (res.code !== 0) return { ok: false, reason: 'exit', exitCode: res.code ?? -1, command };
+  return { ok: true };
 }
 
 /** Opens (truncates) a log for writing; its folder is made only when missing (once per folder, not per job). */
