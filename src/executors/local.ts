@@ -13,10 +13,20 @@ import { outputsToSetAside } from '../engine/resume.js';
 import { JobTracker, endGroup } from './jobs.js';
 import { allProcs, exited, procStat, unsignalled, type Proc } from '../util/proc.js';
 import { actionTmpDir, jobsPath } from '../engine/state-paths.js';
+import { Launcher } from './launcher.js';
+
+/** Command jobs a build starts itself before it starts the rest through the launcher (launcher.ts). */
+const LAUNCH_AFTER = 16;
 
 export class LocalExecutor implements Executor {
+  /** Process groups of the running command jobs (each job's pid). */
   private readonly running = new Set<number>();
   private tracker: JobTracker | undefined;
+  /** The launcher: undefined until LAUNCH_AFTER jobs were started here; false where not used. */
+  private launcher: Launcher | false | undefined = process.platform === 'win32' ? false : undefined;
+  private startedHere = 0;
+  /** The signal last forwarded to every job (the build was interrupted): a job whose pid arrives later gets it too. */
+  private forwarded: NodeJS.Signals | undefined;
 
   /** `jobsFile`: where this build records its jobs (engine/live-builds.ts); default the workspace's `.sbuild/jobs.jsonl`. */
   constructor(private readonly jobsFile?: string) {}
@@ -30,11 +40,14 @@ export class LocalExecutor implements Executor {
     // The command as validated: its params substituted (config/params-template.ts).
     const line = jobCommand(job.node.command ?? run!, job.args);
     const command = shownCommand(line);
-    // One descriptor for stdout and stderr keeps their lines in order (and is the cheapest spawn).
-    const fd = openLog(job.logFile);
-    fs.writeSync(fd, `$ ${command}\n${(job.notes ?? []).map((n) => `sbuild: ${n}\n`).join('')}`);
+    const header = `$ ${command}\n${(job.notes ?? []).map((n) => `sbuild: ${n}\n`).join('')}`;
     // Recorded before it starts, so that nothing this job does can outlive sbuild unnoticed (jobs.ts).
     const tracker = (this.tracker ??= new JobTracker(this.jobsFile ?? jobsPath(job.root), job.root));
+    const launcher = this.launcherFor();
+    if (launcher) return this.runLaunched(job, line, command, header, tracker, launcher);
+    // One descriptor for stdout and stderr keeps their lines in order (and is the cheapest spawn).
+    const fd = openLog(job.logFile);
+    fs.writeSync(fd, header);
     const id = tracker.starting(job.node.name, outputsToSetAside(job.node));
     let pid: number | undefined;
     try {
@@ -72,6 +85,49 @@ export class LocalExecutor implements Executor {
     } finally {
       tracker.ended(id, pid);
       fs.closeSync(fd);
+    }
+  }
+
+  /** The launcher, once this build has started enough jobs itself and it is up (else undefined). */
+  private launcherFor(): Launcher | undefined {
+    if (this.launcher === false) return undefined;
+    if (this.launcher === undefined) {
+      if (++this.startedHere > LAUNCH_AFTER) this.launcher = new Launcher();
+      return undefined;
+    }
+    return this.launcher.usable ? this.launcher : undefined;
+  }
+
+  /** A command job the launcher starts: the same record, log, signals and group end as one started here. */
+  private async runLaunched(job: Job, line: string | string[], command: string, header: string, tracker: JobTracker, launcher: Launcher): Promise<JobResult> {
+    const id = tracker.starting(job.node.name, outputsToSetAside(job.node));
+    let pid: number | undefined;
+    try {
+      if (job.signal.aborted) return { ok: false, reason: 'signal', signal: 'SIGINT', command };
+      const how = typeof line === 'string' ? { command: line } : { file: line[0]!, args: line.slice(1) };
+      const { started, exited } = launcher.launch({ ...how, cwd: job.root, env: job.env, log: job.logFile, header });
+      const s = await started;
+      if ('error' in s) return { ok: false, reason: 'spawn', message: s.error, command };
+      pid = s.pid;
+      this.running.add(pid);
+      tracker.spawned(id, pid, { start: s.start });
+      // Interrupted while it was being started: it gets the signal the others got, and the
+      // same second look for a process that missed it.
+      if (this.forwarded) this.deliver([pid], this.forwarded);
+      const res = await exited;
+      this.running.delete(pid);
+      if ('error' in res) {
+        // The launcher died; its jobs were killed (their exit status is unknown without it).
+        await endGroup(pid);
+        fs.appendFileSync(job.logFile, `sbuild: ${res.error} while the command ran; the command was killed\n`);
+        return { ok: false, reason: 'signal', signal: 'SIGKILL', command };
+      }
+      // The job is its process group: what it left running is stopped before its outputs are read.
+      if (await endGroup(pid)) fs.appendFileSync(job.logFile, LEFT_RUNNING);
+      launcher.groupEnded(pid);
+      return outcome(res, command);
+    } finally {
+      tracker.ended(id, pid, true);
     }
   }
 
@@ -114,16 +170,28 @@ export class LocalExecutor implements Executor {
   }
 
   close(): void {
+    // No job runs: the launcher exits (and is waited for), the next build starts its own.
+    if (this.launcher) this.launcher.close();
+    if (this.launcher !== false) this.launcher = undefined;
+    this.startedHere = 0;
+    this.forwarded = undefined;
     this.tracker?.close();
     this.tracker = undefined;
   }
 
   signalAll(signal: NodeJS.Signals): void {
+    this.forwarded = signal;
+    this.deliver([...this.running], signal);
+  }
+
+  /** Sends `signal` to these jobs' process groups, and later again to a member that missed it. */
+  private deliver(groups: number[], signal: NodeJS.Signals): void {
+    if (!groups.length) return;
     // Who is there before the signal goes out: a process started after it (a clean-up) is not.
-    const before = signal !== 'SIGKILL' && process.platform === 'linux' && this.running.size ? this.members() : undefined;
-    for (const pid of this.running) {
+    const before = signal !== 'SIGKILL' && process.platform === 'linux' ? this.members(groups) : undefined;
+    for (const pgid of groups) {
       try {
-        process.kill(-pid, signal);
+        process.kill(-pgid, signal);
       } catch {
         /* already gone */
       }
@@ -131,9 +199,9 @@ export class LocalExecutor implements Executor {
     if (before) this.redeliverLater(signal, before);
   }
 
-  /** The live processes of the running jobs' groups. */
-  private members(): Proc[] {
-    const groups = new Set(this.running);
+  /** The live processes of these process groups. */
+  private members(pgids: number[]): Proc[] {
+    const groups = new Set(pgids);
     return allProcs().filter((p) => groups.has(p.pgid) && !exited(p));
   }
 
