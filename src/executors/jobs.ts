@@ -22,6 +22,10 @@
 //   killed, and waited for, before its outputs are hashed, so the recorded bytes are the last
 //   ones written.
 //
+// Jobs started through the launcher (launcher.ts) are recorded and ended the same way; the
+// launcher, not the watchdog, holds their groups (from their start until sbuild ended them)
+// and stops them if sbuild dies.
+//
 // Linux has all three. Elsewhere (macOS) the watchdog and the group kill work, but a process's
 // start time is not read, so a new build only waits (briefly) for recorded groups to vanish and
 // never signals them itself; on Windows (no process groups) none of this applies.
@@ -84,17 +88,21 @@ export class JobTracker {
     return id;
   }
 
-  /** The job's process runs: its group id (its pid: jobs are started detached). */
-  spawned(id: number, pgid: number): void {
+  /**
+   * The job's process runs: its group id (its pid: jobs are started detached). A job the
+   * launcher started comes with the start time the launcher read, and the launcher, not the
+   * watchdog, holds its group (`launched`).
+   */
+  spawned(id: number, pgid: number, launched?: { start: string | null }): void {
     if (id < 0) return;
-    this.tell(`+${pgid}`);
-    this.line({ id, pgid, t: startTime(pgid) ?? null });
+    if (!launched) this.tell(`+${pgid}`);
+    this.line({ id, pgid, t: (launched ? launched.start : startTime(pgid)) ?? null });
   }
 
   /** The job and everything in its process group are gone. */
-  ended(id: number, pgid: number | undefined): void {
+  ended(id: number, pgid: number | undefined, launched = false): void {
     if (id < 0) return;
-    if (pgid !== undefined) this.tell(`-${pgid}`);
+    if (pgid !== undefined && !launched) this.tell(`-${pgid}`);
     this.line({ id, end: true });
     this.open--;
   }
