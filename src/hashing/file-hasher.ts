@@ -95,7 +95,19 @@ export class FileHasher {
     }
     const hashedAt = Date.now(); // taken before the read: see RACY_SLACK_MS
     const abs = absPath(this.root, rel);
-    const hash = size > STREAM_THRESHOLD ? hashLargeFile(abs) : sha256(fs.readFileSync(abs));
+    let hash: Sha256;
+    try {
+      hash = size > STREAM_THRESHOLD ? hashLargeFile(abs) : sha256(fs.readFileSync(abs));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Gone (or made a folder) since it was statted: another build is rebuilding it beside this
+      // one. It is missing now, which makes nothing fresh; its memoised stat goes too.
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') {
+        this.forget(rel);
+        return undefined;
+      }
+      throw err;
+    }
     this.entries.set(rel, [size, st.mtimeMs, st.ino, st.ctimeMs, hash, hashedAt]);
     this.index(rel);
     this.dirty = true;

@@ -125,3 +125,24 @@ test('forget drops a path and everything below it (entries read from the cache t
   assert.equal(h2.hashFile('e/f')!.hash, sha256('other content'));
   fs.rmSync(root, { recursive: true });
 });
+
+test('a file deleted between its stat and its read (another build rebuilding it) is missing, not an error, and its stat is dropped', () => {
+  const root = tmp();
+  fs.writeFileSync(path.join(root, 'out.txt'), 'built');
+  fs.mkdirSync(path.join(root, 'big'));
+  fs.writeFileSync(path.join(root, 'big/ckpt.bin'), Buffer.alloc(70 * 1024 * 1024, 1));
+  const h = new FileHasher(root, statCachePath(root));
+  // Statted (as the planner does first), then removed before the read.
+  assert.equal(h.kind('out.txt'), 'file');
+  assert.equal(h.kind('big/ckpt.bin'), 'file');
+  fs.rmSync(path.join(root, 'out.txt'));
+  fs.rmSync(path.join(root, 'big/ckpt.bin'));
+  assert.equal(h.hashFile('out.txt'), undefined);
+  assert.equal(h.hashFile('big/ckpt.bin'), undefined, 'the streamed read of a large file too');
+  assert.equal(h.kind('out.txt'), undefined, 'the stale stat was dropped');
+  // Written again by its job (after which the engine forgets its stat): hashed as new.
+  fs.writeFileSync(path.join(root, 'out.txt'), 'rebuilt');
+  h.forget('out.txt');
+  assert.equal(h.hashFile('out.txt')!.hash, sha256('rebuilt'));
+  fs.rmSync(root, { recursive: true, force: true });
+});
