@@ -2,6 +2,7 @@
 // rclone config with a remote that points at it, as a user would define one.
 import fs from 'node:fs';
 import { freePort } from './ports.js';
+import { answers } from './nginx.js';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -23,29 +24,31 @@ export async function startRcloneWebdav(remote = 'pub'): Promise<RcloneServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-rclone-'));
   const dataDir = path.join(dir, 'data');
   fs.mkdirSync(dataDir);
-  const port = await freePort();
+  // Ours is the server that serves this file (another test's may have taken the port first).
+  const marker = `.ready-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  fs.writeFileSync(path.join(dataDir, marker), marker);
   const config = path.join(dir, 'rclone.conf');
-  fs.writeFileSync(config, `[${remote}]\ntype = webdav\nurl = http://127.0.0.1:${port}/\nvendor = other\n`);
-  const child: ChildProcess = spawn('rclone', ['serve', 'webdav', dataDir, '--addr', `127.0.0.1:${port}`, '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let child: ChildProcess | undefined;
   let log = '';
-  child.stderr!.on('data', (d) => (log += d));
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(`http://127.0.0.1:${port}/`, { method: 'PROPFIND', headers: { depth: '0' } });
-      break;
-    } catch {
-      if (i > 100 || child.exitCode !== null) throw new Error(`rclone serve webdav did not start: ${log}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    fs.writeFileSync(config, `[${remote}]\ntype = webdav\nurl = http://127.0.0.1:${port}/\nvendor = other\n`);
+    child = spawn('rclone', ['serve', 'webdav', dataDir, '--addr', `127.0.0.1:${port}`, '--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const started = child;
+    started.stderr!.on('data', (d) => (log += d));
+    if (await answers(`http://127.0.0.1:${port}/${marker}`, marker, undefined, () => started.exitCode !== null)) break;
+    if (started.exitCode === null) started.kill('SIGKILL');
+    if (attempt >= 4) throw new Error(`rclone serve webdav did not start: ${log}`);
   }
+  fs.rmSync(path.join(dataDir, marker));
   return {
     dataDir,
     config,
     remote,
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.on('exit', r));
-        child.kill('SIGTERM');
+      if (child!.exitCode === null) {
+        const exited = new Promise((r) => child!.on('exit', r));
+        child!.kill('SIGTERM');
         await exited;
       }
       fs.rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,8 @@ test('a training killed by Slurm\'s time limit resumes from its last epoch on th
     'mkdir -p wd; n=0',
     'if [ "$SBUILD_RESUME" = 1 ]; then n=$(cat wd/n); fi',
     'echo "start=$((n+1)) resume=$SBUILD_RESUME args=$*" >> runs.log',
-    'while [ "$n" -lt 200 ]; do n=$((n+1)); sleep "${EPOCH_SECONDS:-0}"; echo "$n" > wd/n; done',
+    // Each epoch's record is written whole (a kill between truncating and writing it left it empty).
+    'while [ "$n" -lt 200 ]; do n=$((n+1)); sleep "${EPOCH_SECONDS:-0}"; echo "$n" > wd/n.tmp; mv wd/n.tmp wd/n; done',
     'echo "$n" > wd/final',
   ].join('\n') + '\n');
   // Slurm takes `--time=0:05` as five seconds; its controller enforces limits every 30 s or so.
