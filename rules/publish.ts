@@ -2,6 +2,7 @@
 // targets over the stores of src/release/ (rclone remotes, GitHub releases through gh, HTTP
 // folders that take PUT). `sbuild publish` builds the publish targets; `sbuild fetch` puts a
 // published bundle's files back into a reader's clone.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { ActionContext, Target } from '../src/index.js';
 import { DEFAULT_TOKEN_ENV, openStore, parseStore, type StoreInput, type StoreSpec } from '../src/release/store.js';
@@ -136,7 +137,6 @@ async function fetchAction(ctx: ActionContext): Promise<void> {
     progress: (text) => ctx.progress(text),
     ...(typeof ctx.params.sha256sums === 'string' ? { sha256sums: ctx.params.sha256sums } : {}),
   });
-  const fs = await import('node:fs');
   await fs.promises.mkdir(path.dirname(out), { recursive: true });
   await fs.promises.rm(out, { recursive: true, force: true });
   await fs.promises.rename(staged.dir, out);

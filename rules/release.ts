@@ -10,6 +10,7 @@ import { BadInputError, type ActionContext, type Target } from '../src/index.js'
 import { inspectZip, workspacePath, ZipFormatError } from './zip.js';
 import { contentOf, gitSource, type ChangeKind } from './source.js';
 import { zipEntryHashes, ZipReadError } from '../src/release/zip-entries.js';
+import { sha256File } from '../src/release/publish.js';
 
 // ---------------------------------------------------------------------------------------------
 // releaseCheck
@@ -486,10 +487,6 @@ async function sha256Of(ctx: ActionContext, rel: string): Promise<string> {
   return sha256File(ctx.path(rel), ctx.signal);
 }
 
-/** SHA-256 (hex) of a file, streamed. */
-export async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
+/** SHA-256 (hex) of a file, streamed (also for rules' users, through sbuild/rules). */
+export { sha256File };
 

@@ -223,12 +223,9 @@ export async function installBundle(root: string, staged: StagedBundle, lock: Ma
           'Nothing was changed. Move them away, or pass --overwrite to replace them.',
       );
     }
-    const incomplete = [...matching].filter((t) => {
-      const outs = opts.outputsOf?.(t);
-      if (!outs) return false;
-      const coming = new Set([...byRel.keys()]);
-      return outs.some((o) => !coming.has(o) && !fs.existsSync(path.join(root, o)) && ![...coming].some((c) => c.startsWith(o + '/')));
-    });
+    const coming = [...byRel.keys()];
+    const arriving = (o: string) => byRel.has(o) || coming.some((c) => c.startsWith(o + '/'));
+    const incomplete = [...matching].filter((t) => (opts.outputsOf?.(t) ?? []).some((o) => !arriving(o) && !fs.existsSync(path.join(root, o))));
     const report = (placed: string[]): InstallReport => ({ placed: placed.sort(), present: present.sort(), matching: [...matching].sort(), incomplete: incomplete.sort(), differing: [...differing].sort(), skipped });
     if (opts.dryRun) return report(todo.map((p) => p.rel));
     await placeAll(root, rootReal, staged.dir, todo, label);
