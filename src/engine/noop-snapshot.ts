@@ -226,9 +226,13 @@ export function removeSnapshot(root: string): void {
 }
 
 /**
- * Records the snapshot after an all-fresh build, unless a stat moved while it built. `carried`:
- * the snapshot this build's delta was taken against; the paths of targets it did not judge
- * are carried over, each still with the stat it had then.
+ * Records the snapshot after an all-fresh build. Each path gets the stat this build took of it
+ * (a folder: the stat taken before its first listing), not a stat taken now: what the build
+ * judged was seen at that stat, so a change since (while it built) shows as a moved stat to
+ * the next build, which judges it. A stat younger than the timestamp slack when it was taken
+ * vouches for nothing (a write in the same tick leaves it unchanged): racy. `carried`: the
+ * snapshot this build's delta was taken against; the paths of targets it did not judge are
+ * carried over with the stats that snapshot verified when this build started.
  */
 export function writeSnapshot(ws: Workspace, key: string, selection: string[], targets: number, carried?: SnapshotDelta): void {
   const previous = readSnapshot(ws.root, true);
@@ -236,28 +240,25 @@ export function writeSnapshot(ws: Workspace, key: string, selection: string[], t
   removeSnapshot(ws.root);
   if (carried && !old) return;
   const files: Record<string, StatTuple> = {};
-  const racy: string[] = [];
-  const now = Date.now();
-  const paths = new Set<string>(['sbuild.lock']);
-  for (const [p] of ws.hasher.statted()) paths.add(p);
-  for (const d of ws.hasher.listedDirs) paths.add(d);
-  for (const p of paths) {
-    const st = fs.statSync(absPath(ws.root, p), { throwIfNoEntry: false }) ?? null;
-    // sbuild.lock is told apart by its content hash (and a rewrite always takes a new inode).
-    if (st && st.mtimeMs + RACY_SLACK_MS >= now && p !== 'sbuild.lock') racy.push(p);
-    files[p] = tuple(st);
-  }
+  const racy = new Set<string>();
+  const note = (p: string, st: fs.Stats | null, statAt: number) => {
+    const t = tuple(st);
+    if (p in files && JSON.stringify(files[p]) !== JSON.stringify(t)) racy.add(p); // seen two ways: changed while it built
+    else files[p] = t;
+    if (st && st.mtimeMs + RACY_SLACK_MS >= statAt) racy.add(p);
+  };
+  for (const [p, st, statAt] of ws.hasher.statted()) note(p, st, statAt);
+  for (const [p, st, statAt] of ws.hasher.listedDirs()) note(p, st, statAt);
+  // sbuild.lock is told apart by its content hash (and a rewrite always takes a new inode).
+  racy.delete('sbuild.lock');
+  files['sbuild.lock'] = tuple(fs.statSync(absPath(ws.root, 'sbuild.lock'), { throwIfNoEntry: false }) ?? null);
   const lockHash = fileHash(ws.root, 'sbuild.lock');
-  for (const [p, st] of ws.hasher.statted()) {
-    if (!sameStat(st ?? undefined, files[p] ?? null)) return; // changed while we built: not a verified state
-  }
   if (old) {
-    // Paths this build did not look at were verified by the old snapshot: they must still hold
-    // its stats. A changed one it did not look at is read by no target it judged: dropped.
+    // Paths this build did not look at were verified by the old snapshot when it started. A
+    // changed one it did not look at is read by no target it judged: dropped.
     const changed = new Set(carried!.paths);
     for (const p in old.files) {
       if (p in files || changed.has(p)) continue;
-      if (!sameStat(fs.statSync(absPath(ws.root, p), { throwIfNoEntry: false }), old.files[p]!)) return;
       files[p] = old.files[p]!;
     }
   }
@@ -266,7 +267,7 @@ export function writeSnapshot(ws: Workspace, key: string, selection: string[], t
     writeFileAtomic(noopDeclaredPath(ws.root), JSON.stringify({ key, targets: declarations(ws.config, ws.configHash, process.env) } satisfies Declared));
   }
   const snap: Snapshot = {
-    format: FORMAT, key, base: baseKey(ws.root, selection), rest: restKey(ws.config), targets, files, racy, ...(lockHash ? { lockHash } : {}),
+    format: FORMAT, key, base: baseKey(ws.root, selection), rest: restKey(ws.config), targets, files, racy: [...racy], ...(lockHash ? { lockHash } : {}),
   };
   writeFileAtomic(noopSnapshotPath(ws.root), JSON.stringify(snap));
 }

@@ -62,7 +62,7 @@ export async function openWorkspace(cwd: string, flags: WorkspaceFlags = {}, pre
   allowLinkedFolders(loaded.root, config.linkedFolders ?? []);
   phase('validate');
   const root = loaded.root;
-  const diskGlob = (patterns: string[]): string[] => globFiles(root, patterns, (d) => hasher.listedDirs.add(d));
+  const diskGlob = (patterns: string[]): string[] => globFiles(root, patterns, hasher.listed);
   const locate = locator(loaded, cwd);
   const hasher = reuse?.hasher ?? new FileHasher(root, statCachePath(root));
   phase('read stat cache');

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { sha256, type Sha256 } from './sha256.js';
 import { absPath, writeFileAtomic } from '../util/fs.js';
+import type { OnListed } from '../util/glob.js';
 
 /**
  * [size, mtimeMs, ino, ctimeMs, hash, hashedAtMs] — arrays keep the file small. Millisecond
@@ -38,6 +39,8 @@ export class FileHasher {
   private entries = new Map<string, Entry>();
   /** Stats taken during this process, so a path is stat'ed once per command (until forgotten). */
   private stats = new Map<string, fs.Stats | null>();
+  /** When each of `stats` was taken (Date.now() before the call): how old a stat vouches for. */
+  private readonly statAt = new Map<string, number>();
   /**
    * Folder → the paths one level below it that lead to a path in `entries` or `stats`, so
    * forget() visits only what lies below the path it forgets. A scan of every key instead
@@ -77,6 +80,7 @@ export class FileHasher {
   stat(rel: string): fs.Stats | null {
     let st = this.stats.get(rel);
     if (st === undefined) {
+      this.statAt.set(rel, Date.now());
       st = fs.statSync(absPath(this.root, rel), { throwIfNoEntry: false }) ?? null;
       this.stats.set(rel, st);
       this.index(rel);
@@ -135,17 +139,31 @@ export class FileHasher {
     return !st ? undefined : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : undefined;
   }
 
-  /** Folders whose listings were read this process (for the no-op snapshot). */
-  readonly listedDirs = new Set<string>();
+  /**
+   * Folders whose listings were read this process, each with the stat taken just before its
+   * first listing and when (for the no-op snapshot: a change after the first listing must
+   * show as a moved stat, whatever was listed later).
+   */
+  private readonly listings = new Map<string, [fs.Stats, number]>();
 
-  /** Every stat taken this process and still current (for the no-op snapshot). */
-  statted(): IterableIterator<[string, fs.Stats | null]> {
-    return this.stats.entries();
+  /** Notes a folder's listing (see `listings`). */
+  readonly listed: OnListed = (rel, st, statAt) => {
+    if (!this.listings.has(rel)) this.listings.set(rel, [st, statAt]);
+  };
+
+  /** The folders listed this process: path, stat before the first listing, when it was taken. */
+  *listedDirs(): Generator<[string, fs.Stats, number]> {
+    for (const [rel, [st, at]] of this.listings) yield [rel, st, at];
+  }
+
+  /** Every stat taken this process and still current, and when it was taken (for the no-op snapshot). */
+  *statted(): Generator<[string, fs.Stats | null, number]> {
+    for (const [rel, st] of this.stats) yield [rel, st, this.statAt.get(rel) ?? 0];
   }
 
   /** Tree hash of a directory: every file below it (sorted), by relative path and content. */
   hashTree(rel: string): TreeHash | undefined {
-    const files = listFiles(this.root, rel, (d) => this.listedDirs.add(d));
+    const files = listFiles(this.root, rel, this.listed);
     if (!files) return undefined;
     const entries: Array<[string, Sha256]> = [];
     let size = 0;
@@ -272,16 +290,18 @@ function hashLargeFile(abs: string): Sha256 {
 }
 
 /** Every file below a workspace-relative directory, workspace-relative and sorted; undefined when absent. */
-export function listFiles(root: string, rel: string, onDir?: (rel: string) => void): string[] | undefined {
+export function listFiles(root: string, rel: string, onDir?: OnListed): string[] | undefined {
   const out: string[] = [];
   // Linked folders are followed (a dataset linked into data/ is part of data/); each real
   // folder once, so a link loop ends.
   const seen = new Set<string>();
   const walk = (dirRel: string): boolean => {
     let ents: fs.Dirent[];
+    let st: fs.Stats;
+    const statAt = Date.now();
     try {
       const abs = absPath(root, dirRel);
-      const st = fs.statSync(abs);
+      st = fs.statSync(abs);
       const id = `${st.dev}:${st.ino}`;
       if (seen.has(id)) return true;
       seen.add(id);
@@ -289,7 +309,7 @@ export function listFiles(root: string, rel: string, onDir?: (rel: string) => vo
     } catch {
       return false;
     }
-    onDir?.(dirRel);
+    onDir?.(dirRel, st, statAt);
     for (const d of ents) {
       const child = dirRel === '' ? d.name : `${dirRel}/${d.name}`;
       if (d.isDirectory()) walk(child);

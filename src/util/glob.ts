@@ -10,10 +10,14 @@ import { STATE_DIR } from '../engine/state-paths.js';
 const SKIP = new Set(['node_modules', '.git', STATE_DIR]);
 
 /**
- * Workspace-relative files matching any of `patterns`, sorted. `onDir` hears every folder
- * listed (a file added there changes that folder's mtime: the no-op snapshot watches them).
+ * Hears each folder listed, with its stat taken just before the listing was read and when
+ * that stat was taken (a file added there changes that folder's mtime: the no-op snapshot
+ * watches them, and a stat taken after the listing could vouch for a file it never saw).
  */
-export function globFiles(root: string, patterns: string[], onDir?: (rel: string) => void): string[] {
+export type OnListed = (rel: string, st: fs.Stats, statAt: number) => void;
+
+/** Workspace-relative files matching any of `patterns`, sorted. */
+export function globFiles(root: string, patterns: string[], onDir?: OnListed): string[] {
   const out = new Set<string>();
   for (const pattern of patterns) {
     const { base, isGlob } = picomatch.scan(pattern);
@@ -28,12 +32,14 @@ export function globFiles(root: string, patterns: string[], onDir?: (rel: string
   return [...out].sort();
 }
 
-function walk(root: string, dir: string, match: (p: string) => boolean, out: Set<string>, seen: Set<string>, onDir?: (rel: string) => void): void {
+function walk(root: string, dir: string, match: (p: string) => boolean, out: Set<string>, seen: Set<string>, onDir?: OnListed): void {
   const abs = dir === '' ? root : path.join(root, dir);
   let ents: fs.Dirent[];
+  let st: fs.Stats;
+  const statAt = Date.now();
   try {
     // Symbolic links may form loops: each real folder is walked once.
-    const st = fs.statSync(abs);
+    st = fs.statSync(abs);
     const id = `${st.dev}:${st.ino}`;
     if (seen.has(id)) return;
     seen.add(id);
@@ -41,7 +47,7 @@ function walk(root: string, dir: string, match: (p: string) => boolean, out: Set
   } catch {
     return; // unreadable or vanished: it holds no inputs
   }
-  onDir?.(dir);
+  onDir?.(dir, st, statAt);
   for (const e of ents) {
     const rel = dir === '' ? e.name : `${dir}/${e.name}`;
     let isDir = e.isDirectory();

@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Rig, sh, useRigs } from '../helpers/rig.js';
+import { Rig, collect, sh, useRigs, waitFor } from '../helpers/rig.js';
 
 const rig = useRigs();
 
@@ -235,3 +235,36 @@ test('dirty-set planning: an absent intermediate is produced when a dependent th
   assert.equal(r.read('o/cat'), 'A\nB2\n');
 });
 
+
+test('a file added to a listed folder while a build runs is not taken as seen by the snapshot', async () => {
+  // The table's glob is listed when the build starts; `slow` then runs for a while, and a
+  // new metrics file lands meanwhile. The folder's stat recorded in the snapshot must be the
+  // one from before its listing, or the next build takes the table as fresh without the file.
+  const r = rig();
+  r.write('a.txt', 'one\n');
+  r.write('m/x_metrics.json', '1\n');
+  r.config(`{
+    default: 'all',
+    targets: [
+      { name: 'slow', inputs: ['a.txt'], outputs: ['out/slow.txt'], run: ${JSON.stringify(sh('slow', 'sleep 1.2; cp a.txt out/slow.txt; sleep 0.3'))} },
+      { name: 'table', inputs: ['m/*_metrics.json'], outputs: ['out/table.txt'], run: ${JSON.stringify(sh('table', 'cat m/*_metrics.json > out/table.txt'))} },
+      { name: 'all', deps: ['slow', 'table'] },
+    ],
+  }`);
+  settle(r);
+  assert.ok(usesSnapshot(r));
+  r.write('a.txt', 'two\n');
+  ageAll(r);
+  const child = r.spawn([]);
+  const done = collect(child);
+  await waitFor(() => r.exists('runs.log') && r.read('runs.log').includes('slow'));
+  r.write('m/y_metrics.json', '2\n');
+  const res = await done;
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.deepEqual(r.takeRuns(), ['slow']);
+  // Whatever the snapshot recorded, the next build sees the new file.
+  const next = r.run([]);
+  assert.equal(next.code, 0, next.stdout + next.stderr);
+  assert.deepEqual(r.takeRuns(), ['table']);
+  assert.equal(r.read('out/table.txt'), '1\n2\n');
+});

@@ -438,7 +438,7 @@ class Session {
     for (const spec of g.globMatches.keys()) {
       const base = picomatch.scan(spec).base;
       if (folders.some((p) => base === '' || p === base || p.startsWith(base + '/') || base.startsWith(p + '/'))) {
-        g.globMatches.set(spec, globFiles(ws.root, [spec], (d) => ws.hasher.listedDirs.add(d)));
+        g.globMatches.set(spec, globFiles(ws.root, [spec], ws.hasher.listed));
         this.dirty?.add(base); // its users are judged against the new listing next time
         this.files = undefined;
       }
