@@ -2,7 +2,7 @@
 // is fresh when sbuild.lock holds its current fingerprint and every output still has its
 // recorded hash; otherwise the lock entry and the current record are diffed into reasons.
 import picomatch from 'picomatch';
-import type { Graph, GraphNode } from '../graph/graph.js';
+import type { DiskGlob, Graph, GraphNode, Listing } from '../graph/graph.js';
 import { closure, ownerAbove } from '../graph/graph.js';
 import type { FileHasher } from '../hashing/file-hasher.js';
 import { actionIdentity, commandIdentity, envHashes, fingerprintOf, FINGERPRINT_FORMAT, type FingerprintRecord } from '../hashing/fingerprint.js';
@@ -28,6 +28,12 @@ export class Current {
     readonly witness: Record<string, Sha256> = {},
     /** A command with params in it: its action identity under other params (to tell a param change from a command edit). */
     readonly actionWith?: (params: { [k: string]: Json }) => string | undefined,
+    /**
+     * The folder listings its input files were found through (globs, source folders), each
+     * folder with its stat then; undefined entries: a listing whose folders are not known
+     * (see run-job.ts's input guard).
+     */
+    readonly listings: ReadonlyArray<Listing> = [],
   ) {}
 
   /** Hashed only when needed: a fresh target is recognised by comparing fields with its lock entry. */
@@ -50,7 +56,7 @@ export class Rebuilder {
     private readonly graph: Graph,
     private readonly hasher: FileHasher,
     private readonly env: NodeJS.ProcessEnv,
-    private readonly diskGlob: (patterns: string[]) => string[],
+    private readonly diskGlob: DiskGlob,
     /** Hash of every config source file, for in-process actions without a declared rule. */
     private readonly configHash: string,
   ) {}
@@ -60,6 +66,7 @@ export class Rebuilder {
     const inputs: Record<string, Sha256> = {};
     const witness: Record<string, Sha256> = {};
     const missing: string[] = [];
+    const listings: Listing[] = [];
     const addPath = (p: string, owner: number | undefined) => {
       if (owner !== undefined && owner !== node.id) {
         const recs = upstream(owner);
@@ -94,13 +101,18 @@ export class Rebuilder {
         inputs[p] = fh.hash;
         return;
       }
-      const tree = this.hasher.kind(p) === 'dir' ? this.hasher.hashTree(p) : undefined;
-      if (tree) for (const [f, h] of tree.entries) inputs[f] = h;
-      else missing.push(p);
+      const dirs: Listing = [];
+      const tree = this.hasher.kind(p) === 'dir' ? this.hasher.hashTree(p, (d, st) => dirs.push([d, st])) : undefined;
+      if (tree) {
+        for (const [f, h] of tree.entries) inputs[f] = h;
+        listings.push(dirs);
+      } else missing.push(p);
     };
     for (const { path, owner } of node.literalInputs) addPath(path, owner);
     for (const spec of node.globInputs) {
       const files = new Set(reglob ? this.relisted(spec) : this.graph.globMatches.get(spec) ?? []);
+      const listing = reglob ? this.listingDirs.get(spec) : this.graph.globListings.get(spec);
+      if (listing) listings.push(listing);
       for (const o of this.outputsMatching(spec)) files.add(o);
       // Dry runs: files a restore would bring back count as present.
       if (overlay?.size) {
@@ -121,7 +133,7 @@ export class Rebuilder {
       inputs,
       outputs: (this.sortedOutputs[node.id] ??= [...node.outputs].sort()),
     };
-    return new Current(record, missing, witness, node.command !== undefined && node.command !== t.run ? actionWith(t.run as string | string[]) : undefined);
+    return new Current(record, missing, witness, node.command !== undefined && node.command !== t.run ? actionWith(t.run as string | string[]) : undefined, listings);
   }
 
   /** The recorded fingerprint of a target in this build (set by the workspace: the lock). */
@@ -141,6 +153,8 @@ export class Rebuilder {
 
   /** Disk listings of globs taken during this build, until an output lands below their base. */
   private readonly listings = new Map<string, string[]>();
+  /** The folders each of those listings read, with their stats then. */
+  private readonly listingDirs = new Map<string, Listing>();
   /** The globs listed, by the folder their listing starts from ('' for the workspace). */
   private readonly listedFrom = new Map<string, Set<string>>();
 
@@ -148,8 +162,10 @@ export class Rebuilder {
     let files = this.listings.get(spec);
     if (!files) {
       const base = picomatch.scan(spec).base;
-      files = this.diskGlob([spec]);
+      const dirs: Listing = [];
+      files = this.diskGlob([spec], (d, st) => dirs.push([d, st]));
       this.listings.set(spec, files);
+      this.listingDirs.set(spec, dirs);
       let specs = this.listedFrom.get(base);
       if (!specs) this.listedFrom.set(base, (specs = new Set()));
       specs.add(spec);
@@ -173,6 +189,7 @@ export class Rebuilder {
   /** Another build wrote in the workspace meanwhile: every glob is listed again. */
   forgetListings(): void {
     this.listings.clear();
+    this.listingDirs.clear();
     this.listedFrom.clear();
   }
 
@@ -180,7 +197,10 @@ export class Rebuilder {
     const specs = this.listedFrom.get(base);
     if (!specs) return;
     this.listedFrom.delete(base);
-    for (const spec of specs) this.listings.delete(spec);
+    for (const spec of specs) {
+      this.listings.delete(spec);
+      this.listingDirs.delete(spec);
+    }
   }
 
   private readonly matchers = new Map<string, picomatch.Matcher>();

@@ -16,9 +16,11 @@ import type { OutputRecord } from './lockfile.js';
 import type { Workspace } from './workspace.js';
 import { clearFailed, moveAside } from './failed.js';
 import { withMoved, type Failure, type FailureLog } from './failure.js';
+import { inputGuard, movedInput, type InputGuard } from './input-guard.js';
 
 export type JobOutcome =
-  | { kind: 'ran'; outputs: Record<string, OutputRecord>; ms: number }
+  /** `moved`: an input that changed while it ran (input-guard.ts): the result must not be recorded. */
+  | { kind: 'ran'; outputs: Record<string, OutputRecord>; ms: number; moved?: string }
   /** Submitted to Slurm (or found still pending or running there) and not waited for: `--detach`. */
   | { kind: 'detached'; jobId: string; state: string; ms: number }
   | { kind: 'failed'; failure: Failure; log?: FailureLog; ms: number; warning?: string };
@@ -43,11 +45,15 @@ export async function runJob(ws: Workspace, node: GraphNode, cur: Current, req: 
   const t0 = performance.now();
   let result: JobResult;
   const listed: { before?: RunFolderListing } = {};
+  let guard: InputGuard | undefined;
   try {
     // A job of another fingerprint that an earlier build submitted may still write here.
     const earlier = await req.executor.waitForEarlier?.(root, node, cur.fingerprint, req.signal);
     if (earlier) result = earlier;
-    else result = await start(ws, node, cur, req, listed);
+    else {
+      guard = inputGuard(ws, cur);
+      result = await start(ws, node, cur, req, listed);
+    }
   } catch (err) {
     // An output that resolves outside the workspace is the config's problem, said in full by its message.
     result = { ok: false, reason: 'threw', message: (err as Error).message, command: node.name, ...(err instanceof OutputEscape ? { badInput: true } : {}) };
@@ -58,7 +64,12 @@ export async function runJob(ws: Workspace, node: GraphNode, cur: Current, req: 
     for (const o of node.outputs) ws.hasher.forget(o);
     return { kind: 'failed', failure: failureOf(result), ms: performance.now() - t0 };
   }
-  return outcome(ws, node, result, performance.now() - t0, result.ok ? createdFolders(root, node, listed.before) : []);
+  const out = outcome(ws, node, result, performance.now() - t0, result.ok ? createdFolders(root, node, listed.before) : []);
+  if (out.kind === 'ran' && guard) {
+    const moved = movedInput(root, guard);
+    if (moved !== undefined) out.moved = moved;
+  }
+  return out;
 }
 
 /** Its outputs prepared (or left to the job attached to), then the job run. */

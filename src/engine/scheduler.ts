@@ -56,6 +56,8 @@ export interface BuildResult {
   interrupted: boolean;
   /** A failure was an action reporting bad input (exit code 2). */
   badInput?: boolean;
+  /** Ran, but an input changed while it did: not recorded (engine/input-guard.ts). */
+  unrecorded: string[];
 }
 
 type State = 'waiting' | 'held' | 'fetching' | 'queued' | 'running' | 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked' | 'detached';
@@ -86,7 +88,7 @@ export class Scheduler {
   private readonly tiers: ActionCache[];
   /** Jobs submitted to Slurm and not yet ended (they take no -j slot). */
   private submitted = 0;
-  private readonly result: BuildResult = { ran: [], restored: [], fresh: [], failed: [], blocked: [], detached: [], interrupted: false };
+  private readonly result: BuildResult = { ran: [], restored: [], fresh: [], failed: [], blocked: [], detached: [], unrecorded: [], interrupted: false };
   private pools: Pools | undefined;
   private history: History | undefined;
   private priorities: Map<number, number> | undefined;
@@ -329,15 +331,18 @@ export class Scheduler {
   }
 
   /** A target's new outputs: into the lock (and journal), and what its dependents will see. */
-  private recordOutputs(node: GraphNode, cur: Current, outputs: Record<string, OutputRecord>): void {
+  /** `record`: into sbuild.lock (false: only for this build's dependents). */
+  private recordOutputs(node: GraphNode, cur: Current, outputs: Record<string, OutputRecord>, record = true): void {
     const lent = this.absent.isProducing(node.id) ? this.outputs.get(node.id) : undefined;
     if (lent && Object.keys(outputs).some((p) => lent[p]?.hash !== outputs[p]!.hash)) {
       // Dependents judged fresh against the recorded outputs saw other bytes: judge again.
       this.again = true;
     }
-    this.recorder.record(node.name, cur, outputs);
-    // Recorded: what its resume folder holds is finished work now (resume.ts).
-    if (node.resume) finishResume(this.ws.root, node, cur.fingerprint);
+    if (record) {
+      this.recorder.record(node.name, cur, outputs);
+      // Recorded: what its resume folder holds is finished work now (resume.ts).
+      if (node.resume) finishResume(this.ws.root, node, cur.fingerprint);
+    }
     this.outputs.set(node.id, outputs);
     this.changed.add(node.id);
     this.ws.rebuilder.outputsWritten(node.runFolders ? Object.keys(outputs) : node.outputs);
@@ -426,6 +431,16 @@ export class Scheduler {
       if (outcome.warning) this.emit({ type: 'warning', message: outcome.warning });
       if (outcome.failure.kind === 'bad-input') this.result.badInput = true;
       this.fail(node, outcome.ms, outcome.failure, outcome.log);
+    } else if (outcome.moved !== undefined) {
+      // Made from inputs that changed under it: used by this build's dependents, vouched for by
+      // nothing (no lock entry, no cache entry), judged again by the next build (input-guard.ts).
+      this.emit({ type: 'warning', message: `${node.name}: ${outcome.moved} changed while it ran, so its outputs may not be what sbuild.lock would record them as made from; they are not recorded nor cached, and the next build runs it again` });
+      this.result.unrecorded.push(node.name);
+      this.recordOutputs(node, cur, outcome.outputs, false);
+      this.history!.record(node.name, outcome.ms);
+      this.timeline.end(node.name, 'ran');
+      this.emit({ type: 'done', name: node.name, ms: outcome.ms });
+      this.finished(node.id, 'ran');
     } else {
       this.recordOutputs(node, cur, outcome.outputs);
       const kept = keepOutputs(this.ws, node, cur.fingerprint, outcome.outputs, this.tiers);

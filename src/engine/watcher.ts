@@ -223,6 +223,8 @@ export interface ChangeView {
   isOutput(rel: string): boolean;
   /** Glob input spec → the files on disk it matches (sorted; updated in place). */
   globMatches: Map<string, string[]>;
+  /** Glob input spec → the folders its listing read: dropped where the matches are updated in place (no listing stands behind them). */
+  globListings?: Map<string, unknown>;
   /** Whether a folder (absolute) is watched: an unwatched one that now exists may need to be. */
   watched(dir: string): boolean;
 }
@@ -356,6 +358,7 @@ export function classify(paths: Map<string, number>, view: ChangeView): Changes 
         const gone = list.filter((f) => f.startsWith(prefix));
         if (gone.length) {
           view.globMatches.set(spec, list.filter((f) => !f.startsWith(prefix)));
+          view.globListings?.delete(spec);
           touched(spec);
           if (gone.some((f) => !view.isOutput(f))) relevant = true;
         }
@@ -366,6 +369,7 @@ export function classify(paths: Map<string, number>, view: ChangeView): Changes 
       const is = now?.isFile() ?? false;
       if (has === is) continue;
       view.globMatches.set(spec, is ? [...cur, rel].sort() : cur.filter((f) => f !== rel));
+      view.globListings?.delete(spec);
       if (is) touched(spec).push(rel);
       else touched(spec);
       // A declared output's changes are judged by its own stat above.

@@ -7,7 +7,7 @@ import { loadConfig, configHashOf, type LoadedConfig } from '../config/load.js';
 import type { WorkspaceFlags } from '../config/locate.js';
 import { validateConfig, locator } from '../config/validate.js';
 import type { Config } from '../config/types.js';
-import { buildGraph, type Graph } from '../graph/graph.js';
+import { buildGraph, type DiskGlob, type Graph } from '../graph/graph.js';
 import { FileHasher } from '../hashing/file-hasher.js';
 import { globFiles } from '../util/glob.js';
 import { allowLinkedFolders, fileStamp, logPath } from '../util/fs.js';
@@ -62,7 +62,8 @@ export async function openWorkspace(cwd: string, flags: WorkspaceFlags = {}, pre
   allowLinkedFolders(loaded.root, config.linkedFolders ?? []);
   phase('validate');
   const root = loaded.root;
-  const diskGlob = (patterns: string[]): string[] => globFiles(root, patterns, hasher.listed);
+  const diskGlob: DiskGlob = (patterns, onDir) =>
+    globFiles(root, patterns, onDir ? (rel, st, at) => (hasher.listed(rel, st, at), onDir(rel, st)) : hasher.listed);
   const locate = locator(loaded, cwd);
   const hasher = reuse?.hasher ?? new FileHasher(root, statCachePath(root));
   phase('read stat cache');

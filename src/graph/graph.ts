@@ -1,6 +1,7 @@
 // Targets → DAG. Edges come from `deps`, and implicitly from inputs that name (or lie
 // inside, or contain) another target's declared outputs; an input glob matches declared
 // outputs as well as files on disk, so a table can depend on metrics that do not exist yet.
+import type fs from 'node:fs';
 import picomatch from 'picomatch';
 import { SbuildError, didYouMean } from '../errors.js';
 import { isGlob } from '../util/fs.js';
@@ -43,10 +44,19 @@ export interface Graph {
   order: number[];
   /** Files on disk matched by each glob spec, found while building the graph. */
   globMatches: Map<string, string[]>;
+  /**
+   * The folders each of those listings read, with the stat each had just before (a change
+   * there while a job that globs them runs makes its result unrecordable: run-job.ts). A spec
+   * whose matches were changed since by other means (`sbuild watch`) has none.
+   */
+  globListings: Map<string, Listing>;
 }
 
-/** Lists files on disk matching globs (fast-glob, loaded only when a config uses globs). */
-export type DiskGlob = (patterns: string[]) => string[];
+/** The folders one listing read, each with its stat taken just before it was read. */
+export type Listing = Array<[string, fs.Stats]>;
+
+/** Lists files on disk matching globs; `onDir` hears each folder read, with its stat. */
+export type DiskGlob = (patterns: string[], onDir?: (rel: string, st: fs.Stats) => void) => string[];
 
 export function buildGraph(
   root: string,
@@ -102,7 +112,12 @@ export function buildGraph(
   const globMatches = new Map<string, string[]>();
   const diskSpecs = new Set<string>();
   for (const n of nodes) for (const s of n.inputSpecs) if (isGlob(s) && !s.startsWith('!')) diskSpecs.add(s);
-  for (const s of diskSpecs) globMatches.set(s, diskGlob([s]));
+  const globListings = new Map<string, Listing>();
+  for (const s of diskSpecs) {
+    const dirs: Listing = [];
+    globMatches.set(s, diskGlob([s], (rel, st) => dirs.push([rel, st])));
+    globListings.set(s, dirs);
+  }
 
   /** Ordering-only edges to never-built outputs a glob may reach into (added unless they would close a cycle). */
   const soft: Array<[GraphNode, number]> = [];
@@ -194,7 +209,7 @@ export function buildGraph(
     const cycle = findCycle(nodes, new Set(order));
     err('cycle', `The targets form a cycle: ${cycle.join(' → ')}. Break it by removing one of these dependencies.`, cycle[0]!, cycle.join(' → '));
   }
-  return { root, nodes, byName, outputOwner, order, globMatches };
+  return { root, nodes, byName, outputOwner, order, globMatches, globListings };
 }
 
 /** Whether `from` depends on `target`, directly or transitively. */

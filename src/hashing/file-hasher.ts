@@ -161,9 +161,9 @@ export class FileHasher {
     for (const [rel, st] of this.stats) yield [rel, st, this.statAt.get(rel) ?? 0];
   }
 
-  /** Tree hash of a directory: every file below it (sorted), by relative path and content. */
-  hashTree(rel: string): TreeHash | undefined {
-    const files = listFiles(this.root, rel, this.listed);
+  /** Tree hash of a directory: every file below it (sorted), by relative path and content. `onDir` hears each folder listed. */
+  hashTree(rel: string, onDir?: (rel: string, st: fs.Stats) => void): TreeHash | undefined {
+    const files = listFiles(this.root, rel, onDir ? (d, st, at) => (this.listed(d, st, at), onDir(d, st)) : this.listed);
     if (!files) return undefined;
     const entries: Array<[string, Sha256]> = [];
     let size = 0;

@@ -94,7 +94,7 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
     if (pending) scheduler.interrupt(pending);
     const r = await scheduler.run();
     await close();
-    const allFresh = r.failed.length === 0 && r.blocked.length === 0 && r.detached.length === 0 && !r.interrupted;
+    const allFresh = r.failed.length === 0 && r.blocked.length === 0 && r.detached.length === 0 && r.unrecorded.length === 0 && !r.interrupted;
     ended = true;
     await session.end(say, (alone) => {
       ws.hasher.save();

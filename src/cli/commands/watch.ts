@@ -24,7 +24,7 @@ import { plan, type Plan } from '../../engine/plan.js';
 import { roots, selection, type Selection } from '../../engine/selection.js';
 import { cleanTargets } from '../../engine/dirty.js';
 import type { BuildEvent, Listener } from '../../engine/events.js';
-import { ownerAbove } from '../../graph/graph.js';
+import { ownerAbove, type Listing } from '../../graph/graph.js';
 import type { FileHasher } from '../../hashing/file-hasher.js';
 import { forgetModuleHashes } from '../../hashing/fingerprint.js';
 import { sha256 } from '../../hashing/sha256.js';
@@ -314,6 +314,7 @@ class Session {
       },
       isOutput: (r) => this.ws.graph.outputOwner.has(r),
       globMatches: this.ws.graph.globMatches,
+      globListings: this.ws.graph.globListings,
       watched: (dir) => this.watcher.has(dir),
     };
   }
@@ -438,7 +439,9 @@ class Session {
     for (const spec of g.globMatches.keys()) {
       const base = picomatch.scan(spec).base;
       if (folders.some((p) => base === '' || p === base || p.startsWith(base + '/') || base.startsWith(p + '/'))) {
-        g.globMatches.set(spec, globFiles(ws.root, [spec], ws.hasher.listed));
+        const dirs: Listing = [];
+        g.globMatches.set(spec, globFiles(ws.root, [spec], (d, st, at) => (ws.hasher.listed(d, st, at), dirs.push([d, st]))));
+        g.globListings.set(spec, dirs);
         this.dirty?.add(base); // its users are judged against the new listing next time
         this.files = undefined;
       }
