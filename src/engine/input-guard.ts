@@ -7,8 +7,9 @@
 // recorded in sbuild.lock nor cached, the target keeps the record it had, and the next build
 // judges it again (it reruns, or gets its recorded outputs back from the cache).
 //
-// Guarded: every input file that is no target's output, and every folder listed to find input
-// files (globs, source folders) in which no target writes. A folder that holds declared outputs
+// Guarded: every input file (an upstream's output too: a hand edit of it while this job reads
+// it is the same hazard), the files of upstream output folders it reads whose stats were taken,
+// and every folder listed to find input files (globs, source folders) in which no target writes. A folder that holds declared outputs
 // changes whenever a target beside this one writes there: its files are guarded one by one, but
 // not the listing itself, or a sibling's output would rerun this target (a needless rerun of a
 // training is worse than the rare add-and-remove of a matching file in such a folder).
@@ -27,9 +28,13 @@ export function inputGuard(ws: Workspace, cur: Current): InputGuard {
   const guard: InputGuard = [];
   const owners = ws.graph.outputOwner;
   for (const p in cur.record.inputs) {
-    // Folder records (`dir/`) and lineage are other targets' results, settled before this one started.
-    if (p.endsWith('/') || p.startsWith(LINEAGE_PREFIX) || ownerAbove(owners, p) !== undefined) continue;
-    // The stat its hash was taken at, or (forgotten since) the one it has now.
+    if (p.startsWith(LINEAGE_PREFIX)) continue;
+    // An upstream output folder: the files in it whose stats were taken when it was hashed.
+    if (p.endsWith('/')) {
+      for (const entry of ws.hasher.statsBelow(p.slice(0, -1))) guard.push(entry);
+      continue;
+    }
+    // The stat its hash was taken at, or (forgotten since: restored) the one it has now.
     guard.push([p, ws.hasher.statMemo(p) ?? fs.statSync(absPath(ws.root, p), { throwIfNoEntry: false }) ?? null]);
   }
   if (cur.listings.length) {

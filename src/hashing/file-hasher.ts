@@ -208,6 +208,14 @@ export class FileHasher {
     return e && { hash: e[4], hashedAt: e[5] };
   }
 
+  /** The stats memoised for paths below a folder. */
+  *statsBelow(rel: string): Generator<[string, fs.Stats | null]> {
+    for (const k of this.under(rel)) {
+      const st = this.stats.get(k);
+      if (st !== undefined) yield [k, st];
+    }
+  }
+
   /** Whether a stat is memoised for some path below a folder. */
   hasStatsBelow(rel: string): boolean {
     for (const k of this.under(rel)) if (this.stats.has(k)) return true;

@@ -10,8 +10,8 @@
 // Per seed: a random graph of test/fuzz/model.ts (sources, folder outputs, globs over sources
 // and outputs), built at -j 1 so a build spans many processes; per step, 1–2 edits before the
 // build (so it has work), then 1–3 edits at random moments while it runs. The racing build
-// itself must succeed, but for a glob-matched file removed after its folder was listed: that
-// is a missing input, named (exit 1).
+// itself must succeed, but for a glob-matched file or an upstream's output removed before a
+// job that reads it: that is a missing input, named (exit 1).
 //
 //   FUZZ_RACE_SEEDS=21,22   run these seeds (default 21,22,23)
 //   FUZZ_RACE_STEPS=6       steps per seed
@@ -192,7 +192,8 @@ class RaceRun {
       this.log.push(`step ${this.step}: before the build: ${before.join(', ')}; during it: ${during.join(', ')}; it exited ${res.code}`);
       // A glob-matched file removed between the listing and its hashing is a missing input
       // (exit 1, named); nothing else may fail.
-      const vanished = during.some((d) => d.startsWith('remove')) && /missing input 'src\/sub\/x\d+\.txt'/.test(res.stdout);
+      const vanished = (during.some((d) => d.startsWith('remove')) && /missing input 'src\/sub\/x\d+\.txt'/.test(res.stdout)) ||
+        (during.some((d) => d.startsWith('delete-output')) && /missing input 'out\//.test(res.stdout));
       if (res.code !== 0 && !(res.code === 1 && vanished)) this.fail(`the build edits raced with exited ${res.code}\n${res.stdout}\n${res.stderr}`);
       this.build('the build after the edits');
       const again = this.build('the build after that');

@@ -87,3 +87,31 @@ test('a sibling writing its output into a folder a glob lists does not make the 
   assert.equal(r.run([]).code, 0);
   assert.deepEqual(r.takeRuns(), [], 'both recorded: nothing runs again');
 });
+
+test("an upstream's output edited by hand while a dependent's job read it: the dependent runs again once the output is restored", async () => {
+  const r = rig();
+  r.write('data.txt', 'clean\n');
+  r.config(`{
+    default: 'train',
+    targets: [
+      { name: 'prep', inputs: ['data.txt'], outputs: ['out/prep.txt'], run: ${JSON.stringify(sh('prep', 'cp data.txt out/prep.txt'))} },
+      { name: 'train', inputs: ['out/prep.txt'], outputs: ['out/model.txt'], run: ${JSON.stringify(sh('train', 'sleep 0.6; cat out/prep.txt > out/model.txt; sleep 0.3'))} },
+    ],
+  }`);
+  const child = r.spawn([]);
+  const done = collect(child);
+  await waitFor(() => r.exists('runs.log') && r.read('runs.log').includes('train'));
+  fs.rmSync(r.path('out/prep.txt'));
+  r.write('out/prep.txt', 'hand edit\n');
+  const res = await done;
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stdout + res.stderr, /train: out\/prep\.txt changed while it ran/);
+  assert.equal(r.read('out/model.txt'), 'hand edit\n');
+  r.takeRuns();
+  // prep's output comes back from the cache; train, made from the hand edit, runs again.
+  const next = r.run([]);
+  assert.equal(next.code, 0, next.stdout + next.stderr);
+  assert.match(next.stdout, /↺ prep restored from cache/);
+  assert.deepEqual(r.takeRuns(), ['train']);
+  assert.equal(r.read('out/model.txt'), 'clean\n');
+});
