@@ -20,8 +20,8 @@ import type { Current } from './rebuilder.js';
 import { LINEAGE_PREFIX } from './reasons.js';
 import type { Workspace } from './workspace.js';
 
-/** Paths with the stat the record was taken at (null: absent). */
-export type InputGuard = Array<[string, fs.Stats | null]>;
+/** Paths with the stat the record was taken at (null: absent), and whether the path is a declared output. */
+export type InputGuard = Array<[string, fs.Stats | null, boolean?]>;
 
 /** What to compare after the job: taken just before it starts. */
 export function inputGuard(ws: Workspace, cur: Current): InputGuard {
@@ -31,11 +31,11 @@ export function inputGuard(ws: Workspace, cur: Current): InputGuard {
     if (p.startsWith(LINEAGE_PREFIX)) continue;
     // An upstream output folder: the files in it whose stats were taken when it was hashed.
     if (p.endsWith('/')) {
-      for (const entry of ws.hasher.statsBelow(p.slice(0, -1))) guard.push(entry);
+      for (const [f, st] of ws.hasher.statsBelow(p.slice(0, -1))) guard.push([f, st, true]);
       continue;
     }
     // The stat its hash was taken at, or (forgotten since: restored) the one it has now.
-    guard.push([p, ws.hasher.statMemo(p) ?? fs.statSync(absPath(ws.root, p), { throwIfNoEntry: false }) ?? null]);
+    guard.push([p, ws.hasher.statMemo(p) ?? fs.statSync(absPath(ws.root, p), { throwIfNoEntry: false }) ?? null, ownerAbove(owners, p) !== undefined]);
   }
   if (cur.listings.length) {
     const written = outputFolders(ws.graph);
@@ -48,16 +48,25 @@ export function inputGuard(ws: Workspace, cur: Current): InputGuard {
 
 /** The first guarded path whose stat moved while the job ran; undefined when none did. */
 export function movedInput(root: string, guard: InputGuard): string | undefined {
-  for (const [p, was] of guard) {
+  for (const [p, was, output] of guard) {
     const now = fs.statSync(absPath(root, p), { throwIfNoEntry: false }) ?? null;
-    if (!sameStat(now, was)) return p;
+    if (!sameStat(now, was, output === true)) return p;
   }
   return undefined;
 }
 
-function sameStat(a: fs.Stats | null, b: fs.Stats | null): boolean {
+/**
+ * The same file, unchanged. An output hard-linked to its blob in the local cache (`hardlink`
+ * mode: more than one link) shares its inode with every output of the same bytes: linking
+ * another one moves its ctime, and the cache's use of the blob its mtime. Such a file is
+ * read-only and edited by replacing it, which a new inode shows: there only size and inode
+ * count. Sources are compared in full, however many links they have.
+ */
+function sameStat(a: fs.Stats | null, b: fs.Stats | null, output: boolean): boolean {
   if (!a || !b) return a === b;
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.ctimeMs === b.ctimeMs;
+  if (a.size !== b.size || a.ino !== b.ino) return false;
+  if (output && a.nlink > 1 && b.nlink > 1) return true;
+  return a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 const folders = new WeakMap<Graph, Set<string>>();

@@ -20,49 +20,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
-import { Rig, collect } from '../helpers/rig.js';
+import { Rig, ageAll, collect } from '../helpers/rig.js';
 import { Rng } from './prng.js';
-import { Model, byteOrder, randomContent, randomLine } from './model.js';
+import { Model, outFiles, randomContent, randomLine } from './model.js';
 
 const SEEDS = (process.env.FUZZ_RACE_SEEDS ?? '21,22,23').split(',').filter((s) => s.trim() !== '').map(Number).filter((n) => Number.isInteger(n));
 for (let i = 0; i < Number(process.env.FUZZ_RANDOM ?? 0); i++) SEEDS.push(Math.floor(Math.random() * 2 ** 31));
 const STEPS = Number(process.env.FUZZ_RACE_STEPS ?? 6);
-
-/** Every file under out/ with its content, in byte order. */
-function outFiles(root: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (rel: string) => {
-    let ents: fs.Dirent[];
-    try {
-      ents = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const d of ents) {
-      const child = `${rel}/${d.name}`;
-      if (d.isDirectory()) walk(child);
-      else files.set(child, fs.readFileSync(path.join(root, child), 'utf8'));
-    }
-  };
-  walk('out');
-  return new Map([...files].sort((a, b) => byteOrder(a[0], b[0])));
-}
-
-/** Moves every mtime in the workspace (but sbuild's state and node_modules) 10 s into the past. */
-function ageAll(dir: string): void {
-  const past = new Date(Date.now() - 10_000);
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (e.name === 'node_modules' || e.name === '.sbuild') continue;
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      fs.utimesSync(p, past, past);
-    }
-    fs.utimesSync(d, past, past);
-  };
-  walk(dir);
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -90,9 +54,13 @@ class RaceRun {
     });
   }
 
+  /** What the last builds printed, for a failure's message. */
+  private said: string[] = [];
+
   private build(what: string, args: string[] = []): string[] {
     const r = this.rig.run(['-j', '1', ...args]);
     if (r.code !== 0) this.fail(`${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    this.said.push(`--- ${what} ---\n${r.stdout}${r.stderr}`);
     return this.rig.takeRuns();
   }
 
@@ -188,6 +156,7 @@ class RaceRun {
         during.push(`${this.edit()} at ${at} ms`);
       }
       const res = await done;
+      this.said = [`--- the build the edits raced with ---\n${res.stdout}${res.stderr}`];
       this.rig.takeRuns();
       this.log.push(`step ${this.step}: before the build: ${before.join(', ')}; during it: ${during.join(', ')}; it exited ${res.code}`);
       // A glob-matched file removed between the listing and its hashing is a missing input
@@ -197,7 +166,7 @@ class RaceRun {
       if (res.code !== 0 && !(res.code === 1 && vanished)) this.fail(`the build edits raced with exited ${res.code}\n${res.stdout}\n${res.stderr}`);
       this.build('the build after the edits');
       const again = this.build('the build after that');
-      if (again.length) this.fail(`a build with nothing changed ran ${again.join(', ')}`);
+      if (again.length) this.fail(`a build with nothing changed ran ${again.join(', ')}\n${this.said.slice(-2).join('')}`);
       this.cleanCompare();
     }
   }

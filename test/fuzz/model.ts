@@ -8,6 +8,8 @@
 // Such a target is restored from the local cache instead of run when its current fingerprint
 // was built before (a revert, a deleted or hand-edited output). Commands are small deterministic shell / `node -e` programs; the model computes their
 // output bytes itself, so a clean build can be checked against it as well.
+import fs from 'node:fs';
+import path from 'node:path';
 import picomatch from 'picomatch';
 import type { Rng } from './prng.js';
 
@@ -454,4 +456,24 @@ function canonical(j: Json): string {
   if (j === null || typeof j !== 'object') return JSON.stringify(j);
   if (Array.isArray(j)) return `[${j.map(canonical).join(',')}]`;
   return `{${Object.keys(j).sort().map((k) => `${JSON.stringify(k)}:${canonical(j[k]!)}`).join(',')}}`;
+}
+
+/** Every file under out/ with its content. */
+export function outFiles(root: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (rel: string) => {
+    let ents: fs.Dirent[];
+    try {
+      ents = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of ents) {
+      const child = `${rel}/${d.name}`;
+      if (d.isDirectory()) walk(child);
+      else files.set(child, fs.readFileSync(path.join(root, child), 'utf8'));
+    }
+  };
+  walk('out');
+  return new Map([...files].sort((a, b) => byteOrder(a[0], b[0])));
 }

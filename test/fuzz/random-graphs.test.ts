@@ -29,7 +29,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Rig, type RunResult } from '../helpers/rig.js';
 import { Rng } from './prng.js';
-import { Model, byteOrder, randomContent, randomLine, randomNote, randomV, type TargetSpec } from './model.js';
+import { Model, byteOrder, outFiles, randomContent, randomLine, randomNote, randomV, type TargetSpec } from './model.js';
 
 const SEEDS = (process.env.FUZZ_SEEDS ?? '2,3,4,6,9').split(',').filter((s) => s.trim() !== '').map(Number).filter((n) => Number.isInteger(n));
 for (let i = 0; i < Number(process.env.FUZZ_RANDOM ?? 0); i++) SEEDS.push(Math.floor(Math.random() * 2 ** 31));
@@ -61,26 +61,6 @@ function events(r: RunResult): Event[] {
     }
   }
   return out;
-}
-
-/** Every file under out/ with its content. */
-function outFiles(root: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (rel: string) => {
-    let ents: fs.Dirent[];
-    try {
-      ents = fs.readdirSync(path.join(root, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const d of ents) {
-      const child = `${rel}/${d.name}`;
-      if (d.isDirectory()) walk(child);
-      else files.set(child, fs.readFileSync(path.join(root, child), 'utf8'));
-    }
-  };
-  walk('out');
-  return new Map([...files].sort((a, b) => byteOrder(a[0], b[0])));
 }
 
 class SeedRun {

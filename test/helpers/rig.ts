@@ -155,3 +155,18 @@ export async function waitFor(pred: () => boolean, ms = 20_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Moves every mtime in a workspace (but sbuild's state and node_modules) 10 s into the past: files edited long ago. */
+export function ageAll(dir: string): void {
+  const past = new Date(Date.now() - 10_000);
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.name === 'node_modules' || e.name === '.sbuild') continue;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      fs.utimesSync(p, past, past);
+    }
+    fs.utimesSync(d, past, past);
+  };
+  walk(dir);
+}

@@ -3,30 +3,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
-import { Rig, collect, sh, useRigs, waitFor } from '../helpers/rig.js';
+import { Rig, ageAll, collect, sh, useRigs, waitFor } from '../helpers/rig.js';
 
 const rig = useRigs();
-
-/** Moves every mtime in the workspace (but sbuild's state and node_modules) 10 s into the past. */
-function ageAll(r: Rig): void {
-  const past = new Date(Date.now() - 10_000);
-  const walk = (dir: string) => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (e.name === 'node_modules' || e.name === '.sbuild') continue;
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      fs.utimesSync(p, past, past);
-    }
-    fs.utimesSync(dir, past, past);
-  };
-  walk(r.dir);
-}
 
 /** Builds until a snapshot is recorded, then returns whether the next build used it. */
 function settle(r: Rig, args: string[] = [], env: NodeJS.ProcessEnv = {}): void {
   r.run(args, env);
-  ageAll(r);
+  ageAll(r.dir);
   const res = r.run(args, env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.ok(r.exists('.sbuild/noop.json'), 'snapshot recorded after an all-fresh build of old files');
@@ -67,12 +51,12 @@ test('an unchanged workspace is answered from the snapshot, and says the same th
 test('every kind of change falls back to the full path and reruns exactly what it stales', () => {
   const r = setup();
   const cases: Array<[string, () => void, string[], NodeJS.ProcessEnv?]> = [
-    ['same-size content edit with an old mtime', () => { r.write('a.txt', 'jello\n'); ageAll(r); }, ['table', 'upper']],
-    ['a new file matching the glob', () => { r.write('m/y_metrics.json', '2\n'); ageAll(r); }, ['table']],
-    ['a matching file removed (back to an earlier state: restored)', () => { fs.rmSync(r.path('m/y_metrics.json')); ageAll(r); }, []],
+    ['same-size content edit with an old mtime', () => { r.write('a.txt', 'jello\n'); ageAll(r.dir); }, ['table', 'upper']],
+    ['a new file matching the glob', () => { r.write('m/y_metrics.json', '2\n'); ageAll(r.dir); }, ['table']],
+    ['a matching file removed (back to an earlier state: restored)', () => { fs.rmSync(r.path('m/y_metrics.json')); ageAll(r.dir); }, []],
     ['an output deleted (restored from the cache)', () => fs.rmSync(r.path('out/table.txt')), []],
-    ['an output modified (restored from the cache; table stays fresh)', () => { r.write('out/upper.txt', 'XXXXXX\n'); ageAll(r); }, []],
-    ['the config', () => { r.write('tasks.config.ts', r.read('tasks.config.ts').replace("cat m/", "cat  m/")); ageAll(r); }, ['table']],
+    ['an output modified (restored from the cache; table stays fresh)', () => { r.write('out/upper.txt', 'XXXXXX\n'); ageAll(r.dir); }, []],
+    ['the config', () => { r.write('tasks.config.ts', r.read('tasks.config.ts').replace("cat m/", "cat  m/")); ageAll(r.dir); }, ['table']],
     ['a declared env value', () => {}, ['upper'], { MODE: 'fast' }],
   ];
   for (const [what, change, expected, env] of cases) {
@@ -90,7 +74,7 @@ test('every kind of change falls back to the full path and reruns exactly what i
   const lock = JSON.parse(r.read('sbuild.lock'));
   delete lock.targets.table;
   r.write('sbuild.lock', JSON.stringify(lock, null, 2));
-  ageAll(r);
+  ageAll(r.dir);
   const res = r.run([], { MODE: 'fast' });
   assert.match(res.stdout, /↺ table restored from cache/, 'the lock edit was noticed (its entry is back, from the cache)');
   assert.deepEqual(r.takeRuns(), []);
@@ -127,7 +111,7 @@ test('dirty-set planning: after a change, only what it touches and what is downs
   }`);
   /** Ages every file, judges everything once (a snapshot of old stats), and checks the next build is answered by it. */
   const settleOld = (env: NodeJS.ProcessEnv = {}) => {
-    ageAll(r);
+    ageAll(r.dir);
     assert.equal(judged(r, env), '9/9', 'every stat moved: everything is judged (by content: nothing runs)');
     assert.equal(judged(r, env), undefined, 'answered by the snapshot');
     assert.deepEqual(r.takeRuns(), []);
@@ -218,9 +202,9 @@ test('dirty-set planning: an absent intermediate is produced when a dependent th
   // recorded after that build says so.
   fs.rmSync(r.path('.sbuild/cache'), { recursive: true, force: true });
   fs.rmSync(r.path('o/a'));
-  ageAll(r);
+  ageAll(r.dir);
   judged(r);
-  ageAll(r);
+  ageAll(r.dir);
   judged(r);
   assert.equal(judged(r), undefined, 'answered by the snapshot');
   assert.ok(!r.exists('o/a'));
@@ -254,7 +238,7 @@ test('a file added to a listed folder while a build runs is not taken as seen by
   settle(r);
   assert.ok(usesSnapshot(r));
   r.write('a.txt', 'two\n');
-  ageAll(r);
+  ageAll(r.dir);
   const child = r.spawn([]);
   const done = collect(child);
   await waitFor(() => r.exists('runs.log') && r.read('runs.log').includes('slow'));
