@@ -29,7 +29,9 @@ test('Ctrl-C on a terminal: the build stops its job, records what finished, and 
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   await waitFor(() => r.exists('runs.log') && r.read('runs.log').includes('slow'));
   // The signal a terminal sends to sbuild (its job gets it from sbuild, as its own group).
-  const pids = spawnSync('pgrep', ['-f', `${CLI}$`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+  // This test's sbuild: the one working in its folder (test files running beside it start others).
+  const pids = spawnSync('pgrep', ['-f', `${CLI}$`], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean)
+    .filter((pid) => { try { return fs.readlinkSync(`/proc/${pid}/cwd`) === r.dir; } catch { return false; } });
   assert.equal(pids.length, 1, `one sbuild: ${pids.join(' ')}`);
   process.kill(Number(pids[0]), 'SIGINT');
   const code = await exited;
