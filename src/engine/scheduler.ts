@@ -56,8 +56,8 @@ export interface BuildResult {
   interrupted: boolean;
   /** A failure was an action reporting bad input (exit code 2). */
   badInput?: boolean;
-  /** Ran, but an input changed while it did: not recorded (engine/input-guard.ts). */
-  unrecorded: string[];
+  /** Ran, but an input (`moved`) changed while it did: not recorded (engine/input-guard.ts). */
+  unrecorded: Array<{ name: string; moved: string }>;
 }
 
 type State = 'waiting' | 'held' | 'fetching' | 'queued' | 'running' | 'fresh' | 'ran' | 'restored' | 'failed' | 'blocked' | 'detached';
@@ -435,7 +435,7 @@ export class Scheduler {
       // Made from inputs that changed under it: used by this build's dependents, vouched for by
       // nothing (no lock entry, no cache entry), judged again by the next build (input-guard.ts).
       this.emit({ type: 'warning', message: `${node.name}: ${outcome.moved} changed while it ran, so its outputs may not be what sbuild.lock would record them as made from; they are not recorded nor cached, and the next build runs it again` });
-      this.result.unrecorded.push(node.name);
+      this.result.unrecorded.push({ name: node.name, moved: outcome.moved });
       this.recordOutputs(node, cur, outcome.outputs, false);
       this.history!.record(node.name, outcome.ms);
       this.timeline.end(node.name, 'ran');

@@ -103,6 +103,16 @@ export class FolderWatcher {
     return this.handles.has(dir);
   }
 
+  /**
+   * Whether a folder is watched as it is now: false for one not watched, or watched under an
+   * inode it no longer has (a job deleted and made it again: events inside the new one reach
+   * no handle until sync() opens one).
+   */
+  watching(dir: string): boolean {
+    const h = this.handles.get(dir);
+    return h !== undefined && fs.statSync(dir, { throwIfNoEntry: false })?.ino === h.ino;
+  }
+
   /** Watches exactly these folders from now on (a folder replaced by another of its name is watched anew). */
   sync(folders: Set<string>): void {
     for (const [dir, h] of this.handles) {
@@ -261,7 +271,7 @@ function hashOf(abs: string): string | undefined {
 }
 
 /** Every file below a folder (links followed once), absolute. */
-function filesBelow(dir: string): string[] {
+export function filesBelow(dir: string): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
   const walk = (d: string) => {

@@ -35,7 +35,7 @@ import { removeSnapshot } from '../../engine/noop-snapshot.js';
 import { remoteFor } from '../../cache/setup.js';
 import { globFiles } from '../../util/glob.js';
 import { absPath } from '../../util/fs.js';
-import { FolderWatcher, Debouncer, classify, foldersFor, relPath, type ChangeView } from '../../engine/watcher.js';
+import { FolderWatcher, Debouncer, classify, filesBelow, foldersFor, relPath, type ChangeView } from '../../engine/watcher.js';
 import type { Options } from '../args.js';
 import { beginBuild } from './writing.js';
 import { anyBuilds } from '../../engine/live-builds.js';
@@ -74,6 +74,8 @@ interface Trigger {
   /** When the first event of the batch arrived and when the window closed (performance.now()). */
   eventAt?: number;
   flushAt?: number;
+  /** Targets of the build before whose inputs changed while they ran (engine/input-guard.ts): this build judges them again. */
+  again?: string[];
 }
 
 class Session {
@@ -85,6 +87,8 @@ class Session {
    * everything (the first build, after a reload, after a build that did not end all fresh).
    */
   private dirty: Set<string> | undefined;
+  /** Targets the last build left unrecorded (their inputs changed while they ran): the next flush builds even if nothing else changed. */
+  private again: string[] | undefined;
   private hasher: FileHasher | undefined;
   /** The selection in the current workspace (the same object for every build over it). */
   private sel!: Selection;
@@ -270,9 +274,11 @@ class Session {
       // A glob that matches other files now: its users are judged again.
       for (const spec of changes.globs.keys()) this.dirty?.add(picomatch.scan(spec).base);
       for (const p of changes.changed) this.dirty?.add(p);
-      if (changes.changed.length === 0) return;
+      const again = this.again;
+      this.again = undefined;
+      if (changes.changed.length === 0 && !again) return;
       this.ws.rebuilder.outputsWritten(changes.changed);
-      await this.build({ what: this.shown(changes.changed.map((p) => absPath(this.ws.root, p))), ...at });
+      await this.build({ what: this.shown(changes.changed.map((p) => absPath(this.ws.root, p))), ...at, ...(again ? { again } : {}) });
     });
   }
 
@@ -398,12 +404,21 @@ class Session {
     // Every selected target is fresh now, as this process knows it: the next build judges only
     // what changes touch. Anything else (a failed or blocked target, an interruption) is judged
     // in full next time.
-    this.dirty = result.failed.length === 0 && result.blocked.length === 0 && !result.interrupted ? new Set() : undefined;
+    // A target left unrecorded (its inputs changed while it ran) is not fresh either.
+    this.dirty = result.failed.length === 0 && result.blocked.length === 0 && result.unrecorded.length === 0 && !result.interrupted ? new Set() : undefined;
     if (result.interrupted || this.stopping) {
       this.stop(130);
       return;
     }
     this.afterBuild(result);
+    // Those targets are built once more, after the events of the paths that moved (and any
+    // others held meanwhile) are taken in: even when what changed is back as it was. Not again
+    // after that, or a job that changes its own inputs would never let the watcher rest.
+    this.again = undefined;
+    if (result.unrecorded.length && !trigger.again) {
+      this.again = result.unrecorded.map((u) => u.name);
+      for (const u of result.unrecorded) this.debouncer.add(absPath(ws.root, u.moved));
+    }
     this.waiting();
   }
 
@@ -425,16 +440,22 @@ class Session {
     const ws = this.ws;
     const g = ws.graph;
     const folders: string[] = [];
-    let unwatched = false;
+    const unwatched: string[] = [];
     for (const name of [...r.ran, ...r.restored, ...r.failed]) {
       for (const o of g.byName.get(name)?.outputs ?? []) {
         const kind = ws.hasher.kind(o);
         const abs = absPath(ws.root, o);
         if (kind !== 'file') folders.push(o);
-        if (!this.watcher.has(kind === 'dir' ? abs : path.dirname(abs))) unwatched = true;
+        const dir = kind === 'dir' ? abs : path.dirname(abs);
+        if (!this.watcher.watching(dir)) unwatched.push(dir);
       }
     }
-    if (unwatched) this.resync();
+    if (unwatched.length) {
+      this.resync();
+      // Made (again) by the build: what changed in them before they were watched had no event.
+      // Each file is looked at once; what the build itself wrote is as it recorded it.
+      for (const dir of unwatched) for (const f of filesBelow(dir)) this.debouncer.add(f);
+    }
     if (folders.length === 0) return;
     for (const spec of g.globMatches.keys()) {
       const base = picomatch.scan(spec).base;
@@ -451,7 +472,8 @@ class Session {
   /** A listener that renders the build as `sbuild` does, with the trigger on the summary line. */
   private listener(trigger: Trigger, onStart: () => void): Listener {
     const render = this.json ? jsonRenderer(this.out) : plainRenderer(this.out, { quiet: this.opts.quiet, verbose: this.opts.verbose });
-    const suffix = trigger.what.length ? ` — after ${describe(trigger.what)} changed${trigger.note ? ` (${trigger.note})` : ''}` : '';
+    const suffix = trigger.what.length ? ` — after ${describe(trigger.what)} changed${trigger.note ? ` (${trigger.note})` : ''}`
+      : trigger.again ? ` — again for ${trigger.again.length <= 2 ? trigger.again.join(' and ') : `${trigger.again[0]} and ${trigger.again.length - 1} other targets`}, whose inputs changed while they ran` : '';
     return (e: BuildEvent) => {
       if (e.type === 'start') onStart();
       // Thousands of fresh targets per build: listed only with -v (as in plain output).
