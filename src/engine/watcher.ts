@@ -113,6 +113,16 @@ export class FolderWatcher {
     return h !== undefined && fs.statSync(dir, { throwIfNoEntry: false })?.ino === h.ino;
   }
 
+  /** Stops watching a folder and every folder below it (the next sync() watches what is there then). */
+  drop(dir: string): void {
+    const prefix = dir + path.sep;
+    for (const [d, h] of this.handles) {
+      if (d !== dir && !d.startsWith(prefix)) continue;
+      h.w.close();
+      this.handles.delete(d);
+    }
+  }
+
   /** Watches exactly these folders from now on (a folder replaced by another of its name is watched anew). */
   sync(folders: Set<string>): void {
     for (const [dir, h] of this.handles) {

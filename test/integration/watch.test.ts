@@ -422,3 +422,38 @@ async function waitFile(r: Rig, rel: string, ms = 60_000): Promise<void> {
     await new Promise((res) => setTimeout(res, 20));
   }
 }
+
+test('an output folder its job made again is watched again: a hand edit inside it is restored', async () => {
+  const r = rig();
+  r.write('in/s.txt', 's0\n');
+  r.config(`{
+    default: 'split',
+    targets: [
+      { name: 'split', inputs: ['in/s.txt'], outputs: ['o/d'], run: ${JSON.stringify(sh('split', 'mkdir -p o/d/sub && cp in/s.txt o/d/head.txt && cp in/s.txt o/d/sub/tail.txt'))} },
+    ],
+  }`);
+  const w = watch(r);
+  try {
+    await w.line(WATCHING);
+    // The job runs again, after an input edit and after a config edit: sbuild removes o/d
+    // first and the job makes it anew.
+    r.write('in/s.txt', 's1\n');
+    assert.match(await w.line(SUMMARY, 2), /1 ran, 0 fresh in .* — after in\/s\.txt changed$/);
+    await w.line(WATCHING, 2);
+    r.write('tasks.config.ts', r.read('tasks.config.ts').replace('mkdir -p o/d/sub', 'mkdir -p  o/d/sub'));
+    assert.match(await w.line(SUMMARY, 3), /1 ran, 0 fresh in .* — after tasks\.config\.ts changed \(config reloaded\)$/);
+    await w.line(WATCHING, 3);
+    // Restored from the cache (removed and made again by sbuild), then edited by hand, in turn.
+    for (const f of ['o/d/head.txt', 'o/d/sub/tail.txt', 'o/d/head.txt', 'o/d/sub/tail.txt']) {
+      const n = w.count(SUMMARY) + 1;
+      fs.rmSync(r.path(f));
+      r.write(f, 'hand edit\n');
+      assert.match(await w.line(SUMMARY, n), /0 ran, 1 restored, 0 fresh in .* — after o\/d\/.*changed$/);
+      await w.line(WATCHING, n);
+      assert.equal(r.read(f), 's1\n');
+    }
+    assert.deepEqual(r.takeRuns(), ['split', 'split', 'split']);
+  } finally {
+    await stop(w);
+  }
+});

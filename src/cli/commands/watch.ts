@@ -446,8 +446,12 @@ class Session {
         const kind = ws.hasher.kind(o);
         const abs = absPath(ws.root, o);
         if (kind !== 'file') folders.push(o);
-        const dir = kind === 'dir' ? abs : path.dirname(abs);
-        if (!this.watcher.watching(dir)) unwatched.push(dir);
+        // An output folder was removed before its job and made again by it: the old handle
+        // hears nothing more, even where the new folder got the old one's inode number.
+        if (kind === 'dir') {
+          this.watcher.drop(abs);
+          unwatched.push(abs);
+        } else if (!this.watcher.watching(path.dirname(abs))) unwatched.push(path.dirname(abs));
       }
     }
     if (unwatched.length) {
