@@ -20,10 +20,10 @@
 //   FUZZ_KEEP=1             keep each seed's workspace
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { Rig, ageAll, collect } from '../helpers/rig.js';
-import { Rng } from './prng.js';
-import { Model, outFiles, randomContent, randomLine } from './model.js';
+import type { Rng } from './prng.js';
+import type { Model } from './model.js';
+import { diffFromClean, liveEdit, seededWorkspace } from './live-edits.js';
 
 const SEEDS = (process.env.FUZZ_RACE_SEEDS ?? '21,22,23').split(',').filter((s) => s.trim() !== '').map(Number).filter((n) => Number.isInteger(n));
 for (let i = 0; i < Number(process.env.FUZZ_RANDOM ?? 0); i++) SEEDS.push(Math.floor(Math.random() * 2 ** 31));
@@ -34,16 +34,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class RaceRun {
   readonly rng: Rng;
   readonly model: Model;
-  readonly rig = new Rig();
+  readonly rig: Rig;
   readonly log: string[] = [];
   step = 0;
 
   constructor(readonly seed: number) {
-    this.rng = new Rng(seed);
-    this.model = Model.generate(this.rng, 10 + this.rng.int(11));
-    this.model.cacheMode = new Rng(seed ^ 0x5bd1e995).chance(0.4) ? 'hardlink' : 'copy';
-    for (const [p, c] of this.model.src) this.rig.write(p, c);
-    this.rig.write('tasks.config.ts', this.model.configText());
+    ({ rng: this.rng, model: this.model, rig: this.rig } = seededWorkspace(seed, 10, 10));
   }
 
   fail(msg: string): never {
@@ -65,77 +61,11 @@ class RaceRun {
     return this.rig.takeRuns();
   }
 
-  /**
-   * One edit: a source's content (sometimes same size with the mtime put back), a glob-matched
-   * source added or removed, or (`idle`: before the build) an output file deleted or edited by
-   * hand. An output rewritten while its own job runs is, to any build tool, what that job made.
-   */
-  private edit(idle: boolean): string {
-    const extras = [...this.model.src.keys()].filter((p) => p.startsWith('src/sub/x'));
-    const outputs = idle ? [...outFiles(this.rig.dir).keys()] : [];
-    const kind = this.rng.pick(['content', 'content', 'content', 'add', ...(extras.length ? ['remove'] : []), ...(outputs.length ? ['delete-output', 'modify-output'] : [])]);
-    if (kind === 'delete-output' || kind === 'modify-output') {
-      const p = this.rng.pick(outputs);
-      const abs = this.rig.path(p);
-      let old: string;
-      try {
-        old = fs.readFileSync(abs, 'utf8');
-        // A cached output may be a read-only link to the cache's copy: replaced, never written into.
-        fs.rmSync(abs, { force: true });
-      } catch {
-        return `${kind} ${p}: gone already`;
-      }
-      if (kind === 'modify-output') fs.writeFileSync(abs, old + 'hand edit\n');
-      return `${kind} ${p}`;
-    }
-    if (kind === 'add') {
-      const p = `src/sub/x${this.model.extraCounter++}.txt`;
-      const s = randomContent(this.rng);
-      this.model.src.set(p, s);
-      this.rig.write(p, s);
-      return `add ${p}`;
-    }
-    if (kind === 'remove') {
-      const p = this.rng.pick(extras);
-      fs.rmSync(this.rig.path(p));
-      this.model.src.delete(p);
-      return `remove ${p}`;
-    }
-    const p = this.rng.pick([...this.model.src.keys()]);
-    const old = this.model.src.get(p)!;
-    const sneaky = old.length > 0 && this.rng.chance(0.25);
-    let s: string;
-    if (sneaky) {
-      const k = this.rng.int(old.length);
-      s = old.slice(0, k) + (old[k] === 'a' ? 'e' : old[k] === '\n' ? '\n' : 'a') + old.slice(k + 1);
-    } else s = old + randomLine(this.rng) + '\n';
-    const abs = this.rig.path(p);
-    const before = fs.statSync(abs);
-    this.model.src.set(p, s);
-    fs.writeFileSync(abs, s);
-    // Same size, mtime put back (cp -p, rsync -t): only ctime and content tell.
-    if (sneaky) fs.utimesSync(abs, before.atime, before.mtime);
-    return `edit ${p}${sneaky ? ' (same size, mtime put back)' : ''}`;
-  }
-
   /** A clean build of the final sources in a fresh workspace, compared byte for byte. */
   private cleanCompare(): void {
-    const clean = new Rig();
-    try {
-      clean.write('tasks.config.ts', this.model.configText());
-      for (const [p, c] of this.model.src) clean.write(p, c);
-      const r = clean.run([]);
-      if (r.code !== 0) this.fail(`clean build failed:\n${r.stdout}\n${r.stderr}`);
-      const fresh = outFiles(clean.dir);
-      const incr = outFiles(this.rig.dir);
-      const diff: string[] = [];
-      for (const f of new Set([...fresh.keys(), ...incr.keys()])) {
-        if (fresh.get(f) !== incr.get(f)) diff.push(`${f}: clean ${JSON.stringify(fresh.get(f))}, here ${JSON.stringify(incr.get(f))}`);
-      }
-      if (diff.length) this.fail(`after the edits settled, one build did not bring the outputs to a clean build's:\n  ${diff.join('\n  ')}`);
-    } finally {
-      clean.cleanup();
-    }
+    const { failed, diff } = diffFromClean(this.model, this.rig);
+    if (failed !== undefined) this.fail(`clean build failed:\n${failed}`);
+    if (diff.length) this.fail(`after the edits settled, one build did not bring the outputs to a clean build's:\n  ${diff.join('\n  ')}`);
   }
 
   async run(): Promise<void> {
@@ -145,7 +75,7 @@ class RaceRun {
       ageAll(this.rig.dir);
       this.build('settling build');
       if (!this.rig.exists('.sbuild/noop.json')) this.fail('no snapshot after an all-fresh build of old files');
-      const before = Array.from({ length: 1 + this.rng.int(2) }, () => this.edit(true));
+      const before = Array.from({ length: 1 + this.rng.int(2) }, () => liveEdit(this.rng, this.model, this.rig, { outputs: true, params: false }));
       ageAll(this.rig.dir);
       const child = this.rig.spawn(['-j', '1']);
       const done = collect(child);
@@ -155,7 +85,7 @@ class RaceRun {
         const wait = this.rng.int(400);
         await sleep(wait);
         at += wait;
-        during.push(`${this.edit(false)} at ${at} ms`);
+        during.push(`${liveEdit(this.rng, this.model, this.rig, { outputs: false, params: false })} at ${at} ms`);
       }
       const res = await done;
       this.said = [`--- the build the edits raced with ---\n${res.stdout}${res.stderr}`];

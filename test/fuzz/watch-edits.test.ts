@@ -13,10 +13,10 @@
 //   FUZZ_KEEP=1              keep each seed's workspace
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { Rig } from '../helpers/rig.js';
-import { Rng } from './prng.js';
-import { Model, outFiles, randomContent, randomLine, randomV } from './model.js';
+import type { Rng } from './prng.js';
+import type { Model } from './model.js';
+import { diffFromClean, liveEdit, seededWorkspace } from './live-edits.js';
 
 const SEEDS = (process.env.FUZZ_WATCH_SEEDS ?? '31,32').split(',').filter((s) => s.trim() !== '').map(Number).filter((n) => Number.isInteger(n));
 for (let i = 0; i < Number(process.env.FUZZ_RANDOM ?? 0); i++) SEEDS.push(Math.floor(Math.random() * 2 ** 31));
@@ -29,7 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class WatchRun {
   readonly rng: Rng;
   readonly model: Model;
-  readonly rig = new Rig();
+  readonly rig: Rig;
   readonly log: string[] = [];
   private out = '';
   private lastOutput = Date.now();
@@ -37,11 +37,7 @@ class WatchRun {
   private child: ReturnType<Rig['spawn']> | undefined;
 
   constructor(readonly seed: number) {
-    this.rng = new Rng(seed);
-    this.model = Model.generate(this.rng, 8 + this.rng.int(9));
-    this.model.cacheMode = new Rng(seed ^ 0x5bd1e995).chance(0.4) ? 'hardlink' : 'copy';
-    for (const [p, c] of this.model.src) this.rig.write(p, c);
-    this.rig.write('tasks.config.ts', this.model.configText());
+    ({ rng: this.rng, model: this.model, rig: this.rig } = seededWorkspace(seed, 8, 8));
   }
 
   fail(msg: string): never {
@@ -76,87 +72,11 @@ class WatchRun {
     }
   }
 
-  /**
-   * `idle`: no build is running, so outputs may be edited too. An output rewritten while its own
-   * job runs is, to any build tool, what that job made: that race is not this test's.
-   */
-  private edit(idle: boolean): string {
-    const extras = [...this.model.src.keys()].filter((p) => p.startsWith('src/sub/x'));
-    const outputs = idle ? [...outFiles(this.rig.dir).keys()] : [];
-    const kind = this.rng.pick(['content', 'content', 'content', 'add', 'param', ...(extras.length ? ['remove'] : []), ...(outputs.length ? ['delete-output', 'modify-output'] : [])]);
-    switch (kind) {
-      case 'add': {
-        const p = `src/sub/x${this.model.extraCounter++}.txt`;
-        const s = randomContent(this.rng);
-        this.model.src.set(p, s);
-        this.rig.write(p, s);
-        return `add ${p}`;
-      }
-      case 'remove': {
-        const p = this.rng.pick(extras);
-        fs.rmSync(this.rig.path(p));
-        this.model.src.delete(p);
-        return `remove ${p}`;
-      }
-      case 'param': {
-        const t = this.rng.pick(this.model.targets);
-        t.params.v = randomV(this.rng, t.op);
-        this.rig.write('tasks.config.ts', this.model.configText());
-        return `param ${t.name}.v = ${JSON.stringify(t.params.v)}`;
-      }
-      case 'delete-output':
-      case 'modify-output': {
-        const p = this.rng.pick(outputs);
-        const abs = this.rig.path(p);
-        let old: string;
-        try {
-          old = fs.readFileSync(abs, 'utf8');
-          // A cached output may be a read-only link to the cache's copy: replaced, never written into.
-          fs.rmSync(abs, { force: true });
-        } catch {
-          return `${kind} ${p}: gone already`;
-        }
-        if (kind === 'modify-output') fs.writeFileSync(abs, old + 'hand edit\n');
-        return `${kind} ${p}`;
-      }
-      default: {
-        const p = this.rng.pick([...this.model.src.keys()]);
-        const old = this.model.src.get(p)!;
-        const sneaky = old.length > 0 && this.rng.chance(0.25);
-        let s: string;
-        if (sneaky) {
-          const k = this.rng.int(old.length);
-          s = old.slice(0, k) + (old[k] === 'a' ? 'e' : old[k] === '\n' ? '\n' : 'a') + old.slice(k + 1);
-        } else s = old + randomLine(this.rng) + '\n';
-        const abs = this.rig.path(p);
-        const before = fs.statSync(abs);
-        this.model.src.set(p, s);
-        fs.writeFileSync(abs, s);
-        // Same size, mtime put back (cp -p, rsync -t): only ctime and content tell.
-        if (sneaky) fs.utimesSync(abs, before.atime, before.mtime);
-        return `edit ${p}${sneaky ? ' (same size, mtime put back)' : ''}`;
-      }
-    }
-  }
-
   /** Outputs against a clean build of the final config and sources; then a plain build beside the watcher runs nothing. */
   private check(): void {
-    const clean = new Rig();
-    try {
-      clean.write('tasks.config.ts', this.model.configText());
-      for (const [p, c] of this.model.src) clean.write(p, c);
-      const r = clean.run([]);
-      if (r.code !== 0) this.fail(`clean build failed:\n${r.stdout}\n${r.stderr}`);
-      const fresh = outFiles(clean.dir);
-      const here = outFiles(this.rig.dir);
-      const diff: string[] = [];
-      for (const f of new Set([...fresh.keys(), ...here.keys()])) {
-        if (fresh.get(f) !== here.get(f)) diff.push(`${f}: clean ${JSON.stringify(fresh.get(f))}, here ${JSON.stringify(here.get(f))}`);
-      }
-      if (diff.length) this.fail(`the watcher settled with outputs other than a clean build's:\n  ${diff.join('\n  ')}`);
-    } finally {
-      clean.cleanup();
-    }
+    const { failed, diff } = diffFromClean(this.model, this.rig);
+    if (failed !== undefined) this.fail(`clean build failed:\n${failed}`);
+    if (diff.length) this.fail(`the watcher settled with outputs other than a clean build's:\n  ${diff.join('\n  ')}`);
     this.rig.takeRuns();
     const r = this.rig.run([]);
     if (r.code !== 0) this.fail(`a plain build beside the watcher exited ${r.code}\n${r.stdout}\n${r.stderr}`);
@@ -176,7 +96,7 @@ class WatchRun {
           const wait = edits.length === 0 ? 0 : this.rng.int(350);
           await sleep(wait);
           at += wait;
-          edits.push(`${this.edit(edits.length === 0)} at ${at} ms`);
+          edits.push(`${liveEdit(this.rng, this.model, this.rig, { outputs: edits.length === 0, params: true })} at ${at} ms`);
         }
         this.log.push(`step ${step}: ${edits.join(', ')}`);
         await this.settled();
