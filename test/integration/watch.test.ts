@@ -457,3 +457,39 @@ test('an output folder its job made again is watched again: a hand edit inside i
     await stop(w);
   }
 });
+
+test('an input edited and put back while its job ran: the target is built once more, from the bytes now there', async () => {
+  const r = rig();
+  r.write('in/cfg.txt', 'lr=1\n');
+  r.config(`{
+    default: 'train',
+    targets: [
+      { name: 'train', inputs: ['in/cfg.txt'], outputs: ['o/model'], run: ${JSON.stringify(sh('train', 'mkdir -p o marks; touch marks/started; sleep 0.6; cat in/cfg.txt > o/model; while [ ! -e marks/go ]; do sleep 0.02; done; rm -f marks/go marks/started'))} },
+    ],
+  }`);
+  const w = watch(r);
+  try {
+    await waitFile(r, 'marks/started');
+    r.write('marks/go', '');
+    await w.line(WATCHING);
+    r.takeRuns();
+    // Saved while the training reads it, put back before it ends: the same bytes as recorded.
+    r.write('in/cfg.txt', 'lr=2\n');
+    await waitFile(r, 'marks/started');
+    r.write('in/cfg.txt', 'lr=9\n');
+    await new Promise((res) => setTimeout(res, 900));
+    r.write('in/cfg.txt', 'lr=2\n');
+    r.write('marks/go', '');
+    assert.match(await w.line(/warning: train: in\/cfg\.txt changed while it ran/), /not recorded nor cached/);
+    await w.line(WATCHING, 2);
+    // The same bytes as judged, but no record vouches for what the job made: once more.
+    await waitFile(r, 'marks/started');
+    r.write('marks/go', '');
+    assert.match(await w.line(SUMMARY, 3), /1 ran, 0 fresh in .* — again for train, whose inputs changed while they ran$/);
+    await w.line(WATCHING, 3);
+    assert.equal(r.read('o/model'), 'lr=2\n');
+    assert.deepEqual(r.takeRuns(), ['train', 'train']);
+  } finally {
+    await stop(w);
+  }
+});
