@@ -259,7 +259,7 @@ test('forEachZipEntry: hostile entries throw ZipReadError naming the entry, befo
     // Our own checks. A non-ASCII name is stored with the UTF-8 flag, so its control character stays one.
     { file: 'ctrl.zip', entries: [{ name: '\u00e9\u0001b', data: 'a' }], re: /^the entry "\u00e9\\u0001b" has a control character; an archive entry must be a plain relative path$/, visited: [] },
     { file: 'dotseg.zip', entries: [{ name: 'a/./b', data: 'a' }], re: /^the entry "a\/\.\/b" has an empty or '\.' segment; an archive entry must be a plain relative path$/, visited: [] },
-    { file: 'symlink.zip', entries: [{ name: 'ok.txt', data: 'ok' }, { name: 'link', data: '/srv/secret', attr: 0o120777 }], re: /^the entry "link" is not a plain file \(a symbolic link or special file\); it is refused$/, visited: ['ok.txt'] },
+    { file: 'symlink.zip', entries: [{ name: 'ok.txt', data: 'ok' }, { name: 'link', data: '/outside/secret', attr: 0o120777 }], re: /^the entry "link" is not a plain file \(a symbolic link or special file\); it is refused$/, visited: ['ok.txt'] },
     { file: 'fifo.zip', entries: [{ name: 'fifo', data: '', attr: 0o010644 }], re: /^the entry "fifo" is not a plain file/, visited: [] },
     { file: 'chardev.zip', entries: [{ name: 'dev', data: '', attr: 0o020644 }], re: /^the entry "dev" is not a plain file/, visited: [] },
     { file: 'dup.zip', entries: [{ name: 'd.txt', data: '1' }, { name: 'd.txt', data: '2' }], re: /^the entry "d\.txt" appears twice$/, visited: ['d.txt'] },
@@ -371,7 +371,7 @@ test('safeDestination: escaping paths and sbuild/git state are refused', () => {
   const { root } = workspace();
   refusedDest(root, '../x', /the manifest path "\.\.\/x" has a '\.\.' segment; the bundle is refused/);
   refusedDest(root, '/x', /the manifest path "\/x" has an absolute path/);
-  refusedDest(root, '/srv/secret', /has an absolute path/);
+  refusedDest(root, '/outside/secret', /has an absolute path/);
   refusedDest(root, 'a/../b', /the manifest path "a\/\.\.\/b" has a '\.\.' segment/);
   refusedDest(root, 'a/..', /has a '\.\.' segment/);
   refusedDest(root, 'a\\..\\..\\x', /has a backslash/);
@@ -644,7 +644,7 @@ test('installBundle: an entry whose bytes do not match the manifest is refused, 
 
 test('installBundle: an entry put anywhere but below its base is refused, and nothing is placed', async () => {
   const root = newRoot();
-  for (const wrong of ['../../etc/x', 'elsewhere/c.txt', 'artifacts/work/other.txt', '.git/hooks/pre-commit']) {
+  for (const wrong of ['../../up/x', 'elsewhere/c.txt', 'artifacts/work/other.txt', '.git/hooks/pre-commit']) {
     const built = buildBundle({
       zip: DEFAULT_ZIP,
       tweak: (m) => {
@@ -659,7 +659,7 @@ test('installBundle: an entry put anywhere but below its base is refused, and no
   // A hostile base, with paths consistent with it, is refused by the path checks.
   for (const [base, re] of [
     ['../outside', /the manifest path "\.\.\/outside\/a\.json" has a '\.\.' segment/],
-    ['/srv', /the manifest path "\/srv\/a\.json" has an absolute path/],
+    ['/outside', /the manifest path "\/outside\/a\.json" has an absolute path/],
     ['.git/hooks', /the manifest path "\.git\/hooks\/a\.json" lies in sbuild's or git's own files/],
   ] as const) {
     const built = buildBundle({
@@ -680,7 +680,7 @@ test('installBundle: an entry put anywhere but below its base is refused, and no
     [(m: ReleaseManifest) => (m.files[1]!.source = '../x.txt'), /the manifest path "\.\.\/x\.txt" has a '\.\.' segment/],
     [(m: ReleaseManifest) => (m.files[1]!.source = 'sbuild.lock'), /the manifest path "sbuild\.lock" lies in sbuild's or git's own files/],
     [(m: ReleaseManifest) => (m.folder = '.sbuild/fetch'), /the manifest path "\.sbuild\/fetch" lies in sbuild's or git's own files/],
-    [(m: ReleaseManifest) => (m.folder = '/srv/release/v1'), /the manifest path "\/srv\/release\/v1" has an absolute path/],
+    [(m: ReleaseManifest) => (m.folder = '/outside/release/v1'), /the manifest path "\/outside\/release\/v1" has an absolute path/],
   ] as const) {
     await refusedInstall(root, stage(root, buildBundle({ zip: DEFAULT_ZIP, tweak })), lockOf(), { overwrite: true, all: true }, (err) => {
       assert.ok(err instanceof TransferError);
@@ -713,7 +713,7 @@ test('installBundle: a zip entry the manifest does not list, or a listed entry t
     assert.equal(err.message, 'LABEL: manifest.json lists 1 entry that metrics.zip does not hold (ghost.txt); the bundle is refused.');
   });
   // A hostile entry inside the bundle's zip: a ZipReadError, reported as a TransferError naming the zip.
-  const sym = buildBundle({ zip: [...DEFAULT_ZIP, { name: 'link', data: '/srv/secret', attr: 0o120777 }] });
+  const sym = buildBundle({ zip: [...DEFAULT_ZIP, { name: 'link', data: '/outside/secret', attr: 0o120777 }] });
   await refusedInstall(root, stage(root, sym), lockOf(), {}, (err) => {
     assert.ok(err instanceof TransferError);
     assert.match(err.message, /^LABEL: metrics\.zip: the entry "link" is not a plain file \(a symbolic link or special file\); it is refused; nothing was installed\.$/);
