@@ -9,10 +9,11 @@
 //
 // Guarded: every input file (an upstream's output too: a hand edit of it while this job reads
 // it is the same hazard), the files of upstream output folders it reads whose stats were taken,
-// and every folder listed to find input files (globs, source folders) in which no target writes. A folder that holds declared outputs
-// changes whenever a target beside this one writes there: its files are guarded one by one, but
-// not the listing itself, or a sibling's output would rerun this target (a needless rerun of a
-// training is worse than the rare add-and-remove of a matching file in such a folder).
+// and every folder listed to find input files (globs, source folders) in which no target
+// writes. A folder that holds declared outputs changes whenever a target beside this one writes
+// there: its files are guarded one by one, but not the listing itself, or a sibling's output
+// would rerun this target (a needless rerun of a training is worse than the rare
+// add-and-remove of a matching file in such a folder).
 import fs from 'node:fs';
 import { ownerAbove, parentOf, type Graph } from '../graph/graph.js';
 import { absPath } from '../util/fs.js';

@@ -242,9 +242,8 @@ export function writeSnapshot(ws: Workspace, key: string, selection: string[], t
   const files: Record<string, StatTuple> = {};
   const racy = new Set<string>();
   const note = (p: string, st: fs.Stats | null, statAt: number) => {
-    const t = tuple(st);
-    if (p in files && JSON.stringify(files[p]) !== JSON.stringify(t)) racy.add(p); // seen two ways: changed while it built
-    else files[p] = t;
+    if (!(p in files)) files[p] = tuple(st);
+    else if (!sameStat(st ?? undefined, files[p]!)) racy.add(p); // seen two ways: changed while it built
     if (st && st.mtimeMs + RACY_SLACK_MS >= statAt) racy.add(p);
   };
   for (const [p, st, statAt] of ws.hasher.statted()) note(p, st, statAt);

@@ -30,8 +30,8 @@ export class Current {
     readonly actionWith?: (params: { [k: string]: Json }) => string | undefined,
     /**
      * The folder listings its input files were found through (globs, source folders), each
-     * folder with its stat then; undefined entries: a listing whose folders are not known
-     * (see run-job.ts's input guard).
+     * folder with its stat then (engine/input-guard.ts). A glob whose listing is not known
+     * (`sbuild watch` updated its matches in place) adds none.
      */
     readonly listings: ReadonlyArray<Listing> = [],
   ) {}
@@ -102,7 +102,7 @@ export class Rebuilder {
         return;
       }
       const dirs: Listing = [];
-      const tree = this.hasher.kind(p) === 'dir' ? this.hasher.hashTree(p, (d, st) => dirs.push([d, st])) : undefined;
+      const tree = this.hasher.kind(p) === 'dir' ? this.hasher.hashTree(p, dirs) : undefined;
       if (tree) {
         for (const [f, h] of tree.entries) inputs[f] = h;
         listings.push(dirs);
@@ -163,7 +163,7 @@ export class Rebuilder {
     if (!files) {
       const base = picomatch.scan(spec).base;
       const dirs: Listing = [];
-      files = this.diskGlob([spec], (d, st) => dirs.push([d, st]));
+      files = this.diskGlob([spec], dirs);
       this.listings.set(spec, files);
       this.listingDirs.set(spec, dirs);
       let specs = this.listedFrom.get(base);

@@ -62,8 +62,7 @@ export async function openWorkspace(cwd: string, flags: WorkspaceFlags = {}, pre
   allowLinkedFolders(loaded.root, config.linkedFolders ?? []);
   phase('validate');
   const root = loaded.root;
-  const diskGlob: DiskGlob = (patterns, onDir) =>
-    globFiles(root, patterns, onDir ? (rel, st, at) => (hasher.listed(rel, st, at), onDir(rel, st)) : hasher.listed);
+  const diskGlob: DiskGlob = (patterns, into) => globFiles(root, patterns, hasher.listedInto(into));
   const locate = locator(loaded, cwd);
   const hasher = reuse?.hasher ?? new FileHasher(root, statCachePath(root));
   phase('read stat cache');

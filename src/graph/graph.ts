@@ -1,10 +1,10 @@
 // Targets → DAG. Edges come from `deps`, and implicitly from inputs that name (or lie
 // inside, or contain) another target's declared outputs; an input glob matches declared
 // outputs as well as files on disk, so a table can depend on metrics that do not exist yet.
-import type fs from 'node:fs';
 import picomatch from 'picomatch';
 import { SbuildError, didYouMean } from '../errors.js';
 import { isGlob } from '../util/fs.js';
+import type { Listing } from '../util/glob.js';
 import type { Target } from '../config/types.js';
 import type { CheckedTarget, ResumeSpec } from '../config/validate.js';
 
@@ -52,11 +52,10 @@ export interface Graph {
   globListings: Map<string, Listing>;
 }
 
-/** The folders one listing read, each with its stat taken just before it was read. */
-export type Listing = Array<[string, fs.Stats]>;
+export type { Listing };
 
-/** Lists files on disk matching globs; `onDir` hears each folder read, with its stat. */
-export type DiskGlob = (patterns: string[], onDir?: (rel: string, st: fs.Stats) => void) => string[];
+/** Lists files on disk matching globs; `into` collects the folders read, with their stats. */
+export type DiskGlob = (patterns: string[], into?: Listing) => string[];
 
 export function buildGraph(
   root: string,
@@ -115,7 +114,7 @@ export function buildGraph(
   const globListings = new Map<string, Listing>();
   for (const s of diskSpecs) {
     const dirs: Listing = [];
-    globMatches.set(s, diskGlob([s], (rel, st) => dirs.push([rel, st])));
+    globMatches.set(s, diskGlob([s], dirs));
     globListings.set(s, dirs);
   }
 

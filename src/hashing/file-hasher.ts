@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { sha256, type Sha256 } from './sha256.js';
 import { absPath, writeFileAtomic } from '../util/fs.js';
-import type { OnListed } from '../util/glob.js';
+import type { Listing, OnListed } from '../util/glob.js';
 
 /**
  * [size, mtimeMs, ino, ctimeMs, hash, hashedAtMs] — arrays keep the file small. Millisecond
@@ -151,6 +151,15 @@ export class FileHasher {
     if (!this.listings.has(rel)) this.listings.set(rel, [st, statAt]);
   };
 
+  /** Notes each folder a listing reads, and also collects it `into` one listing's folders when given. */
+  listedInto(into?: Listing): OnListed {
+    if (!into) return this.listed;
+    return (rel, st, statAt) => {
+      this.listed(rel, st, statAt);
+      into.push([rel, st]);
+    };
+  }
+
   /** The folders listed this process: path, stat before the first listing, when it was taken. */
   *listedDirs(): Generator<[string, fs.Stats, number]> {
     for (const [rel, [st, at]] of this.listings) yield [rel, st, at];
@@ -161,9 +170,9 @@ export class FileHasher {
     for (const [rel, st] of this.stats) yield [rel, st, this.statAt.get(rel) ?? 0];
   }
 
-  /** Tree hash of a directory: every file below it (sorted), by relative path and content. `onDir` hears each folder listed. */
-  hashTree(rel: string, onDir?: (rel: string, st: fs.Stats) => void): TreeHash | undefined {
-    const files = listFiles(this.root, rel, onDir ? (d, st, at) => (this.listed(d, st, at), onDir(d, st)) : this.listed);
+  /** Tree hash of a directory: every file below it (sorted), by relative path and content. `into` collects the folders listed. */
+  hashTree(rel: string, into?: Listing): TreeHash | undefined {
+    const files = listFiles(this.root, rel, this.listedInto(into));
     if (!files) return undefined;
     const entries: Array<[string, Sha256]> = [];
     let size = 0;

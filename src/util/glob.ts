@@ -16,6 +16,9 @@ const SKIP = new Set(['node_modules', '.git', STATE_DIR]);
  */
 export type OnListed = (rel: string, st: fs.Stats, statAt: number) => void;
 
+/** The folders one listing read, each with its stat taken just before it was read. */
+export type Listing = Array<[string, fs.Stats]>;
+
 /** Workspace-relative files matching any of `patterns`, sorted. */
 export function globFiles(root: string, patterns: string[], onDir?: OnListed): string[] {
   const out = new Set<string>();

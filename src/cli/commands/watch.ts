@@ -465,7 +465,7 @@ class Session {
       const base = picomatch.scan(spec).base;
       if (folders.some((p) => base === '' || p === base || p.startsWith(base + '/') || base.startsWith(p + '/'))) {
         const dirs: Listing = [];
-        g.globMatches.set(spec, globFiles(ws.root, [spec], (d, st, at) => (ws.hasher.listed(d, st, at), dirs.push([d, st]))));
+        g.globMatches.set(spec, globFiles(ws.root, [spec], ws.hasher.listedInto(dirs)));
         g.globListings.set(spec, dirs);
         this.dirty?.add(base); // its users are judged against the new listing next time
         this.files = undefined;
@@ -477,7 +477,7 @@ class Session {
   private listener(trigger: Trigger, onStart: () => void): Listener {
     const render = this.json ? jsonRenderer(this.out) : plainRenderer(this.out, { quiet: this.opts.quiet, verbose: this.opts.verbose });
     const suffix = trigger.what.length ? ` — after ${describe(trigger.what)} changed${trigger.note ? ` (${trigger.note})` : ''}`
-      : trigger.again ? ` — again for ${trigger.again.length <= 2 ? trigger.again.join(' and ') : `${trigger.again[0]} and ${trigger.again.length - 1} other targets`}, whose inputs changed while they ran` : '';
+      : trigger.again ? ` — again for ${describe(trigger.again, 'targets')}, whose inputs changed while they ran` : '';
     return (e: BuildEvent) => {
       if (e.type === 'start') onStart();
       // Thousands of fresh targets per build: listed only with -v (as in plain output).
@@ -612,6 +612,6 @@ function hashed(files: Iterable<string>): Map<string, string> {
 }
 
 /** "configs/a.py", "configs/a.py and configs/b.py", "configs/a.py and 3 other files". */
-function describe(files: string[]): string {
-  return files.length <= 2 ? files.join(' and ') : `${files[0]} and ${files.length - 1} other files`;
+function describe(names: string[], what = 'files'): string {
+  return names.length <= 2 ? names.join(' and ') : `${names[0]} and ${names.length - 1} other ${what}`;
 }
