@@ -223,12 +223,16 @@ export async function installBundle(root: string, staged: StagedBundle, lock: Ma
           'Nothing was changed. Move them away, or pass --overwrite to replace them.',
       );
     }
-    const coming = [...byRel.keys()];
-    const arriving = (o: string) => byRel.has(o) || coming.some((c) => c.startsWith(o + '/'));
+    // Every arriving path and every folder above one, gathered once.
+    const arrivingSet = new Set<string>();
+    for (const rel of byRel.keys()) {
+      for (let p = rel; p && !arrivingSet.has(p); p = path.posix.dirname(p) === '.' ? '' : path.posix.dirname(p)) arrivingSet.add(p);
+    }
+    const arriving = (o: string) => arrivingSet.has(o);
     const incomplete = [...matching].filter((t) => (opts.outputsOf?.(t) ?? []).some((o) => !arriving(o) && !fs.existsSync(path.join(root, o))));
     const report = (placed: string[]): InstallReport => ({ placed: placed.sort(), present: present.sort(), matching: [...matching].sort(), incomplete: incomplete.sort(), differing: [...differing].sort(), skipped });
     if (opts.dryRun) return report(todo.map((p) => p.rel));
-    await placeAll(root, rootReal, staged.dir, todo, label);
+    placeAll(root, rootReal, staged.dir, todo, label);
     return report(todo.map((p) => p.rel));
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -251,7 +255,7 @@ async function sameFolder(abs: string, staged: StagedBundle): Promise<boolean> {
  * full, no permission) removes the temp copies and changes nothing; one in the second says
  * which paths were already placed.
  */
-async function placeAll(root: string, rootReal: string, stagingDir: string, todo: Placement[], label: string): Promise<void> {
+function placeAll(root: string, rootReal: string, stagingDir: string, todo: Placement[], label: string): void {
   // Files first; the bundle folder (whose staged copies of the assets were copied out) last.
   const order = [...todo].sort((a, b) => Number(!!a.folder) - Number(!!b.folder));
   const ready: Array<{ p: Placement; abs: string; tmp: string }> = [];
