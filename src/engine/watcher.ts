@@ -372,13 +372,15 @@ export function classify(paths: Map<string, number>, view: ChangeView): Changes 
     for (const [spec, list] of view.globMatches) {
       const base = picomatch.scan(spec).base;
       if (base !== '' && rel !== base && !rel.startsWith(base + '/')) continue;
+      // Something below the base moved (even a file added and removed again): the folder stats
+      // its listing was read at no longer describe the folders.
+      view.globListings?.delete(spec);
       if (!now?.isDirectory()) {
         // Entries below a vanished folder.
         const prefix = rel + '/';
         const gone = list.filter((f) => f.startsWith(prefix));
         if (gone.length) {
           view.globMatches.set(spec, list.filter((f) => !f.startsWith(prefix)));
-          view.globListings?.delete(spec);
           touched(spec);
           if (gone.some((f) => !view.isOutput(f))) relevant = true;
         }
@@ -389,7 +391,6 @@ export function classify(paths: Map<string, number>, view: ChangeView): Changes 
       const is = now?.isFile() ?? false;
       if (has === is) continue;
       view.globMatches.set(spec, is ? [...cur, rel].sort() : cur.filter((f) => f !== rel));
-      view.globListings?.delete(spec);
       if (is) touched(spec).push(rel);
       else touched(spec);
       // A declared output's changes are judged by its own stat above.
