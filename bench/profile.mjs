@@ -3,13 +3,14 @@
 // builds once, then runs `node --cpu-prof … sbuild release` R times and sums the V8 CPU
 // profiles into self time and inclusive time per function (and self time per file).
 //
-//   node bench/profile.mjs [--n 1000] [--case noop|edit] [--runs 5] [--interval-us 250]
+//   node bench/profile.mjs [--n 1000] [--case noop|edit|cold] [--runs 5] [--interval-us 250]
 //        [--top 20] [--dir DIR] [--keep] [--sbuild-repo DIR] [--live] [--unbundled]
 //
 // --unbundled starts the CLI from dist/src (one file per source module) instead of the
 // shipped bin/ entry, which may load an esbuild bundle (dist/cli): slower start, but every
 // function in the profile is attributed to its own src/ file.
 //
+// --case cold profiles a cold build (every output and sbuild's state deleted before each run).
 // --case edit profiles the one-config-edit build instead (a config's content changes before
 // every run, so each run reruns that experiment's chain, the table and the bundle).
 //
@@ -20,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { configText, expName, writeBuildFile, writeSources } from './lib/generate.mjs';
+import { configText, expName, skeletonDirs, writeBuildFile, writeSources } from './lib/generate.mjs';
 import { checkTools, fmtS, median, readLines, runTimed, snapshotPackage } from './lib/util.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -52,6 +53,7 @@ const note = (s) => process.stderr.write(`[profile] ${s}\n`);
 
 const base = a.dir ? path.resolve(a.dir) : fs.mkdtempSync(path.join(os.tmpdir(), `sbuild-profile-n${N}-`));
 const ws = path.join(base, 'sbuild');
+fs.mkdirSync(base, { recursive: true });
 const REPO = a.live ? SRC_REPO : snapshotPackage(SRC_REPO, path.join(base, 'sbuild-pkg'));
 let BIN = path.join(REPO, 'bin', 'sbuild.js');
 if (a.unbundled) {
@@ -74,12 +76,18 @@ note(`cold build ${fmtS(cold.wall)}`);
 for (let i = 0; i < 2; i++) await sb([], `settle-${i}`);
 
 const EDIT = a.case === 'edit';
-if (!['noop', 'edit'].includes(a.case)) throw new Error('--case is noop or edit');
+const COLD = a.case === 'cold';
+if (!['noop', 'edit', 'cold'].includes(a.case)) throw new Error('--case is noop, edit or cold');
 let rev = 0;
 const mid = Math.floor(N / 2);
 const prepare = () => {
   fs.rmSync(path.join(ws, 'actions.log'), { force: true });
   if (EDIT) fs.writeFileSync(path.join(ws, 'configs', `${expName(mid)}.py`), configText(mid, ++rev));
+  if (COLD) {
+    // As the benchmark's cold phase: every output and all of sbuild's state gone.
+    for (const f of ['.sbuild', 'sbuild.lock', 'data', 'results', 'release', 'work_dirs', 'vis']) fs.rmSync(path.join(ws, f), { recursive: true, force: true });
+    for (const d of skeletonDirs(N)) fs.mkdirSync(path.join(ws, d), { recursive: true });
+  }
 };
 const plain = [];
 const nodeOnly = [];
@@ -91,7 +99,8 @@ for (let i = 0; i < RUNS; i++) {
   prepare();
   profiled.push((await sb(['--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-interval=${a['interval-us']}`], `prof-${i}`)).wall);
   const ran = readLines(path.join(ws, 'actions.log'));
-  if (EDIT ? ran.length !== 8 : ran.length) note(`warning: the ${a.case} build ran ${ran.length} action(s): ${ran.slice(0, 5).join(', ')}`);
+  const expected = EDIT ? 8 : COLD ? 6 * N + 3 : 0;
+  if (ran.length !== expected) note(`warning: the ${a.case} build ran ${ran.length} action(s): ${ran.slice(0, 5).join(', ')}`);
 }
 
 // ---- aggregate the profiles -------------------------------------------------------------

@@ -5,10 +5,30 @@ import type { GraphNode } from '../graph/graph.js';
 import type { Sha256 } from '../hashing/sha256.js';
 import type { VerifiedResult } from './verify.js';
 
+/**
+ * One file as the cache knows it. `data`: a small file's bytes (base64) kept in the action
+ * result itself instead of in a blob, so caching a short job's output writes one file, not two
+ * (creating files is most of what caching costs per job).
+ */
+export type CachedFile = { hash: Sha256; size: number; mode: number; data?: string };
+
 /** One output as the cache knows it: a file, or a folder with every file inside it. */
 export type CachedOutput =
-  | { kind: 'file'; hash: Sha256; size: number; mode: number }
-  | { kind: 'dir'; hash: Sha256; size: number; files: Record<string, { hash: Sha256; size: number; mode: number }> };
+  | ({ kind: 'file' } & CachedFile)
+  | { kind: 'dir'; hash: Sha256; size: number; files: Record<string, CachedFile> };
+
+/** Files up to this size are kept in their action result (copy mode only; see CachedFile). */
+export const INLINE_MAX = 4096;
+/** At most this many bytes are kept inline in one action result; larger files, and those past it, are blobs. */
+export const INLINE_BUDGET = 64 * 1024;
+
+/** Every file a result holds, with its workspace path: a file output, or each file of a folder output. */
+export function* cachedFiles(result: ActionResult): Generator<[string, CachedFile]> {
+  for (const [o, c] of Object.entries(result.outputs)) {
+    if (c.kind === 'file') yield [o, c];
+    else for (const [name, f] of Object.entries(c.files)) yield [`${o}/${name}`, f];
+  }
+}
 
 export interface ActionResult {
   /** Output path (workspace-relative) → content. */

@@ -8,13 +8,14 @@
 // Every blob read back is verified against its hash; a corrupt one is deleted and reported,
 // and the target runs.
 // Action results are untrusted too: each one read is checked (verify.ts) before it is used,
-// and one that fails is deleted and reported the same way.
+// and one that fails is deleted and reported the same way. In copy mode a small file's bytes
+// are kept in its action result instead of a blob (cache.ts, CachedFile), checked with it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Sha256 } from '../hashing/sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
-import type { ActionCache, ActionResult } from './cache.js';
+import { cachedFiles, type ActionCache, type ActionResult } from './cache.js';
 import type { GraphNode } from '../graph/graph.js';
 import { complete } from './outputs.js';
 import { checkResult, fileMode, isSha256, NOT_A_RESULT, type VerifiedResult } from './verify.js';
@@ -209,14 +210,30 @@ export class LocalStore implements ActionCache {
     writeFileAtomic(file, JSON.stringify(result), false);
   }
 
-  /** Every blob an action result needs, with whether the store has it. */
+  /** Every blob an action result needs (its files not kept inline). */
   blobsOf(result: ActionResult): Array<{ hash: Sha256; size: number }> {
     const out: Array<{ hash: Sha256; size: number }> = [];
-    for (const o of Object.values(result.outputs)) {
-      if (o.kind === 'file') out.push({ hash: o.hash, size: o.size });
-      else for (const f of Object.values(o.files)) out.push({ hash: f.hash, size: f.size });
-    }
+    for (const [, f] of cachedFiles(result)) if (f.data === undefined) out.push({ hash: f.hash, size: f.size });
     return out;
+  }
+
+  /** Whether small files are kept in their action result (cache.ts, CachedFile): not where outputs are meant to be links to their blobs. */
+  get inlines(): boolean {
+    return this.mode === 'copy';
+  }
+
+  /** Writes a file kept inline (checked with its result: verify.ts) to `dest` (temp file + rename), with its permission bits. */
+  restoreInline(data: string, dest: string, mode: number): void {
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    const tmp = `${dest}.sbuild-restore-${process.pid}-${this.seq++}`;
+    try {
+      fs.writeFileSync(tmp, Buffer.from(data, 'base64'), { mode: fileMode(mode) });
+      fs.chmodSync(tmp, fileMode(mode)); // not narrowed by the umask
+      fs.renameSync(tmp, dest);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
   }
 }
 

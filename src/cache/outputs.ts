@@ -7,8 +7,8 @@ import path from 'node:path';
 import { escapeMessage, outputEscape, OutputEscape, realPathOf, removeOutput } from '../util/fs.js';
 import type { GraphNode } from '../graph/graph.js';
 import { listFiles, type FileHasher } from '../hashing/file-hasher.js';
-import type { Sha256 } from '../hashing/sha256.js';
-import type { ActionResult, CachedOutput } from './cache.js';
+import { sha256, type Sha256 } from '../hashing/sha256.js';
+import { cachedFiles, INLINE_BUDGET, INLINE_MAX, type ActionResult, type CachedFile, type CachedOutput } from './cache.js';
 import type { LocalStore } from './local-store.js';
 import type { OutputRecord } from '../engine/lockfile.js';
 import type { RemoteCache } from './remote.js';
@@ -23,33 +23,59 @@ export function storeOutputs(store: LocalStore, hasher: FileHasher, root: string
 }
 
 /**
- * Copies a target's (just hashed) outputs into the store's blobs; the manifest, or undefined
- * when one vanished. `hashed`: the records just taken of them (as written to the lock), so a
- * file written a moment ago (racily new to the stat cache) is not read and hashed again.
+ * Copies a target's (just hashed) outputs into the store's blobs, or keeps small files' bytes
+ * in the manifest; the manifest, or undefined when one vanished or changed since it was
+ * hashed. `hashed`: the records just taken of them (as written to the lock), so a file written
+ * a moment ago (racily new to the stat cache) is not read and hashed again.
  */
 export function outputBlobs(store: LocalStore, hasher: FileHasher, root: string, node: GraphNode, hashed?: Record<string, OutputRecord>): ActionResult | undefined {
   const outputs: Record<string, CachedOutput> = {};
+  let budget = store.inlines ? INLINE_BUDGET : 0;
+  /** One file into the store: inline while it is small and the budget lasts, else as a blob. */
+  const keep = (rel: string, hash: Sha256, size: number): CachedFile | undefined => {
+    const mode = hasher.stat(rel)!.mode & 0o777;
+    const abs = path.join(root, rel);
+    if (size <= INLINE_MAX && size <= budget) {
+      const bytes = readSmall(abs, size);
+      // Kept only as the bytes that were hashed: a file rewritten since is not cached at all.
+      if (bytes === undefined || sha256(bytes) !== hash) return undefined;
+      budget -= size;
+      return { hash, size, mode, data: bytes.toString('base64') };
+    }
+    if (store.putBlob(hash, abs)) hasher.relinked(rel);
+    return { hash, size, mode };
+  };
   // The declared outputs, and the folders the run created in its run folders (run-folders.ts).
   for (const o of [...node.outputs, ...runFolderOutputs(node, hashed ?? {})]) {
     const rec = hashed?.[o];
     const fh = rec && rec.files === undefined && hasher.kind(o) === 'file' ? rec : hasher.hashFile(o);
     if (fh) {
-      const mode = hasher.stat(o)!.mode & 0o777;
-      if (store.putBlob(fh.hash, path.join(root, o))) hasher.relinked(o);
-      outputs[o] = { kind: 'file', hash: fh.hash, size: fh.size, mode };
+      const file = keep(o, fh.hash, fh.size);
+      if (!file) return undefined;
+      outputs[o] = { kind: 'file', ...file };
       continue;
     }
     const tree = hasher.hashTree(o);
     if (!tree) return undefined; // vanished: nothing trustworthy to store
-    const files: Record<string, { hash: Sha256; size: number; mode: number }> = {};
+    const files: Record<string, CachedFile> = {};
     for (const [f, h] of tree.entries) {
-      const st = hasher.stat(f)!;
-      files[f.slice(o.length + 1)] = { hash: h, size: st.size, mode: st.mode & 0o777 };
-      if (store.putBlob(h, path.join(root, f))) hasher.relinked(f);
+      const file = keep(f, h, hasher.stat(f)!.size);
+      if (!file) return undefined;
+      files[f.slice(o.length + 1)] = file;
     }
     outputs[o] = { kind: 'dir', hash: tree.hash, size: tree.size, files };
   }
   return { outputs };
+}
+
+/** A small file's bytes, or undefined when it is gone or no longer `size` bytes long. */
+function readSmall(abs: string, size: number): Buffer | undefined {
+  try {
+    const bytes = fs.readFileSync(abs);
+    return bytes.length === size ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -80,11 +106,12 @@ export async function fetchRemote(remote: RemoteCache, store: LocalStore, node: 
 
 /** Uploads an action result's blobs (those the server lacks), then the result itself. */
 export async function upload(remote: RemoteCache, store: LocalStore, fingerprint: Sha256, result: ActionResult): Promise<void> {
-  for (const b of store.blobsOf(result)) {
+  // Files kept inline go up as blobs too: a reader that does not take inline bytes finds them there.
+  for (const [, f] of cachedFiles(result)) {
     if (!remote.uploads) return;
-    const data = store.readBlob(b.hash);
+    const data = f.data !== undefined ? Buffer.from(f.data, 'base64') : store.readBlob(f.hash);
     if (!data) return;
-    await remote.putBlob(b.hash, data);
+    await remote.putBlob(f.hash, data);
   }
   if (remote.uploads) await remote.putAction(fingerprint, result);
 }
@@ -126,7 +153,7 @@ export function restoreOutputs(store: LocalStore, hasher: FileHasher, root: stri
     removeOutput(root, o, target ?? o);
     hasher.forget(o);
     if (c.kind === 'file') {
-      if (!store.restoreBlob(c.hash, abs, c.mode)) throw new Error(`blob ${c.hash} vanished`);
+      restoreFile(store, c, abs);
       continue;
     }
     fs.mkdirSync(abs, { recursive: true });
@@ -142,7 +169,7 @@ export function restoreOutputs(store: LocalStore, hasher: FileHasher, root: stri
         }
         made.add(dir);
       }
-      if (!store.restoreBlob(f.hash, path.join(abs, rel), f.mode)) throw new Error(`blob ${f.hash} vanished`);
+      restoreFile(store, f, path.join(abs, rel));
     }
     const listed = listFiles(root, o) ?? [];
     const names = Object.keys(c.files);
@@ -150,4 +177,10 @@ export function restoreOutputs(store: LocalStore, hasher: FileHasher, root: stri
       throw new Error(`the restored folder '${o}' holds other files than its cache entry lists`);
     }
   }
+}
+
+/** One file back from the store: its inline bytes, or its blob (verified while copied). */
+function restoreFile(store: LocalStore, f: CachedFile, dest: string): void {
+  if (f.data !== undefined) store.restoreInline(f.data, dest, f.mode);
+  else if (!store.restoreBlob(f.hash, dest, f.mode)) throw new Error(`blob ${f.hash} vanished`);
 }

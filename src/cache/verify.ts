@@ -3,12 +3,13 @@
 // when every output path and every file name in a folder is a plain relative path (no
 // absolute path, no '.', '..' or empty part, no NUL), no name is both a file and a folder,
 // every hash is a SHA-256, every size a whole number, every mode regular-file permission bits
-// (no setuid, setgid or sticky bit), and each folder's tree hash is the one its file list
-// gives. What passes is returned as a fresh object holding only those fields.
+// (no setuid, setgid or sticky bit), each folder's tree hash is the one its file list gives,
+// and a file kept inline (its bytes in the result) has exactly the size and hash recorded for
+// it. What passes is returned as a fresh object holding only those fields.
 import { treeHash } from '../hashing/file-hasher.js';
-import type { Sha256 } from '../hashing/sha256.js';
+import { sha256, type Sha256 } from '../hashing/sha256.js';
 import { isSafeRelative } from '../util/fs.js';
-import type { ActionResult, CachedOutput } from './cache.js';
+import type { ActionResult, CachedFile, CachedOutput } from './cache.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const S_IFMT = 0o170000;
@@ -56,19 +57,20 @@ export function checkResult(raw: unknown): { result: VerifiedResult } | { proble
   const outputs: Record<string, CachedOutput> = Object.create(null);
   for (const [o, c] of Object.entries(raw.outputs)) {
     if (!isSafeRelative(o)) return { problem: `it names the output ${shown(o)}, which is not a plain path inside the workspace` };
-    if (!isObject(c) || !isSha256(c.hash) || !isSize(c.size)) return { problem: `its record of ${shown(o)} is malformed` };
+    if (!isObject(c)) return { problem: `its record of ${shown(o)} is malformed` };
     if (c.kind === 'file') {
-      if (!isMode(c.mode)) return { problem: `it gives ${shown(o)} the mode ${modeText(c.mode)}, which is more than permission bits` };
-      outputs[o] = { kind: 'file', hash: c.hash, size: c.size, mode: c.mode };
+      const file = checkFile(o, c);
+      if ('problem' in file) return file;
+      outputs[o] = { kind: 'file', ...file };
       continue;
     }
-    if (c.kind !== 'dir' || !isObject(c.files)) return { problem: `its record of ${shown(o)} is malformed` };
-    const files: Record<string, { hash: Sha256; size: number; mode: number }> = Object.create(null);
+    if (c.kind !== 'dir' || !isObject(c.files) || !isSha256(c.hash) || !isSize(c.size)) return { problem: `its record of ${shown(o)} is malformed` };
+    const files: Record<string, CachedFile> = Object.create(null);
     for (const [name, f] of Object.entries(c.files)) {
       if (!isSafeRelative(name)) return { problem: `the folder ${shown(o)} lists the file ${shown(name)}, which leaves the folder or is not a plain relative path` };
-      if (!isObject(f) || !isSha256(f.hash) || !isSize(f.size)) return { problem: `its record of ${shown(`${o}/${name}`)} is malformed` };
-      if (!isMode(f.mode)) return { problem: `it gives ${shown(`${o}/${name}`)} the mode ${modeText(f.mode)}, which is more than permission bits` };
-      files[name] = { hash: f.hash, size: f.size, mode: f.mode };
+      const file = checkFile(`${o}/${name}`, f);
+      if ('problem' in file) return file;
+      files[name] = file;
     }
     // A name that is also another's folder ('a' and 'a/b') cannot both be restored.
     for (const name of Object.keys(files)) {
@@ -81,6 +83,19 @@ export function checkResult(raw: unknown): { result: VerifiedResult } | { proble
     outputs[o] = { kind: 'dir', hash: c.hash, size: c.size, files };
   }
   return { result: { outputs } as VerifiedResult };
+}
+
+/** A file's record: hash, size and mode, and its inline bytes where it has them. */
+function checkFile(p: string, f: unknown): CachedFile | { problem: string } {
+  if (!isObject(f) || !isSha256(f.hash) || !isSize(f.size)) return { problem: `its record of ${shown(p)} is malformed` };
+  if (!isMode(f.mode)) return { problem: `it gives ${shown(p)} the mode ${modeText(f.mode)}, which is more than permission bits` };
+  if (f.data === undefined) return { hash: f.hash, size: f.size, mode: f.mode };
+  // Restored as they stand: the bytes must be the ones the hash names (base64 in its one spelling).
+  const bytes = typeof f.data === 'string' ? Buffer.from(f.data, 'base64') : undefined;
+  if (!bytes || bytes.toString('base64') !== f.data || bytes.length !== f.size || sha256(bytes) !== f.hash) {
+    return { problem: `its inline copy of ${shown(p)} is not the ${f.size} bytes its hash ${f.hash.slice(0, 12)} names` };
+  }
+  return { hash: f.hash, size: f.size, mode: f.mode, data: f.data };
 }
 
 function modeText(m: unknown): string {

@@ -97,14 +97,36 @@ test('a tampered blob on the server is rejected and the target is rebuilt', { sk
   assert.equal(ci.run(['--remote-upload'], env).code, 0);
   ci.takeRuns();
   const lock = JSON.parse(ci.read('sbuild.lock'));
-  const metricsHash: string = lock.targets.metrics.outputs['work/metrics.json'].hash;
-  fs.writeFileSync(path.join(server.dataDir, 'cas', metricsHash), 'forged\n');
+  // The checkpoint is a blob; small outputs travel inside their entries (checked with them).
+  const ckptHash: string = lock.targets.train.outputs['work/model.ckpt'].hash;
+  const ckpt = path.join(server.dataDir, 'cas', ckptHash);
+  fs.writeFileSync(ckpt, Buffer.alloc(fs.statSync(ckpt).size, 0x41));
+  const clone = cloneOf(ci);
+  const res = clone.run(['train'], env);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, new RegExp(`warning: remote cache blob ${ckptHash.slice(0, 12)} was rejected: its content hashes to [0-9a-f]{12}`));
+  assert.deepEqual(clone.takeRuns(), ['train'], 'rebuilt rather than trusting the forged blob');
+  assert.ok(!fs.readFileSync(clone.path('work/model.ckpt')).equals(fs.readFileSync(ckpt)));
+});
+
+test('a remote entry whose inline bytes were changed is refused; the target is built here', { skip: noNginx }, () => {
+  const ci = workspace();
+  ci.write('cfg.txt', 'lr=inline\n');
+  assert.equal(ci.run(['--remote-upload'], env).code, 0);
+  ci.takeRuns();
+  const lock = JSON.parse(ci.read('sbuild.lock'));
+  const entry = path.join(server.dataDir, 'ac', lock.targets.metrics.fingerprint);
+  const e = JSON.parse(fs.readFileSync(entry, 'utf8')) as { outputs: Record<string, { size: number; data?: string }> };
+  const m = e.outputs['work/metrics.json']!;
+  assert.equal(Buffer.from(m.data!, 'base64').toString(), ci.read('work/metrics.json'), 'uploaded inside its entry');
+  m.data = Buffer.from('forged!\n').toString('base64');
+  fs.writeFileSync(entry, JSON.stringify(e));
   const clone = cloneOf(ci);
   const res = clone.run(['metrics'], env);
   assert.equal(res.code, 0, res.stdout + res.stderr);
-  assert.match(res.stdout, new RegExp(`warning: remote cache blob ${metricsHash.slice(0, 12)} was rejected: its content hashes to [0-9a-f]{12}`));
-  assert.ok(clone.takeRuns().includes('metrics'), 'rebuilt rather than trusting the forged blob');
-  assert.notEqual(clone.read('work/metrics.json'), 'forged\n');
+  assert.match(res.stdout, new RegExp(`^warning: remote cache entry [0-9a-f]{12} for 'metrics' was refused: its inline copy of 'work/metrics\\.json' is not the ${m.size} bytes its hash [0-9a-f]{12} names; not using it$`, 'm'));
+  assert.deepEqual(clone.takeRuns(), ['metrics'], 'train restored; metrics built here');
+  assert.equal(clone.read('work/metrics.json'), ci.read('work/metrics.json'));
 });
 
 test('push uploads checkpoints built elsewhere; pull on another machine brings them', { skip: noNginx }, () => {
