@@ -1,4 +1,7 @@
-// The launcher: a small Node process that starts command jobs for the local executor.
+// The launcher: a small process that starts command jobs for the local executor. On Linux
+// with a python3 it is the Python program of launcher-python.ts (a vfork, cheaper still
+// than a small Node process's fork); elsewhere, or if that one cannot start, the Node program
+// below. Both speak the same protocol and do the same duties.
 //
 // Starting a process from Node costs its parent a copy of its page tables (fork), the child
 // their teardown (exec), and the parent a page fault per page it writes afterwards: all in
@@ -19,8 +22,9 @@
 // SIGKILL 2 s later). If the launcher dies, the jobs it had started are stopped and fail;
 // later jobs start directly. (Unrelated to `sbuild launch`, which starts a distributed job's ranks.)
 import { spawn, type ChildProcess } from 'node:child_process';
+import { launcherPython, PYTHON_PROGRAM } from './launcher-python.js';
 
-/** The launcher's program (CommonJS, run with `node -e`): JSON lines in, JSON lines out. */
+/** The Node launcher's program (CommonJS, run with `node -e`): JSON lines in, JSON lines out. */
 const PROGRAM = String.raw`'use strict';
 // Named like the watchdog: ps and pgrep show this, not the program's text.
 process.title = 'sbuild-launcher';
@@ -140,15 +144,22 @@ export class Launcher {
   private ended: number[] = [];
   private flushing = false;
   private ready = false;
-  private dead = false;
+  /** Gone (exited, killed, or never started). */
+  dead = false;
   private buf = '';
+  /** Whether it ever said it was ready (one that dies before is replaced by the Node launcher). */
+  everReady = false;
 
-  constructor() {
-    this.child = spawn(process.execPath, ['--max-semi-space-size=1', '-e', PROGRAM], {
+  /** `python`: the program of launcher-python.ts, run by that python3 (the default where launcherPython() finds one). */
+  constructor(readonly kind: 'node' | 'python' = launcherPython() ? 'python' : 'node') {
+    const python = kind === 'python' ? launcherPython() : undefined;
+    const [file, args] = python ? [python, ['-E', '-s', '-c', PYTHON_PROGRAM]] : [process.execPath, ['--max-semi-space-size=1', '-e', PROGRAM]];
+    this.child = spawn(file, args, {
       // Detached: a Ctrl-C at the terminal is for sbuild, which forwards it to the jobs.
       // Not the build's environment (each job gets its own): nothing should take the launcher
-      // for one of them, and NODE_OPTIONS must not load anything into it.
-      cwd: '/', detached: true, stdio: ['pipe', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      // for one of them, and NODE_OPTIONS (or PYTHONPATH) must not load anything into it.
+      // Named like the watchdog: ps and pgrep show this, not the program's text.
+      cwd: '/', detached: true, stdio: ['pipe', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, argv0: 'sbuild-launcher',
     });
     this.child.on('error', () => this.died('could not start'));
     // 'close', not 'exit': what it wrote before it went is read first.
@@ -220,6 +231,7 @@ export class Launcher {
       this.buf = this.buf.slice(n + 1);
       if (m.ready) {
         this.ready = true;
+        this.everReady = true;
         continue;
       }
       const p = this.pending.get(m.id);

@@ -95,6 +95,8 @@ export class LocalExecutor implements Executor {
       if (++this.startedHere > LAUNCH_AFTER) this.launcher = new Launcher();
       return undefined;
     }
+    // A python3 that could not run the launcher (too old, broken): the Node one takes over.
+    if (this.launcher.kind === 'python' && !this.launcher.usable && !this.launcher.everReady && this.launcher.dead) this.launcher = new Launcher('node');
     return this.launcher.usable ? this.launcher : undefined;
   }
 

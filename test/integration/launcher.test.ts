@@ -60,7 +60,13 @@ function groupAlive(pgid: number): boolean {
   });
 }
 
-test('jobs started through the launcher: same records, logs, failures and group end as jobs sbuild starts', { skip }, () => {
+/** The launchers a Linux build may use: Python's (posix_spawn) where python3 runs, and Node's. */
+const KINDS: Array<{ kind: string; env: Record<string, string>; skip: string | false }> = [
+  { kind: 'python', env: {}, skip: skip || (!linux && 'Linux only') || (!hasPython && 'needs python3') },
+  { kind: 'node', env: { SBUILD_LAUNCHER_PYTHON: 'node' }, skip },
+];
+
+for (const { kind, env, skip } of KINDS) test(`jobs started through the ${kind} launcher: same records, logs, failures and group end as jobs sbuild starts`, { skip }, () => {
   const r = launcherRig({
     ok: { run: sh('ok', `echo "$SBUILD_TARGET" > o/ok; echo $PPID > o/ok.ppid; tr '\\000' ' ' < /proc/$PPID/cmdline > o/ok.parent 2>/dev/null; true`), outputs: ['o/ok', 'o/ok.ppid', 'o/ok.parent'] },
     argv: { run: ['sh', '-c', 'echo "two\nlines" > o/argv'] },
@@ -69,7 +75,7 @@ test('jobs started through the launcher: same records, logs, failures and group 
     missing: { run: ['no-such-program-sbuild-test', 'x'] },
     leaves: { run: sh('leaves', '(sleep 30 &); echo > o/leaves') },
   });
-  const res = r.run(['-k', '-j', '2']);
+  const res = r.run(['-k', '-j', '2'], env);
   assert.equal(res.code, 1, res.stdout + res.stderr);
   assert.match(res.stdout, /✖ fails: command failed with exit code 3; partial outputs moved to \.sbuild\/failed\/fails\//);
   assert.match(res.stdout, /✖ killed: command was killed by SIGTERM/);
@@ -79,6 +85,7 @@ test('jobs started through the launcher: same records, logs, failures and group 
   assert.equal(r.read('o/argv'), 'two\nlines\n');
   if (linux) {
     assert.match(r.read('o/ok.parent'), /^sbuild-launcher\b/, 'ok was started by the launcher');
+    assert.equal(r.read('o/ok.parent').includes(' -c import'), kind === 'python', `the ${kind} launcher`);
     assert.ok(!isLauncher(r.read('o/ok.ppid').trim()), 'the launcher exited with the build');
   }
   assert.equal(r.read('.sbuild/logs/fails.log').split('\n')[0], `$ ${sh('fails', 'echo partial > o/fails; exit 3')}`);
@@ -89,7 +96,20 @@ test('jobs started through the launcher: same records, logs, failures and group 
   assert.ok(!r.exists('.sbuild/jobs.jsonl'), 'no jobs record left');
   assert.deepEqual(fs.readdirSync(r.path('.sbuild/builds')), [], 'the build unregistered, its jobs record gone');
   // And they are fresh afterwards, like any other.
-  assert.match(r.run(['ok', 'argv', 'leaves']).stdout, /sbuild: 0 ran, 24 fresh/);
+  assert.match(r.run(['ok', 'argv', 'leaves'], env).stdout, /sbuild: 0 ran, 24 fresh/);
+});
+
+test('a python3 that cannot run the launcher: the Node launcher starts the jobs instead', { skip: skip || (!linux && 'Linux only') }, () => {
+  const r = launcherRig({
+    ok: { run: sh('ok', `tr '\\000' ' ' < /proc/$PPID/cmdline > o/ok 2>/dev/null; true`) },
+  });
+  r.write('old-python3', '#!/bin/sh\nexit 3\n');
+  fs.chmodSync(r.path('old-python3'), 0o755);
+  const res = r.run([], { SBUILD_LAUNCHER_PYTHON: r.path('old-python3') });
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, /sbuild: 22 ran, 0 fresh/);
+  assert.match(r.read('o/ok'), /^sbuild-launcher\b/, 'started by a launcher');
+  assert.ok(!r.read('o/ok').includes(' -c import'), 'the Node one');
 });
 
 test('Ctrl-C reaches a job the launcher started: exit 130 at once, the job stopped, finished targets kept', { skip }, async () => {
