@@ -64,6 +64,8 @@ def start(j):
                              start_new_session=True, restore_signals=True)
     except OSError as e:
         return send({'id': j['id'], 'error': 'spawn %s %s' % (file, errno.errorcode.get(e.errno, e.strerror))})
+    except Exception as e:  # what the job's text cannot be passed as (a lone surrogate), and the like
+        return send({'id': j['id'], 'error': 'spawn %s: %s' % (file, e)})
     finally:
         os.close(fd)
     held.add(p.pid)
