@@ -144,11 +144,12 @@ export class Launcher {
   private ended: number[] = [];
   private flushing = false;
   private ready = false;
-  /** Gone (exited, killed, or never started). */
-  dead = false;
+  private dead = false;
   private buf = '';
-  /** Whether it ever said it was ready (one that dies before is replaced by the Node launcher). */
+  /** Whether it ever said it was ready. */
   everReady = false;
+  /** Told when it goes, and whether it had been ready. */
+  onDeath?: (wasReady: boolean) => void;
 
   /** `python`: the program of launcher-python.ts, run by that python3 (the default where launcherPython() finds one). */
   constructor(readonly kind: 'node' | 'python' = launcherPython() ? 'python' : 'node') {
@@ -256,6 +257,7 @@ export class Launcher {
   private died(how: string): void {
     if (this.dead) return;
     this.dead = true;
+    this.onDeath?.(this.everReady);
     const error = `the job launcher ${how}`;
     for (const [id, p] of this.pending) {
       this.settle(id);

@@ -92,12 +92,19 @@ export class LocalExecutor implements Executor {
   private launcherFor(): Launcher | undefined {
     if (this.launcher === false) return undefined;
     if (this.launcher === undefined) {
-      if (++this.startedHere > LAUNCH_AFTER) this.launcher = new Launcher();
+      if (++this.startedHere > LAUNCH_AFTER) this.launcher = this.startLauncher();
       return undefined;
     }
-    // A python3 that could not run the launcher (too old, broken): the Node one takes over.
-    if (this.launcher.kind === 'python' && !this.launcher.usable && !this.launcher.everReady && this.launcher.dead) this.launcher = new Launcher('node');
     return this.launcher.usable ? this.launcher : undefined;
+  }
+
+  private startLauncher(): Launcher {
+    const l = new Launcher();
+    // A python3 that could not run the launcher (too old, broken): the Node one takes over at once.
+    if (l.kind === 'python') l.onDeath = (wasReady) => {
+      if (!wasReady && this.launcher === l) this.launcher = new Launcher('node');
+    };
+    return l;
   }
 
   /** A command job the launcher starts: the same record, log, signals and group end as one started here. */
