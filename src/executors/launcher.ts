@@ -154,11 +154,11 @@ export class Launcher {
   /** `python`: the program of launcher-python.ts, run by that python3 (the default where launcherPython() finds one). */
   constructor(readonly kind: 'node' | 'python' = launcherPython() ? 'python' : 'node') {
     const python = kind === 'python' ? launcherPython() : undefined;
-    const [file, args] = python ? [python, ['-E', '-s', '-c', PYTHON_PROGRAM]] : [process.execPath, ['--max-semi-space-size=1', '-e', PROGRAM]];
+    const [file, args] = python ? [python, ['-I', '-S', '-c', PYTHON_PROGRAM]] : [process.execPath, ['--max-semi-space-size=1', '-e', PROGRAM]];
     this.child = spawn(file, args, {
       // Detached: a Ctrl-C at the terminal is for sbuild, which forwards it to the jobs.
       // Not the build's environment (each job gets its own): nothing should take the launcher
-      // for one of them, and NODE_OPTIONS (or PYTHONPATH) must not load anything into it.
+      // for one of them, and NODE_OPTIONS (or PYTHONPATH, site-packages) must not load anything into it.
       // Named like the watchdog: ps and pgrep show this, not the program's text.
       cwd: '/', detached: true, stdio: ['pipe', 'pipe', 'inherit'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, argv0: 'sbuild-launcher',
     });
