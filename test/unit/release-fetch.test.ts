@@ -472,7 +472,7 @@ function buildBundle(spec: BundleSpec = { zip: DEFAULT_ZIP }): string {
   const zipAbs = makeZip(path.join(dir, 'metrics.zip'), spec.zip);
   fs.writeFileSync(path.join(dir, 'report.txt'), REPORT);
   const zipBytes = fs.readFileSync(zipAbs);
-  const base = 'artifacts/work';
+  const base = 'artifacts/runs';
   const targets: Record<string, [string | null, string | null]> = { 'a.json': ['train', FP_T], 'sub/b.bin': ['eval', FP_E] };
   const files: ManifestFile[] = [
     {
@@ -572,7 +572,7 @@ async function refusedInstall(
   assert.equal(fs.existsSync(`${staged.dir}.unpacked`), false);
 }
 
-const ALL_PLACED = ['artifacts/metrics.zip', 'artifacts/release/v1', 'artifacts/work/a.json', 'artifacts/work/c.txt', 'artifacts/work/sub/b.bin', 'docs/report.txt'];
+const ALL_PLACED = ['artifacts/metrics.zip', 'artifacts/release/v1', 'artifacts/runs/a.json', 'artifacts/runs/c.txt', 'artifacts/runs/sub/b.bin', 'docs/report.txt'];
 
 test('installBundle: places entries, assets and the bundle folder; a second fetch finds them all present and changes nothing', async () => {
   const built = buildBundle();
@@ -582,11 +582,11 @@ test('installBundle: places entries, assets and the bundle folder; a second fetc
   assert.deepEqual(r, { placed: ALL_PLACED, present: [], matching: ['eval', 'metrics', 'train'], incomplete: [], differing: [], skipped: 0 });
 
   const read = (rel: string): Buffer => fs.readFileSync(path.join(root, rel));
-  assert.equal(read('artifacts/work/a.json').toString(), '{"a":1}\n');
-  assert.ok(read('artifacts/work/sub/b.bin').equals(BIN));
-  assert.equal(read('artifacts/work/c.txt').toString(), 'no target\n');
-  assert.equal(fs.statSync(path.join(root, 'artifacts/work/sub/b.bin')).mode & 0o777, 0o755);
-  assert.equal(fs.statSync(path.join(root, 'artifacts/work/a.json')).mode & 0o777, 0o644);
+  assert.equal(read('artifacts/runs/a.json').toString(), '{"a":1}\n');
+  assert.ok(read('artifacts/runs/sub/b.bin').equals(BIN));
+  assert.equal(read('artifacts/runs/c.txt').toString(), 'no target\n');
+  assert.equal(fs.statSync(path.join(root, 'artifacts/runs/sub/b.bin')).mode & 0o777, 0o755);
+  assert.equal(fs.statSync(path.join(root, 'artifacts/runs/a.json')).mode & 0o777, 0o644);
   // Each asset at its source, byte for byte.
   assert.ok(read('artifacts/metrics.zip').equals(fs.readFileSync(path.join(built, 'metrics.zip'))));
   assert.equal(read('docs/report.txt').toString(), REPORT);
@@ -598,7 +598,7 @@ test('installBundle: places entries, assets and the bundle folder; a second fetc
   // Exactly these files, and nothing else, in the workspace; the staging was moved, the work folder removed.
   assert.deepEqual(
     Object.keys(tree(root)).filter((k) => !k.endsWith('/')).sort(),
-    ['README', 'artifacts/metrics.zip', 'artifacts/release/v1/SHA256SUMS', 'artifacts/release/v1/manifest.json', 'artifacts/release/v1/metrics.zip', 'artifacts/release/v1/report.txt', 'artifacts/work/a.json', 'artifacts/work/c.txt', 'artifacts/work/sub/b.bin', 'docs/report.txt'],
+    ['README', 'artifacts/metrics.zip', 'artifacts/release/v1/SHA256SUMS', 'artifacts/release/v1/manifest.json', 'artifacts/release/v1/metrics.zip', 'artifacts/release/v1/report.txt', 'artifacts/runs/a.json', 'artifacts/runs/c.txt', 'artifacts/runs/sub/b.bin', 'docs/report.txt'],
   );
   assert.equal(fs.existsSync(staged.dir), false);
   assert.equal(fs.existsSync(`${staged.dir}.unpacked`), false);
@@ -644,7 +644,7 @@ test('installBundle: an entry whose bytes do not match the manifest is refused, 
 
 test('installBundle: an entry put anywhere but below its base is refused, and nothing is placed', async () => {
   const root = newRoot();
-  for (const wrong of ['../../up/x', 'elsewhere/c.txt', 'artifacts/work/other.txt', '.git/hooks/pre-commit']) {
+  for (const wrong of ['../../up/x', 'elsewhere/c.txt', 'artifacts/runs/other.txt', '.git/hooks/pre-commit']) {
     const built = buildBundle({
       zip: DEFAULT_ZIP,
       tweak: (m) => {
@@ -653,7 +653,7 @@ test('installBundle: an entry put anywhere but below its base is refused, and no
     });
     await refusedInstall(root, stage(root, built), lockOf(), { overwrite: true, all: true }, (err) => {
       assert.ok(err instanceof TransferError);
-      assert.equal(err.message, `LABEL: manifest.json puts metrics.zip's entry "c.txt" at ${JSON.stringify(wrong)}, not below its base "artifacts/work"; the bundle is refused.`);
+      assert.equal(err.message, `LABEL: manifest.json puts metrics.zip's entry "c.txt" at ${JSON.stringify(wrong)}, not below its base "artifacts/runs"; the bundle is refused.`);
     });
   }
   // A hostile base, with paths consistent with it, is refused by the path checks.
@@ -705,7 +705,7 @@ test('installBundle: a zip entry the manifest does not list, or a listed entry t
   const missing = buildBundle({
     zip: DEFAULT_ZIP,
     tweak: (m) => {
-      m.files[0]!.unpack!.files.push(content('artifacts/work', 'ghost.txt', 'boo', null, null));
+      m.files[0]!.unpack!.files.push(content('artifacts/runs', 'ghost.txt', 'boo', null, null));
     },
   });
   await refusedInstall(root, stage(root, missing), lockOf(), {}, (err) => {
@@ -723,46 +723,46 @@ test('installBundle: a zip entry the manifest does not list, or a listed entry t
 test('installBundle: local files that differ are refused with exit 2, naming them; --overwrite replaces them', async () => {
   const built = buildBundle();
   const root = newRoot();
-  fs.mkdirSync(path.join(root, 'artifacts/work'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'artifacts/work/a.json'), 'local edit\n');
+  fs.mkdirSync(path.join(root, 'artifacts/runs'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'artifacts/runs/a.json'), 'local edit\n');
   fs.mkdirSync(path.join(root, 'docs'));
   fs.writeFileSync(path.join(root, 'docs/report.txt'), 'local report\n');
   // One local file with the bundle's bytes already: present, not a conflict.
-  fs.writeFileSync(path.join(root, 'artifacts/work/c.txt'), 'no target\n');
+  fs.writeFileSync(path.join(root, 'artifacts/runs/c.txt'), 'no target\n');
   await refusedInstall(root, stage(root, built), lockOf(), {}, (err) => {
     assert.ok(!(err instanceof TransferError));
     assert.equal(err.exitCode, 2);
     assert.equal(err.kind, 'usage');
-    assert.match(err.message, /^fetching LABEL would replace 2 local file\(s\) that differ from the published ones:\n {2}artifacts\/work\/a\.json\n {2}docs\/report\.txt\nNothing was changed\. Move them away, or pass --overwrite to replace them\.$/);
+    assert.match(err.message, /^fetching LABEL would replace 2 local file\(s\) that differ from the published ones:\n {2}artifacts\/runs\/a\.json\n {2}docs\/report\.txt\nNothing was changed\. Move them away, or pass --overwrite to replace them\.$/);
   });
-  assert.equal(fs.readFileSync(path.join(root, 'artifacts/work/a.json'), 'utf8'), 'local edit\n');
+  assert.equal(fs.readFileSync(path.join(root, 'artifacts/runs/a.json'), 'utf8'), 'local edit\n');
 
   // A dry run reports the conflict the same way.
   await refusedInstall(root, stage(root, built), lockOf(), { dryRun: true }, (err) => assert.equal(err.exitCode, 2));
 
   const r = await installBundle(root, stage(root, built), lockOf(), 'LABEL', { overwrite: true });
-  assert.deepEqual(r.placed, ALL_PLACED.filter((p) => p !== 'artifacts/work/c.txt'));
-  assert.deepEqual(r.present, ['artifacts/work/c.txt']);
-  assert.equal(fs.readFileSync(path.join(root, 'artifacts/work/a.json'), 'utf8'), '{"a":1}\n');
+  assert.deepEqual(r.placed, ALL_PLACED.filter((p) => p !== 'artifacts/runs/c.txt'));
+  assert.deepEqual(r.present, ['artifacts/runs/c.txt']);
+  assert.equal(fs.readFileSync(path.join(root, 'artifacts/runs/a.json'), 'utf8'), '{"a":1}\n');
   assert.equal(fs.readFileSync(path.join(root, 'docs/report.txt'), 'utf8'), REPORT);
   // The file already right was not rewritten; no temporary files were left beside the replaced ones.
   assert.deepEqual(fs.readdirSync(path.join(root, 'docs')), ['report.txt']);
-  assert.deepEqual(fs.readdirSync(path.join(root, 'artifacts/work')).sort(), ['a.json', 'c.txt', 'sub']);
+  assert.deepEqual(fs.readdirSync(path.join(root, 'artifacts/runs')).sort(), ['a.json', 'c.txt', 'sub']);
 });
 
 test("installBundle: --overwrite replaces a local folder where a file goes, and a bundle folder that differs", async () => {
   const built = buildBundle();
   const root = newRoot();
-  fs.mkdirSync(path.join(root, 'artifacts/work/a.json/inner'), { recursive: true });
-  fs.writeFileSync(path.join(root, 'artifacts/work/a.json/inner/x'), 'x');
+  fs.mkdirSync(path.join(root, 'artifacts/runs/a.json/inner'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'artifacts/runs/a.json/inner/x'), 'x');
   fs.mkdirSync(path.join(root, 'artifacts/release/v1'), { recursive: true });
   fs.writeFileSync(path.join(root, 'artifacts/release/v1/stale.txt'), 'stale');
   await refusedInstall(root, stage(root, built), lockOf(), {}, (err) => {
-    assert.match(err.message, /would replace 2 local file\(s\).*:\n {2}artifacts\/work\/a\.json\n {2}artifacts\/release\/v1\n/s);
+    assert.match(err.message, /would replace 2 local file\(s\).*:\n {2}artifacts\/runs\/a\.json\n {2}artifacts\/release\/v1\n/s);
   });
   const r = await installBundle(root, stage(root, built), lockOf(), 'LABEL', { overwrite: true });
   assert.deepEqual(r.placed, ALL_PLACED);
-  assert.equal(fs.readFileSync(path.join(root, 'artifacts/work/a.json'), 'utf8'), '{"a":1}\n');
+  assert.equal(fs.readFileSync(path.join(root, 'artifacts/runs/a.json'), 'utf8'), '{"a":1}\n');
   assert.deepEqual(fs.readdirSync(path.join(root, 'artifacts/release/v1')).sort(), ['SHA256SUMS', 'manifest.json', 'metrics.zip', 'report.txt']);
 });
 
@@ -773,21 +773,21 @@ test('installBundle: files of a target whose fingerprint differs from sbuild.loc
   lock.delete('metrics'); // not in the lock at all: differs too
   const r = await installBundle(root, stage(root, built), lock, 'LABEL');
   assert.deepEqual(r, {
-    placed: ['artifacts/release/v1', 'artifacts/work/c.txt', 'artifacts/work/sub/b.bin', 'docs/report.txt'],
+    placed: ['artifacts/release/v1', 'artifacts/runs/c.txt', 'artifacts/runs/sub/b.bin', 'docs/report.txt'],
     present: [],
     matching: ['eval'],
     incomplete: [],
     differing: ['metrics', 'train'],
     skipped: 2,
   });
-  assert.equal(fs.existsSync(path.join(root, 'artifacts/work/a.json')), false);
+  assert.equal(fs.existsSync(path.join(root, 'artifacts/runs/a.json')), false);
   assert.equal(fs.existsSync(path.join(root, 'artifacts/metrics.zip')), false);
-  assert.ok(fs.readFileSync(path.join(root, 'artifacts/work/sub/b.bin')).equals(BIN));
+  assert.ok(fs.readFileSync(path.join(root, 'artifacts/runs/sub/b.bin')).equals(BIN));
 
   const root2 = newRoot();
   const r2 = await installBundle(root2, stage(root2, built), lock, 'LABEL', { all: true });
   assert.deepEqual(r2, { placed: ALL_PLACED, present: [], matching: ['eval'], incomplete: [], differing: ['metrics', 'train'], skipped: 0 });
-  assert.equal(fs.readFileSync(path.join(root2, 'artifacts/work/a.json'), 'utf8'), '{"a":1}\n');
+  assert.equal(fs.readFileSync(path.join(root2, 'artifacts/runs/a.json'), 'utf8'), '{"a":1}\n');
   assert.ok(fs.existsSync(path.join(root2, 'artifacts/metrics.zip')));
 });
 
@@ -800,7 +800,7 @@ test('installBundle: a dry run places nothing and reports what it would place', 
   const before = tree(root);
   const r = await installBundle(root, staged, lockOf({ eval: sha('x') }), 'LABEL', { dryRun: true });
   assert.deepEqual(r, {
-    placed: ['artifacts/metrics.zip', 'artifacts/release/v1', 'artifacts/work/a.json', 'artifacts/work/c.txt'],
+    placed: ['artifacts/metrics.zip', 'artifacts/release/v1', 'artifacts/runs/a.json', 'artifacts/runs/c.txt'],
     present: ['docs/report.txt'],
     matching: ['metrics', 'train'],
     incomplete: [],
@@ -817,10 +817,10 @@ test('installBundle: a symbolic link out of the workspace on the way to a conten
   const root = newRoot();
   const outside = tmp('outside');
   fs.mkdirSync(path.join(root, 'artifacts'));
-  fs.symlinkSync(outside, path.join(root, 'artifacts/work'));
+  fs.symlinkSync(outside, path.join(root, 'artifacts/runs'));
   await refusedInstall(root, stage(root, built), lockOf(), { overwrite: true, all: true }, (err) => {
     assert.ok(err instanceof TransferError);
-    assert.match(err.message, /^LABEL: "artifacts\/work\/a\.json" would be written through the symbolic link artifacts\/work → .*, outside the workspace; it is refused/);
+    assert.match(err.message, /^LABEL: "artifacts\/runs\/a\.json" would be written through the symbolic link artifacts\/runs → .*, outside the workspace; it is refused/);
   });
   assert.deepEqual(fs.readdirSync(outside), []);
 
@@ -844,29 +844,29 @@ test('installBundle: a symbolic link out of the workspace on the way to a conten
   // A link inside the workspace is followed.
   const root4 = newRoot();
   fs.mkdirSync(path.join(root4, 'artifacts/real-work'), { recursive: true });
-  fs.symlinkSync('real-work', path.join(root4, 'artifacts/work'));
+  fs.symlinkSync('real-work', path.join(root4, 'artifacts/runs'));
   const r = await installBundle(root4, stage(root4, built), lockOf(), 'LABEL');
   assert.deepEqual(r.placed, ALL_PLACED);
   assert.equal(fs.readFileSync(path.join(root4, 'artifacts/real-work/a.json'), 'utf8'), '{"a":1}\n');
-  assert.equal(fs.lstatSync(path.join(root4, 'artifacts/work')).isSymbolicLink(), true);
+  assert.equal(fs.lstatSync(path.join(root4, 'artifacts/runs')).isSymbolicLink(), true);
 });
 
 test('installBundle: two placements at one path, or one below another file, are refused', async () => {
   const root = newRoot();
-  const clash = buildBundle({ zip: DEFAULT_ZIP, tweak: (m) => (m.files[1]!.source = 'artifacts/work/a.json') });
+  const clash = buildBundle({ zip: DEFAULT_ZIP, tweak: (m) => (m.files[1]!.source = 'artifacts/runs/a.json') });
   await refusedInstall(root, stage(root, clash), lockOf(), {}, (err) => {
-    assert.equal(err.message, 'LABEL: manifest.json puts two different files at "artifacts/work/a.json"; the bundle is refused.');
+    assert.equal(err.message, 'LABEL: manifest.json puts two different files at "artifacts/runs/a.json"; the bundle is refused.');
   });
-  const below = buildBundle({ zip: DEFAULT_ZIP, tweak: (m) => (m.files[1]!.source = 'artifacts/work/sub') });
+  const below = buildBundle({ zip: DEFAULT_ZIP, tweak: (m) => (m.files[1]!.source = 'artifacts/runs/sub') });
   await refusedInstall(root, stage(root, below), lockOf(), {}, (err) => {
-    assert.match(err.message, /puts a file at "artifacts\/work\/sub" and another file below it \(artifacts\/work\/sub\/b\.bin\)/);
+    assert.match(err.message, /puts a file at "artifacts\/runs\/sub" and another file below it \(artifacts\/runs\/sub\/b\.bin\)/);
   });
 });
 
 test('installBundle: every file it reports placed is there afterwards (a content path below the bundle folder)', async () => {
   // The bundle folder is placed last, by replacing whatever is at its path: a file placed below
   // it first must not be deleted while reported as placed.
-  const built = buildBundle({ zip: DEFAULT_ZIP, tweak: (m) => (m.folder = 'artifacts/work') });
+  const built = buildBundle({ zip: DEFAULT_ZIP, tweak: (m) => (m.folder = 'artifacts/runs') });
   const root = newRoot();
   let report: InstallReport | undefined;
   let caught: unknown;
@@ -883,7 +883,7 @@ test('installBundle: every file it reports placed is there afterwards (a content
     return;
   }
   for (const p of report!.placed) {
-    if (p === 'artifacts/work') continue;
+    if (p === 'artifacts/runs') continue;
     assert.ok(fs.existsSync(path.join(root, p)), `${p} is reported placed but is not there`);
   }
 });
@@ -990,7 +990,7 @@ test('downloadBundle: a manifest of another shape is refused with what is wrong,
     [(m) => ({ ...m, commit: 123 }), /`commit` is not a string or null/],
     [(m) => ({ ...m, files: undefined }), /`files` is not a list/],
     [() => null, /it is not an object/],
-    [(m) => ({ ...m, files: [{ ...(m.files as object[])[0], unpack: { base: 'artifacts/work', files: [null] } }, (m.files as object[])[1]] }), /files\[0\]\.unpack\.files\[0\] lacks/],
+    [(m) => ({ ...m, files: [{ ...(m.files as object[])[0], unpack: { base: 'artifacts/runs', files: [null] } }, (m.files as object[])[1]] }), /files\[0\]\.unpack\.files\[0\] lacks/],
   ];
   for (const [edit, re] of cases) {
     const dir = buildBundle();
@@ -1007,24 +1007,24 @@ test('downloadBundle: a manifest of another shape is refused with what is wrong,
 });
 
 test('installBundle: with the graph, a path no target declares, or another target\'s output, is refused; a target the bundle brings only part of is incomplete', async () => {
-  const owners: Record<string, string> = { 'artifacts/metrics.zip': 'metrics', 'artifacts/release/v1': 'bundle', 'artifacts/work/a.json': 'train', 'artifacts/work/sub': 'eval', 'docs': 'docs' };
+  const owners: Record<string, string> = { 'artifacts/metrics.zip': 'metrics', 'artifacts/release/v1': 'bundle', 'artifacts/runs/a.json': 'train', 'artifacts/runs/sub': 'eval', 'docs': 'docs' };
   const ownerOf = (rel: string) => Object.entries(owners).find(([o]) => rel === o || rel.startsWith(o + '/'))?.[1];
   const built = buildBundle();
   // c.txt (no target in the manifest) lies in no declared output here.
   const root = newRoot();
   const before = tree(root);
-  await assert.rejects(installBundle(root, stage(root, built), lockOf(), 'LABEL', { ownerOf }), /manifest\.json puts metrics\.zip's entry "c\.txt" at "artifacts\/work\/c\.txt", which no target here declares as an output; the bundle is refused/);
+  await assert.rejects(installBundle(root, stage(root, built), lockOf(), 'LABEL', { ownerOf }), /manifest\.json puts metrics\.zip's entry "c\.txt" at "artifacts\/runs\/c\.txt", which no target here declares as an output; the bundle is refused/);
   assert.deepEqual(tree(root), { ...before, ...Object.fromEntries(Object.entries(tree(root)).filter(([k]) => k.startsWith('.sbuild'))) });
   // a.json said to be train's, but here eval's.
-  owners['artifacts/work'] = 'eval';
-  delete owners['artifacts/work/a.json'];
+  owners['artifacts/runs'] = 'eval';
+  delete owners['artifacts/runs/a.json'];
   const root2 = newRoot();
-  await assert.rejects(installBundle(root2, stage(root2, built), lockOf(), 'LABEL', { ownerOf }), /says "artifacts\/work\/a\.json" was built by train, but here it is an output of eval/);
+  await assert.rejects(installBundle(root2, stage(root2, built), lockOf(), 'LABEL', { ownerOf }), /says "artifacts\/runs\/a\.json" was built by train, but here it is an output of eval/);
   // Everything owned: placed; train's second recorded output is not in the bundle.
-  const ok = (rel: string) => (rel.startsWith('artifacts/work/') ? (rel === 'artifacts/work/a.json' ? 'train' : rel.startsWith('artifacts/work/sub') ? 'eval' : 'misc') : ownerOf(rel));
+  const ok = (rel: string) => (rel.startsWith('artifacts/runs/') ? (rel === 'artifacts/runs/a.json' ? 'train' : rel.startsWith('artifacts/runs/sub') ? 'eval' : 'misc') : ownerOf(rel));
   const root3 = newRoot();
-  const outputsOf = (t: string) => (t === 'train' ? ['artifacts/work/a.json', 'artifacts/work/train.log'] : t === 'eval' ? ['artifacts/work/sub'] : undefined);
-  const r = await installBundle(root3, stage(root3, built), lockOf(), 'LABEL', { ownerOf: (rel) => (rel === 'artifacts/work/c.txt' ? 'misc' : ok(rel)), outputsOf });
+  const outputsOf = (t: string) => (t === 'train' ? ['artifacts/runs/a.json', 'artifacts/runs/train.log'] : t === 'eval' ? ['artifacts/runs/sub'] : undefined);
+  const r = await installBundle(root3, stage(root3, built), lockOf(), 'LABEL', { ownerOf: (rel) => (rel === 'artifacts/runs/c.txt' ? 'misc' : ok(rel)), outputsOf });
   assert.deepEqual(r.incomplete, ['train']);
   assert.deepEqual(r.matching, ['eval', 'metrics', 'train']);
 });
