@@ -143,17 +143,19 @@ export class Launcher {
   /** Groups sbuild ended since the last message: they ride on the next one. */
   private ended: number[] = [];
   private flushing = false;
+  /** It said it was ready (once; it stays so after it dies). */
   private ready = false;
   private dead = false;
   private buf = '';
-  /** Whether it ever said it was ready. */
-  everReady = false;
   /** Told when it goes, and whether it had been ready. */
   onDeath?: (wasReady: boolean) => void;
+  /** Which program runs: the Python one of launcher-python.ts where launcherPython() finds a python3, else the Node one. */
+  readonly kind: 'node' | 'python';
 
-  /** `python`: the program of launcher-python.ts, run by that python3 (the default where launcherPython() finds one). */
-  constructor(readonly kind: 'node' | 'python' = launcherPython() ? 'python' : 'node') {
-    const python = kind === 'python' ? launcherPython() : undefined;
+  /** `prefer: 'node'`: the Node launcher even where a python3 is found. */
+  constructor(prefer: 'node' | 'python' = 'python') {
+    const python = prefer === 'python' ? launcherPython() : undefined;
+    this.kind = python ? 'python' : 'node';
     const [file, args] = python ? [python, ['-I', '-S', '-c', PYTHON_PROGRAM]] : [process.execPath, ['--max-semi-space-size=1', '-e', PROGRAM]];
     this.child = spawn(file, args, {
       // Detached: a Ctrl-C at the terminal is for sbuild, which forwards it to the jobs.
@@ -232,7 +234,6 @@ export class Launcher {
       this.buf = this.buf.slice(n + 1);
       if (m.ready) {
         this.ready = true;
-        this.everReady = true;
         continue;
       }
       const p = this.pending.get(m.id);
@@ -257,7 +258,7 @@ export class Launcher {
   private died(how: string): void {
     if (this.dead) return;
     this.dead = true;
-    this.onDeath?.(this.everReady);
+    this.onDeath?.(this.ready);
     const error = `the job launcher ${how}`;
     for (const [id, p] of this.pending) {
       this.settle(id);

@@ -12,6 +12,7 @@ import { forEachZipEntry, unsafeEntryName, writeEntry, ZipReadError } from './zi
 import { sha256File } from './publish.js';
 import { TransferError, shown } from './store.js';
 import { outputEscape } from '../util/fs.js';
+import { parentOf } from '../graph/graph.js';
 import type { StagedBundle } from './fetch.js';
 
 /** What sbuild.lock records of a target, as far as fetching needs it. */
@@ -226,7 +227,7 @@ export async function installBundle(root: string, staged: StagedBundle, lock: Ma
     // Every arriving path and every folder above one, gathered once.
     const arrivingSet = new Set<string>();
     for (const rel of byRel.keys()) {
-      for (let p = rel; p && !arrivingSet.has(p); p = path.posix.dirname(p) === '.' ? '' : path.posix.dirname(p)) arrivingSet.add(p);
+      for (let p = rel; p && !arrivingSet.has(p); p = parentOf(p)) arrivingSet.add(p);
     }
     const arriving = (o: string) => arrivingSet.has(o);
     const incomplete = [...matching].filter((t) => (opts.outputsOf?.(t) ?? []).some((o) => !arriving(o) && !fs.existsSync(path.join(root, o))));

@@ -48,6 +48,15 @@ function cloneOf(r: Rig, name?: string): Rig {
 
 const env = { CACHE_TOKEN: TOKEN };
 
+/** A workspace built with `cfg` and uploaded to the server; its runs taken, its lock read. */
+function uploaded(cfg: string): { ci: Rig; lock: { targets: Record<'train' | 'vis' | 'metrics', { fingerprint: string; outputs: Record<string, { hash: string; size: number }> }> } } {
+  const ci = workspace();
+  ci.write('cfg.txt', cfg);
+  assert.equal(ci.run(['--remote-upload'], env).code, 0);
+  ci.takeRuns();
+  return { ci, lock: JSON.parse(ci.read('sbuild.lock')) };
+}
+
 test('CI uploads; a clean clone with the remote cache runs nothing and gets byte-identical outputs', { skip: noNginx }, () => {
   const ci = workspace();
   const res = ci.run(['--remote-upload'], env);
@@ -92,13 +101,9 @@ test('an unreachable server gives one warning and a local build', { skip: noNgin
 });
 
 test('a tampered blob on the server is rejected and the target is rebuilt', { skip: noNginx }, () => {
-  const ci = workspace();
-  ci.write('cfg.txt', 'lr=tamper\n');
-  assert.equal(ci.run(['--remote-upload'], env).code, 0);
-  ci.takeRuns();
-  const lock = JSON.parse(ci.read('sbuild.lock'));
+  const { ci, lock } = uploaded('lr=tamper\n');
   // The checkpoint is a blob; small outputs travel inside their entries (checked with them).
-  const ckptHash: string = lock.targets.train.outputs['work/model.ckpt'].hash;
+  const ckptHash: string = lock.targets.train.outputs['work/model.ckpt']!.hash;
   const ckpt = path.join(server.dataDir, 'cas', ckptHash);
   fs.writeFileSync(ckpt, Buffer.alloc(fs.statSync(ckpt).size, 0x41));
   const clone = cloneOf(ci);
@@ -110,11 +115,7 @@ test('a tampered blob on the server is rejected and the target is rebuilt', { sk
 });
 
 test('a remote entry whose inline bytes were changed is refused; the target is built here', { skip: noNginx }, () => {
-  const ci = workspace();
-  ci.write('cfg.txt', 'lr=inline\n');
-  assert.equal(ci.run(['--remote-upload'], env).code, 0);
-  ci.takeRuns();
-  const lock = JSON.parse(ci.read('sbuild.lock'));
+  const { ci, lock } = uploaded('lr=inline\n');
   const entry = path.join(server.dataDir, 'ac', lock.targets.metrics.fingerprint);
   const e = JSON.parse(fs.readFileSync(entry, 'utf8')) as { outputs: Record<string, { size: number; data?: string }> };
   const m = e.outputs['work/metrics.json']!;
@@ -196,12 +197,8 @@ function nothingOutside(c: Rig): void {
 
 for (const [i, what] of ['escaping names', 'a tree hash that does not match its files', 'a setuid mode'].entries()) {
   test(`a remote entry with ${what} is refused with one warning; the target is built here, nothing written outside`, { skip: noNginx }, () => {
-    const ci = workspace();
-    ci.write('cfg.txt', `lr=poison-${i}\n`);
-    assert.equal(ci.run(['--remote-upload'], env).code, 0);
-    ci.takeRuns();
-    const lock = JSON.parse(ci.read('sbuild.lock'));
-    const metrics = lock.targets.metrics.outputs['work/metrics.json'];
+    const { ci, lock } = uploaded(`lr=poison-${i}\n`);
+    const metrics = lock.targets.metrics.outputs['work/metrics.json']!;
     const clone = cloneOf(ci, 'ws');
     const [, tamper, why] = tamperings(path.dirname(clone.dir), metrics)[i]!;
     editJson(path.join(server.dataDir, 'ac', lock.targets.vis.fingerprint), tamper);
