@@ -21,12 +21,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rig, ageAll, collect } from '../helpers/rig.js';
-import type { Rng } from './prng.js';
+import { fuzzSeeds, type Rng } from './prng.js';
 import type { Model } from './model.js';
 import { diffFromClean, liveEdit, seededWorkspace } from './live-edits.js';
 
-const SEEDS = (process.env.FUZZ_RACE_SEEDS ?? '21,22,23').split(',').filter((s) => s.trim() !== '').map(Number).filter((n) => Number.isInteger(n));
-for (let i = 0; i < Number(process.env.FUZZ_RANDOM ?? 0); i++) SEEDS.push(Math.floor(Math.random() * 2 ** 31));
+const SEEDS = fuzzSeeds('FUZZ_RACE_SEEDS', '21,22,23');
 const STEPS = Number(process.env.FUZZ_RACE_STEPS ?? 6);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

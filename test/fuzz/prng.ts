@@ -52,3 +52,10 @@ export class Rng {
     return xs;
   }
 }
+
+/** The seeds a property test runs: `$<envName>` (comma-separated) or `fixed`, plus `$FUZZ_RANDOM` fresh random ones. */
+export function fuzzSeeds(envName: string, fixed: string): number[] {
+  const seeds = (process.env[envName] ?? fixed).split(',').filter((s) => s.trim() !== '').map(Number).filter((n) => Number.isInteger(n));
+  for (let i = 0; i < Number(process.env.FUZZ_RANDOM ?? 0); i++) seeds.push(Math.floor(Math.random() * 2 ** 31));
+  return seeds;
+}

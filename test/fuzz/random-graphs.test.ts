@@ -28,11 +28,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Rig, type RunResult } from '../helpers/rig.js';
-import { Rng } from './prng.js';
+import { Rng, fuzzSeeds } from './prng.js';
 import { Model, byteOrder, outFiles, randomContent, randomLine, randomNote, randomV, type TargetSpec } from './model.js';
 
-const SEEDS = (process.env.FUZZ_SEEDS ?? '2,3,4,6,9').split(',').filter((s) => s.trim() !== '').map(Number).filter((n) => Number.isInteger(n));
-for (let i = 0; i < Number(process.env.FUZZ_RANDOM ?? 0); i++) SEEDS.push(Math.floor(Math.random() * 2 ** 31));
+const SEEDS = fuzzSeeds('FUZZ_SEEDS', '2,3,4,6,9');
 const STEPS = Number(process.env.FUZZ_STEPS ?? 10);
 const CLEAN_EVERY = Number(process.env.FUZZ_CLEAN_EVERY ?? 5);
 const DRY_RUNS = Number(process.env.FUZZ_DRY ?? 0.4);

@@ -14,12 +14,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rig } from '../helpers/rig.js';
-import type { Rng } from './prng.js';
+import { fuzzSeeds, type Rng } from './prng.js';
 import type { Model } from './model.js';
 import { diffFromClean, liveEdit, seededWorkspace } from './live-edits.js';
 
-const SEEDS = (process.env.FUZZ_WATCH_SEEDS ?? '31,32').split(',').filter((s) => s.trim() !== '').map(Number).filter((n) => Number.isInteger(n));
-for (let i = 0; i < Number(process.env.FUZZ_RANDOM ?? 0); i++) SEEDS.push(Math.floor(Math.random() * 2 ** 31));
+const SEEDS = fuzzSeeds('FUZZ_WATCH_SEEDS', '31,32');
 const STEPS = Number(process.env.FUZZ_WATCH_STEPS ?? 5);
 /** How long the watcher must print nothing before it counts as settled (its debounce is 30 ms). */
 const QUIET_MS = 1500;
