@@ -9,6 +9,7 @@ import { sha256, type Sha256 } from '../hashing/sha256.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { FINGERPRINT_FORMAT, type FingerprintRecord } from '../hashing/fingerprint.js';
 import { journalPath } from './state-paths.js';
+import { cutEntries, LockEntries } from './lock-entries.js';
 
 export const LOCK_FORMAT = 1;
 
@@ -56,14 +57,33 @@ export interface LockFile {
 
 export function readLock(root: string): LockFile {
   const file = path.join(root, 'sbuild.lock');
-  const lock: LockFile = { entries: new Map(), warnings: [], dirty: false };
+  const lock: LockFile = { entries: new LockEntries(), warnings: [], dirty: false };
   let text: string | undefined;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
     /* no lock yet */
   }
-  if (text !== undefined) {
+  const cut = text !== undefined ? cutEntries(text, LOCK_FORMAT, FINGERPRINT_FORMAT) : undefined;
+  if (cut) {
+    // Parsed when first asked for (lock-entries.ts). An entry that is not one counts as absent
+    // (its target is judged never built) and is said; the lock is written again without it.
+    lock.entries = LockEntries.lazy(cut, (name, t) => {
+      let e: unknown;
+      try {
+        e = JSON.parse(t);
+      } catch {
+        /* said below */
+      }
+      if (validEntry(e)) {
+        if (inCanonicalOrder(e)) sorted.add(e);
+        return e;
+      }
+      lock.dirty = true;
+      lock.warnings.push(`sbuild.lock's entry for '${name}' is corrupt; ignoring it ('${name}' is checked as never built, and the lock is rewritten without it)`);
+      return undefined;
+    });
+  } else if (text !== undefined) {
     try {
       const parsed = JSON.parse(text) as { format?: number; fingerprintFormat?: number; targets?: Record<string, LockEntry> };
       if (parsed.format !== LOCK_FORMAT || typeof parsed.targets !== 'object' || parsed.targets === null) throw new Error('format');
@@ -75,7 +95,7 @@ export function readLock(root: string): LockFile {
       }
       for (const [name, e] of Object.entries(parsed.targets)) {
         if (!validEntry(e)) throw new Error(`entry ${name}`);
-        if (isSorted(e.inputs) && isSorted(e.outputs) && isSorted(e.params) && isSorted(e.env) && (!e.runOutputs || isSorted(e.runOutputs))) sorted.add(e);
+        if (inCanonicalOrder(e)) sorted.add(e);
         lock.entries.set(name, e);
       }
     } catch {
@@ -86,6 +106,16 @@ export function readLock(root: string): LockFile {
   }
   replayJournal(root, lock);
   return lock;
+}
+
+/** Whether the lock holds an entry by this name, without parsing it (see LockEntries.holds). */
+export function holdsEntry(entries: Map<string, LockEntry>, name: string): boolean {
+  return entries instanceof LockEntries ? entries.holds(name) : entries.has(name);
+}
+
+/** Whether an entry's maps are in the order the lock writes them (then it is written as it is). */
+function inCanonicalOrder(e: LockEntry): boolean {
+  return isSorted(e.inputs) && isSorted(e.outputs) && isSorted(e.params) && isSorted(e.env) && (!e.runOutputs || isSorted(e.runOutputs));
 }
 
 function validEntry(e: unknown): e is LockEntry {
@@ -163,16 +193,27 @@ export class Journal {
   }
 }
 
-/** Sorted, indented JSON: one line per input/output, stable across runs. */
+/**
+ * Sorted, indented JSON: one line per input/output, stable across runs. The same bytes as
+ * `JSON.stringify({ format, fingerprintFormat, targets }, null, 2)`, written entry by entry so
+ * that an entry still as it was read (lock-entries.ts) is copied, not parsed and printed again.
+ */
 export function serializeLock(entries: Map<string, LockEntry>): string {
-  const names = [...entries.keys()].sort();
-  const targets: Record<string, unknown> = {};
+  const lazy = entries instanceof LockEntries ? entries : undefined;
+  const names = lazy ? lazy.names().sort() : [...entries.keys()].sort();
+  const parts: string[] = [];
   for (const n of names) {
-    const e = entries.get(n)!;
-    // Entries read from a lock this code wrote are sorted already; sort only what is new.
-    targets[n] = sorted.has(e) ? e : canonicalEntry(e);
+    let text = lazy?.rawText(n);
+    if (text === undefined) {
+      const e = entries.get(n);
+      if (e === undefined) continue; // corrupt as read: dropped
+      // Entries read from a lock this code wrote are sorted already; sort only what is new.
+      text = JSON.stringify(sorted.has(e) ? e : canonicalEntry(e), null, 2).replaceAll('\n', '\n    ');
+    }
+    parts.push(`    ${JSON.stringify(n)}: ${text}`);
   }
-  return JSON.stringify({ format: LOCK_FORMAT, fingerprintFormat: FINGERPRINT_FORMAT, targets }, null, 2) + '\n';
+  const head = `{\n  "format": ${LOCK_FORMAT},\n  "fingerprintFormat": ${FINGERPRINT_FORMAT},\n  "targets": {`;
+  return parts.length ? `${head}\n${parts.join(',\n')}\n  }\n}\n` : `${head}}\n}\n`;
 }
 
 /** Entries known to be in canonical (sorted) form. */

@@ -6,7 +6,7 @@
 import type { Graph } from '../graph/graph.js';
 import { ownerAbove } from '../graph/graph.js';
 import type { Sha256 } from '../hashing/sha256.js';
-import type { OutputRecord } from './lockfile.js';
+import { holdsEntry, type OutputRecord } from './lockfile.js';
 import { category, type Reason } from './reasons.js';
 import type { Current } from './rebuilder.js';
 import { peekLocal, recordsOf } from './restore.js';
@@ -68,6 +68,8 @@ export function plan(ws: Workspace, sel: Selection, clean?: Set<number>, forBuil
   /** Files inside folders a restore would bring back, by path → hash. */
   const overlay = new Map<string, Sha256>();
 
+  /** Output records in effect; a clean target's are its entry's. */
+  const outputsOf = (id: number) => outputs.get(id) ?? (clean?.has(id) ? lock.entries.get(graph.nodes[id]!.name)?.outputs : undefined);
   const cached = (id: number, cur: Current) => {
     const r = peekLocal(ws, graph.nodes[id]!, cur.fingerprint);
     return r ? recordsOf(r, overlay) : undefined;
@@ -101,19 +103,19 @@ export function plan(ws: Workspace, sel: Selection, clean?: Set<number>, forBuil
       if (node.deps.every((d) => settled.has(d))) settled.add(id);
       return;
     }
-    const entry = lock.entries.get(node.name);
-    if (entry && clean?.has(id)) {
-      outputs.set(id, entry.outputs);
+    if (clean?.has(id) && holdsEntry(lock.entries, node.name)) {
+      // Its entry is read only if a target judged here reads its outputs (outputsOf).
       if (node.deps.every((d) => settled.has(d))) settled.add(id);
       return add(id, 'fresh', []);
     }
+    const entry = lock.entries.get(node.name);
     judged++;
     const upstreamChanged = node.deps.some((d) => changed.has(d));
     if (forBuild && upstreamChanged) {
       changed.add(id);
       return add(id, 'run', [{ kind: 'upstream-will-run', dep: graph.nodes[node.deps.find((d) => changed.has(d))!]!.name }]);
     }
-    const cur = rebuilder.current(node, (d) => outputs.get(d), false, entry, overlay);
+    const cur = rebuilder.current(node, outputsOf, false, entry, overlay);
     const decision = rebuilder.decide(cur, entry, sel.forced.has(id));
     let reasons = decision.fresh ? [] : decision.reasons;
     // Input differences that lie in outputs of upstreams that will run or be restored are

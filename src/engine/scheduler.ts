@@ -9,7 +9,7 @@ import type { Executor } from '../executors/executor.js';
 import type { BuildEvent, Listener } from './events.js';
 import type { Reason } from './reasons.js';
 import type { Current } from './rebuilder.js';
-import type { OutputRecord } from './lockfile.js';
+import type { LockFile, OutputRecord } from './lockfile.js';
 import { History } from './history.js';
 import { Timeline } from './timeline.js';
 import { Pools, detectGpus } from './pools.js';
@@ -77,6 +77,16 @@ export class Scheduler {
   private readonly pending = new Map<number, number>();
   /** Output records in effect this build, for dependents' input hashes. */
   private readonly outputs = new Map<number, Record<string, OutputRecord>>();
+  /**
+   * Settled targets whose output records are their entries in the lock as this pass began:
+   * read only when a target judged in this build reads them (most of a large build's never are).
+   */
+  private readonly fromLock = new Set<number>();
+  private passLock: LockFile | undefined;
+
+  private outputsOf(id: number): Record<string, OutputRecord> | undefined {
+    return this.outputs.get(id) ?? (this.fromLock.has(id) ? this.passLock!.entries.get(this.ws.graph.nodes[id]!.name)?.outputs : undefined);
+  }
   /** Targets that ran or were restored this build (their dependents list files anew). */
   private readonly changed = new Set<number>();
   private readonly queue = new ReadyQueue<Queued>();
@@ -125,6 +135,8 @@ export class Scheduler {
       this.state.clear();
       this.pending.clear();
       this.outputs.clear();
+      this.fromLock.clear();
+      this.passLock = this.ws.lock;
       this.changed.clear();
       this.queue.clear();
       this.absent.clear();
@@ -145,7 +157,7 @@ export class Scheduler {
         if ((pass === 0 && settled.has(id)) || released) {
           this.state.set(id, 'fresh');
           if (!node.group) {
-            this.outputs.set(id, this.ws.lock.entries.get(node.name)!.outputs);
+            this.fromLock.add(id);
             if (!released) {
               this.result.fresh.push(node.name);
               this.emit({ type: 'fresh', name: node.name });
@@ -215,7 +227,7 @@ export class Scheduler {
     if (node.group) return this.complete(id, 'fresh');
     const entry = this.ws.lock.entries.get(node.name);
     const upstreamChanged = node.deps.some((d) => this.changed.has(d));
-    const cur = this.ws.rebuilder.current(node, (d) => this.outputs.get(d), upstreamChanged, entry);
+    const cur = this.ws.rebuilder.current(node, (d) => this.outputsOf(d), upstreamChanged, entry);
     const decision = this.ws.rebuilder.decide(cur, entry, this.forced.has(id));
     if (decision.fresh) {
       this.outputs.set(id, entry!.outputs);
@@ -320,7 +332,7 @@ export class Scheduler {
         }
       } else if (r.producing) {
         // An absent target that was itself waiting for inputs: now produce it.
-        this.absent.mark(r.id, this.ws.rebuilder.current(dn, (x) => this.outputs.get(x), true, this.ws.lock.entries.get(dn.name)));
+        this.absent.mark(r.id, this.ws.rebuilder.current(dn, (x) => this.outputsOf(x), true, this.ws.lock.entries.get(dn.name)));
         this.opts.session?.pinBelow(r.id);
         this.produce(r.id, this.absent.take(r.id)!, 'a dependent');
       } else {
@@ -333,7 +345,7 @@ export class Scheduler {
   /** A target's new outputs: into the lock (and journal), and what its dependents will see. */
   /** `record`: into sbuild.lock (false: only for this build's dependents). */
   private recordOutputs(node: GraphNode, cur: Current, outputs: Record<string, OutputRecord>, record = true): void {
-    const lent = this.absent.isProducing(node.id) ? this.outputs.get(node.id) : undefined;
+    const lent = this.absent.isProducing(node.id) ? this.outputsOf(node.id) : undefined;
     if (lent && Object.keys(outputs).some((p) => lent[p]?.hash !== outputs[p]!.hash)) {
       // Dependents judged fresh against the recorded outputs saw other bytes: judge again.
       this.again = true;
