@@ -200,19 +200,33 @@ export class Journal {
  */
 export function serializeLock(entries: Map<string, LockEntry>): string {
   const lazy = entries instanceof LockEntries ? entries : undefined;
-  const names = lazy ? lazy.names().sort() : [...entries.keys()].sort();
-  const parts: string[] = [];
-  for (const n of names) {
-    let text = lazy?.rawText(n);
-    if (text === undefined) {
+  // Sorted, in the order an object's keys take: names that read as array indices ('7', '10')
+  // come first, by number. That is the order JSON.stringify printed the lock in from the start.
+  const names = Object.keys(Object.fromEntries((lazy ? lazy.names() : [...entries.keys()]).sort().map((n) => [n, 0])));
+  const head = `{\n  "format": ${LOCK_FORMAT},\n  "fingerprintFormat": ${FINGERPRINT_FORMAT},\n  "targets": {`;
+  const texts = names.map((n) => lazy?.rawText(n));
+  // Printing entries one by one costs more than printing them all at once: worth it only for
+  // copying texts (a build that reran a few targets), not for a lock of new entries.
+  if (texts.filter((t) => t !== undefined).length * 2 < names.length) {
+    const targets: Record<string, unknown> = {};
+    for (const n of names) {
       const e = entries.get(n);
       if (e === undefined) continue; // corrupt as read: dropped
       // Entries read from a lock this code wrote are sorted already; sort only what is new.
+      Object.defineProperty(targets, n, { value: sorted.has(e) ? e : canonicalEntry(e), enumerable: true });
+    }
+    return JSON.stringify({ format: LOCK_FORMAT, fingerprintFormat: FINGERPRINT_FORMAT, targets }, null, 2) + '\n';
+  }
+  const parts: string[] = [];
+  names.forEach((n, i) => {
+    let text = texts[i];
+    if (text === undefined) {
+      const e = entries.get(n);
+      if (e === undefined) return;
       text = JSON.stringify(sorted.has(e) ? e : canonicalEntry(e), null, 2).replaceAll('\n', '\n    ');
     }
     parts.push(`    ${JSON.stringify(n)}: ${text}`);
-  }
-  const head = `{\n  "format": ${LOCK_FORMAT},\n  "fingerprintFormat": ${FINGERPRINT_FORMAT},\n  "targets": {`;
+  });
   return parts.length ? `${head}\n${parts.join(',\n')}\n  }\n}\n` : `${head}}\n}\n`;
 }
 

@@ -47,7 +47,7 @@ test('a corrupt lock is reported, ignored and rewritten; the journal of a crashe
 });
 
 // The names a lock must carry through its cut into entries (lock-entries.ts) unchanged.
-const oddNames = ['a', 'exp/0/train', 'q"uote', 'x": {', 'tab\there', 'ünï/cödé', '__proto__', 'z{}', 'line\\nbreak'];
+const oddNames = ['a', '10', '9', 'exp/0/train', 'q"uote', 'x": {', 'tab\there', 'ünï/cödé', '__proto__', 'z{}', 'line\\nbreak'];
 
 /** What serializeLock must print: JSON.stringify of the whole lock, maps sorted. */
 function reference(entries: Map<string, LockEntry>): string {
