@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import type { Config } from '../config/types.js';
 import { actionIdentity, FINGERPRINT_FORMAT } from '../hashing/fingerprint.js';
 import { LOCK_FORMAT, lockWritten } from './lockfile.js';
-import { anyBuilds } from './live-builds.js';
+import { anyBuilds, lastSeq } from './live-builds.js';
 import { sha256 } from '../hashing/sha256.js';
 import { absPath, writeFileAtomic } from '../util/fs.js';
 import type { Workspace } from './workspace.js';
@@ -61,11 +61,18 @@ export interface SnapshotDelta {
   absent: string[];
   /** sbuild.lock's stat when the delta was taken: another build that wrote it since voids the delta. */
   lock: StatTuple;
+  /**
+   * The workspace's build sequence number before the snapshot's paths were statted. A build or
+   * a writing command (clean, pull, adopt…) that started since takes the next number: it may
+   * have changed files after they were statted, without writing sbuild.lock (a build whose
+   * targets all failed removed their outputs), so it voids the delta too.
+   */
+  seq: number;
 }
 
-/** Whether sbuild.lock is still as it was when the delta was taken. */
+/** Whether sbuild.lock is still as it was when the delta was taken, and no build or writing command started since. */
 export function deltaHolds(root: string, delta: SnapshotDelta): boolean {
-  return sameStat(fs.statSync(absPath(root, 'sbuild.lock'), { throwIfNoEntry: false }), delta.lock);
+  return sameStat(fs.statSync(absPath(root, 'sbuild.lock'), { throwIfNoEntry: false }), delta.lock) && lastSeq(root) === delta.seq;
 }
 
 function tuple(st: fs.Stats | null | undefined): StatTuple {
@@ -146,6 +153,8 @@ function sameStat(st: fs.Stats | undefined, want: StatTuple): boolean {
 /** The snapshot as it stands now: the recorded paths whose stat moved since (each path statted once). */
 export interface SnapshotCheck {
   snap: Snapshot;
+  /** The build sequence number read before the stats were taken (SnapshotDelta.seq). */
+  seq: number;
   moved: string[];
   /** Recorded absent, and still absent. */
   absent: string[];
@@ -155,6 +164,7 @@ export interface SnapshotCheck {
 export function checkSnapshot(root: string): SnapshotCheck | undefined {
   const snap = readSnapshot(root);
   if (!snap) return undefined;
+  const seq = lastSeq(root);
   const moved: string[] = [];
   const absent: string[] = [];
   for (const p in snap.files) {
@@ -162,7 +172,7 @@ export function checkSnapshot(root: string): SnapshotCheck | undefined {
     if (!sameStat(fs.statSync(absPath(root, p), { throwIfNoEntry: false }), want)) moved.push(p);
     else if (want === null) absent.push(p);
   }
-  return { snap, moved, absent };
+  return { snap, seq, moved, absent };
 }
 
 /** The number of fresh targets when the snapshot holds for this key (nothing moved, nothing racy), else undefined. */
@@ -205,7 +215,7 @@ export function snapshotDelta(root: string, check: SnapshotCheck, key: string, c
     // A target that is gone changes what globs match and what owns which path: judge everything.
     for (const name in declared.targets) if (!(name in now)) return undefined;
   }
-  return { paths, targets, absent: check.absent, lock: tuple(fs.statSync(absPath(root, 'sbuild.lock'), { throwIfNoEntry: false })) };
+  return { paths, targets, absent: check.absent, lock: tuple(fs.statSync(absPath(root, 'sbuild.lock'), { throwIfNoEntry: false })), seq: check.seq };
 }
 
 function fileHash(root: string, p: string): string | undefined {

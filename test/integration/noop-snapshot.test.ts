@@ -3,6 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { Rig, ageAll, collect, sh, useRigs, waitFor } from '../helpers/rig.js';
 
 const rig = useRigs();
@@ -214,7 +215,7 @@ test('dirty-set planning: an absent intermediate is produced when a dependent th
   fs.utimesSync(r.path('in/b.txt'), past, past);
   const res = r.run([], { SBUILD_TIMING: '1' });
   assert.equal(res.code, 0, res.stdout + res.stderr);
-  assert.match(res.stderr, /plan \(3\/3 judged\)/);
+  assert.match(res.stderr, /plan \(2\/2 judged\)/);
   assert.deepEqual(r.takeRuns(), ['a', 'b', 'cat']);
   assert.equal(r.read('o/cat'), 'A\nB2\n');
 });
@@ -251,4 +252,59 @@ test('a file added to a listed folder while a build runs is not taken as seen by
   assert.equal(next.code, 0, next.stdout + next.stderr);
   assert.deepEqual(r.takeRuns(), ['table']);
   assert.equal(r.read('out/table.txt'), '1\n2\n');
+});
+
+test('dirty-set planning: a build or command that started after the snapshot was checked voids what the check saw', async () => {
+  // The build checks the snapshot, then reads the stat cache, then plans. Here the stat cache
+  // is a named pipe, so the build waits on it after its check; meanwhile "another command"
+  // removes q's output without touching sbuild.lock (what a build whose job failed, or
+  // `sbuild clean`, leaves) and takes the next build number, as every such command does.
+  // Planned from the stale check, q would be taken as fresh with its output gone.
+  const r = rig();
+  r.write('p.txt', 'p\n');
+  r.write('q.txt', 'q\n');
+  r.config(`{
+    default: 'all',
+    targets: [
+      { name: 'p', inputs: ['p.txt'], outputs: ['out/p.txt'], run: ${JSON.stringify(sh('p', 'cp p.txt out/p.txt'))} },
+      { name: 'q', inputs: ['q.txt'], outputs: ['out/q.txt'], run: ${JSON.stringify(sh('q', 'cp q.txt out/q.txt'))} },
+      { name: 'all', deps: ['p', 'q'] },
+    ],
+  }`);
+  settle(r);
+  // What a writing command does to the build number (the fixed part of this test).
+  const { lastSeq, nextSeq } = await import('../../src/engine/live-builds.js');
+  const before = lastSeq(r.dir);
+  assert.equal(r.run(['clean', 'q']).code, 0);
+  assert.equal(lastSeq(r.dir), before + 1, '`sbuild clean` takes a build number');
+  settle(r);
+  assert.equal(r.read('out/q.txt'), 'q\n');
+  // A change to p: the next build plans from the snapshot's delta.
+  r.write('p.txt', 'p2\n');
+  const past = new Date(Date.now() - 5_000);
+  fs.utimesSync(r.path('p.txt'), past, past);
+  const cache = r.path('.sbuild/stat-cache.json');
+  fs.rmSync(cache);
+  execFileSync('mkfifo', [cache]);
+  const child = r.spawn([], { SBUILD_TIMING: '1' });
+  const done = collect(child);
+  // Opening the pipe for writing succeeds once the build has it open for reading.
+  let fd: number | undefined;
+  await waitFor(() => {
+    try {
+      fd = fs.openSync(cache, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  fs.rmSync(r.path('out/q.txt'));
+  nextSeq(r.dir);
+  fs.writeSync(fd!, '{"format":2,"entries":{}}');
+  fs.closeSync(fd!);
+  const res = await done;
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stderr, /plan \(2\/2 judged\)/, 'the delta is void: every target is judged');
+  assert.equal(r.read('out/q.txt'), 'q\n', 'q is made whole again, not taken as fresh');
+  assert.equal(r.read('out/p.txt'), 'p2\n');
 });

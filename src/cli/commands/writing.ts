@@ -45,6 +45,9 @@ export async function beginWriting(ws: Workspace, opts: Pick<Options, 'dryRun' |
       if (live.length === 0) {
         ok = true;
         if (ws.lockChanged()) ws.refresh();
+        // Counted as a build is: a build that checked the no-op snapshot before this command
+        // changed files plans from what it saw only if no number was taken since (noop-snapshot.ts).
+        nextSeq(ws.root);
         return { writer, recovered };
       }
       const reg = registrationOf(live.find((b) => (b.reg?.seq ?? 0) > 0) ?? live[0]!, () => []);
