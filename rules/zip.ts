@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { ZipFile } from 'yazl';
+// yazl is loaded when a zip is written, not with the config: every sbuild command loads the config.
 import { BadInputError, type ActionContext, type Target } from '../src/index.js';
 
 /**
@@ -124,6 +124,7 @@ export async function writeZip(entries: ZipSource[], outAbs: string, opts: { sto
   const dir = path.dirname(outAbs);
   await fs.promises.mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(outAbs)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const { ZipFile } = await import('yazl');
   const zip = new ZipFile();
   const failed = new Promise<never>((_, reject) => zip.on('error', reject));
   // 1980-01-01 00:00:00 in local time: yazl encodes the DOS date with local getters, so a date

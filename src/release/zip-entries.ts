@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
-import yauzl from 'yauzl';
+// yauzl is loaded when a zip is read, not with the config (rules/release.ts imports this module).
+import type yauzl from 'yauzl';
 
 /** One file entry of an archive. */
 export interface ZipEntryInfo {
@@ -55,9 +56,10 @@ export function unsafeEntryName(name: string): string | undefined {
  * reading an entry's bytes is a ZipReadError; what `visit` throws itself passes through as it is.
  */
 export async function forEachZipEntry(file: string, visit: (e: ZipEntryInfo, bytes: Readable) => Promise<void>): Promise<void> {
+  const reader = (await import('yauzl')).default;
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
     // Names are checked below, with a message naming the entry; yauzl's own check throws a bare one.
-    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true, decodeStrings: true }, (err, z) => (err ? reject(new ZipReadError(`not a readable zip (${err.message})`)) : resolve(z!))),
+    reader.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true, decodeStrings: true }, (err, z) => (err ? reject(new ZipReadError(`not a readable zip (${err.message})`)) : resolve(z!))),
   );
   const seen = new Set<string>();
   try {

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { Rig, useRigs } from '../helpers/rig.js';
+import { pathToFileURL } from 'node:url';
+import { REPO, Rig, useRigs } from '../helpers/rig.js';
 import { inspectZip, writeZip } from '../../rules/zip.js';
 import { gitCommit } from '../../rules/git.js';
 
@@ -115,6 +116,32 @@ function zipRig(extra = '', mtimeOffset = 0): Rig {
   );
   return r;
 }
+
+test('the rule library loads without the zip libraries: yazl loads when a zip is written, yauzl when one is read', () => {
+  // Every sbuild command loads the config, and with it the rules it imports: the zip
+  // libraries are left until an action needs them (about half of the rules' load time).
+  const url = (rel: string) => JSON.stringify(pathToFileURL(path.join(REPO, rel)).href);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-lazy-zip-'));
+  const script = `
+    import { createRequire } from 'node:module';
+    const require = createRequire(import.meta.url);
+    const loaded = () => [...new Set(Object.keys(require.cache).flatMap((k) => /node_modules\\/(yazl|yauzl)\\//.exec(k)?.[1] ?? []))].sort().join(',') || '-';
+    const lines = [];
+    await import(${url('dist/rules/index.js')});
+    lines.push(loaded());
+    const { writeZip } = await import(${url('dist/rules/zip.js')});
+    await writeZip([{ name: 'a.txt', abs: process.argv[1] + '/a.txt', size: 2 }], process.argv[1] + '/a.zip');
+    lines.push(loaded());
+    const { zipEntryHashes } = await import(${url('dist/src/release/zip-entries.js')});
+    lines.push((await zipEntryHashes(process.argv[1] + '/a.zip')).map((e) => e.name).join(','));
+    lines.push(loaded());
+    console.log(lines.join(' '));`;
+  fs.writeFileSync(path.join(dir, 'a.txt'), 'a\n');
+  const res = spawnSync(process.execPath, ['--input-type=module', '-e', script, dir], { encoding: 'utf8' });
+  fs.rmSync(dir, { recursive: true });
+  assert.equal(res.status, 0, res.stderr);
+  assert.equal(res.stdout.trim(), '- yazl a.txt yauzl,yazl');
+});
 
 test('zipFiles: sorted entry names relative to base, fixed time and mode, byte-identical across workspaces and time zones', () => {
   const a = zipRig();
