@@ -162,9 +162,11 @@ export interface SnapshotCheck {
 
 /** Reads the snapshot and stats every path it records; undefined when there is none to use. */
 export function checkSnapshot(root: string): SnapshotCheck | undefined {
+  // Read before the snapshot is: a command that takes a number after readSnapshot found no
+  // build under way and before the stats are taken must show as a changed number.
+  const seq = lastSeq(root);
   const snap = readSnapshot(root);
   if (!snap) return undefined;
-  const seq = lastSeq(root);
   const moved: string[] = [];
   const absent: string[] = [];
   for (const p in snap.files) {

@@ -34,7 +34,7 @@ export interface Workspace {
   /** The remote cache, when one is configured for this command. */
   remote: RemoteCache | undefined;
   /** One-line notices about state that was found corrupt and rebuilt. */
-  warnings: string[];
+  readonly warnings: string[];
   /** `.sbuild/logs/<name>.log`, confined there whatever the name holds (src/util/fs.ts logPath). */
   logFile(name: string): string;
   /** Writes the lock (if changed) and the stat cache. */
@@ -88,9 +88,12 @@ export async function openWorkspace(cwd: string, flags: WorkspaceFlags = {}, pre
   const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob, configHash);
   rebuilder.upstreamFingerprint = (name) => ws.lock.entries.get(name)?.fingerprint;
   const stateWarnings = (l: LockFile) => [...l.warnings, ...(hasher.warning ? [hasher.warning] : [])];
-  const warnings = stateWarnings(lock);
   const ws: Workspace = {
-    root, loaded, configHash, config, store: new LocalStore(root, config.localCache?.mode), remote: undefined, graph, hasher, lock, rebuilder, warnings,
+    root, loaded, configHash, config, store: new LocalStore(root, config.localCache?.mode), remote: undefined, graph, hasher, lock, rebuilder,
+    // Read when shown: an entry of sbuild.lock is parsed when first asked for, and says so then if corrupt.
+    get warnings() {
+      return stateWarnings(ws.lock);
+    },
     logFile: (name) => logPath(root, name),
     save() {
       writeLock(root, ws.lock);
@@ -98,9 +101,8 @@ export async function openWorkspace(cwd: string, flags: WorkspaceFlags = {}, pre
     },
     reloadLock() {
       stamp = lockStamp(root);
+      // A journal read while its build was still running is no interrupted build's: its warnings go with the old view.
       ws.lock = readView(root);
-      // A journal read while its build was still running is no interrupted build's.
-      ws.warnings = stateWarnings(ws.lock);
     },
     refresh() {
       hasher.restat();

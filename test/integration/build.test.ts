@@ -363,3 +363,37 @@ test('lineage: a target that records provenance reruns when an upstream fingerpr
   assert.equal(r.run(['plain', 'manifest']).code, 0);
   assert.deepEqual(r.takeRuns(), []);
 });
+
+test('an entry of sbuild.lock that does not parse is said once, its target is judged never built, and the lock is written without it', () => {
+  const r = rig();
+  r.write('p.txt', 'p\n');
+  r.write('q.txt', 'q\n');
+  r.config(`{
+    default: 'all',
+    targets: [
+      { name: 'p', inputs: ['p.txt'], outputs: ['out/p.txt'], run: ${JSON.stringify(sh('p', 'cp p.txt out/p.txt'))} },
+      { name: 'q', inputs: ['q.txt'], outputs: ['out/q.txt'], run: ${JSON.stringify(sh('q', 'cp q.txt out/q.txt'))} },
+      { name: 'all', deps: ['p', 'q'] },
+    ],
+  }`);
+  assert.equal(r.run([]).code, 0);
+  assert.deepEqual(r.takeRuns(), ['p', 'q']);
+  // A hand edit that keeps the lock's layout but breaks p's entry.
+  const lock = r.read('sbuild.lock');
+  const fp = (JSON.parse(lock) as { targets: Record<string, { fingerprint: string }> }).targets.p!.fingerprint;
+  r.write('sbuild.lock', lock.replace(`"fingerprint": "${fp}"`, '"fingerprint": "abc"'));
+  const said = "warning: sbuild.lock's entry for 'p' is corrupt; ignoring it ('p' is checked as never built, and the lock is rewritten without it)";
+  const dry = r.run(['-n']);
+  assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+  assert.equal((dry.stdout + dry.stderr).split('\n').filter((l) => l === said).length, 1, dry.stdout + dry.stderr);
+  assert.match(dry.stdout, /would restore p|would run p/);
+  const res = r.run([]);
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.equal((res.stdout + res.stderr).split('\n').filter((l) => l === said).length, 1, res.stdout + res.stderr);
+  // Restored from the local cache: nothing ran, and the lock holds p's entry again.
+  assert.deepEqual(r.takeRuns(), []);
+  assert.equal((JSON.parse(r.read('sbuild.lock')) as { targets: Record<string, { fingerprint: string }> }).targets.p!.fingerprint, fp);
+  const again = r.run([]);
+  assert.doesNotMatch(again.stdout + again.stderr, /corrupt/);
+  assert.match(again.stdout, /0 ran, 2 fresh/);
+});

@@ -254,11 +254,35 @@ test('a file added to a listed folder while a build runs is not taken as seen by
   assert.equal(r.read('out/table.txt'), '1\n2\n');
 });
 
+/** Makes `rel` a named pipe whose reader gets `text`; `hold()` waits until a reader has it open (then the reader is blocked), `release()` lets it read. */
+function pipe(r: Rig, rel: string): { hold(): Promise<void>; release(text: string): void } {
+  const file = r.path(rel);
+  fs.rmSync(file, { force: true });
+  execFileSync('mkfifo', [file]);
+  let fd: number | undefined;
+  return {
+    // Opening the pipe for writing succeeds once the build has it open for reading.
+    hold: () => waitFor(() => {
+      try {
+        fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+    release(text) {
+      fs.writeSync(fd!, text);
+      fs.closeSync(fd!);
+    },
+  };
+}
+
 test('dirty-set planning: a build or command that started after the snapshot was checked voids what the check saw', async () => {
-  // The build checks the snapshot, then reads the stat cache, then plans. Here the stat cache
-  // is a named pipe, so the build waits on it after its check; meanwhile "another command"
-  // removes q's output without touching sbuild.lock (what a build whose job failed, or
-  // `sbuild clean`, leaves) and takes the next build number, as every such command does.
+  // A build reads the snapshot, stats its paths, reads the stat cache, then plans. Here the
+  // snapshot and the stat cache are named pipes, so the build waits on each; meanwhile
+  // "another command" takes the next build number (as every build and writing command does),
+  // once while the snapshot is read and once while the stat cache is, and removes q's output
+  // without touching sbuild.lock (what a build whose job failed, or `sbuild clean`, leaves).
   // Planned from the stale check, q would be taken as fresh with its output gone.
   const r = rig();
   r.write('p.txt', 'p\n');
@@ -272,39 +296,36 @@ test('dirty-set planning: a build or command that started after the snapshot was
     ],
   }`);
   settle(r);
-  // What a writing command does to the build number (the fixed part of this test).
+  // What a writing command does to the build number.
   const { lastSeq, nextSeq } = await import('../../src/engine/live-builds.js');
   const before = lastSeq(r.dir);
   assert.equal(r.run(['clean', 'q']).code, 0);
   assert.equal(lastSeq(r.dir), before + 1, '`sbuild clean` takes a build number');
-  settle(r);
-  assert.equal(r.read('out/q.txt'), 'q\n');
-  // A change to p: the next build plans from the snapshot's delta.
-  r.write('p.txt', 'p2\n');
-  const past = new Date(Date.now() - 5_000);
-  fs.utimesSync(r.path('p.txt'), past, past);
-  const cache = r.path('.sbuild/stat-cache.json');
-  fs.rmSync(cache);
-  execFileSync('mkfifo', [cache]);
-  const child = r.spawn([], { SBUILD_TIMING: '1' });
-  const done = collect(child);
-  // Opening the pipe for writing succeeds once the build has it open for reading.
-  let fd: number | undefined;
-  await waitFor(() => {
-    try {
-      fd = fs.openSync(cache, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-  fs.rmSync(r.path('out/q.txt'));
-  nextSeq(r.dir);
-  fs.writeSync(fd!, '{"format":2,"entries":{}}');
-  fs.closeSync(fd!);
-  const res = await done;
-  assert.equal(res.code, 0, res.stdout + res.stderr);
-  assert.match(res.stderr, /plan \(2\/2 judged\)/, 'the delta is void: every target is judged');
-  assert.equal(r.read('out/q.txt'), 'q\n', 'q is made whole again, not taken as fresh');
-  assert.equal(r.read('out/p.txt'), 'p2\n');
+  for (const when of ['snapshot', 'stat cache'] as const) {
+    settle(r);
+    assert.equal(r.read('out/q.txt'), 'q\n');
+    // A change to p: the next build plans from the snapshot's delta.
+    r.write('p.txt', `p ${when}\n`);
+    const past = new Date(Date.now() - 5_000);
+    fs.utimesSync(r.path('p.txt'), past, past);
+    const snapshotText = r.read('.sbuild/noop.json');
+    const snapshot = pipe(r, '.sbuild/noop.json');
+    const cache = pipe(r, '.sbuild/stat-cache.json');
+    const done = collect(r.spawn([], { SBUILD_TIMING: '1' }));
+    await snapshot.hold();
+    if (when === 'snapshot') nextSeq(r.dir);
+    snapshot.release(snapshotText);
+    await cache.hold();
+    // Read: a plain file again (the build reads it once more when it writes the next snapshot).
+    fs.writeFileSync(r.path('.sbuild/noop.json.tmp'), snapshotText);
+    fs.renameSync(r.path('.sbuild/noop.json.tmp'), r.path('.sbuild/noop.json'));
+    if (when === 'stat cache') nextSeq(r.dir);
+    fs.rmSync(r.path('out/q.txt'));
+    cache.release('{"format":2,"entries":{}}');
+    const res = await done;
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    assert.match(res.stderr, /plan \(2\/2 judged\)/, `number taken while the ${when} is read: every target is judged`);
+    assert.equal(r.read('out/q.txt'), 'q\n', 'q is made whole again, not taken as fresh');
+    assert.equal(r.read('out/p.txt'), `p ${when}\n`);
+  }
 });

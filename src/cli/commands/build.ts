@@ -117,8 +117,9 @@ const say = (m: string) => process.stderr.write(m + '\n');
 function dryRun(ws: Workspace, sel: Selection, opts: Options, out: (s: string) => void): number {
   const t0 = performance.now();
   const listener = opts.json ? jsonRenderer(out) : plainRenderer(out, { quiet: opts.quiet, verbose: opts.verbose });
-  for (const w of ws.warnings) listener({ type: 'warning', message: w });
   const p = plan(ws, sel);
+  // After the plan: it parses the entries it judges, and a corrupt one is said then.
+  for (const w of ws.warnings) listener({ type: 'warning', message: w });
   listener({ type: 'plan', selected: p.steps.size, toRun: p.toDo.length });
   for (const s of p.fresh) listener({ type: 'fresh', name: s.name });
   for (const s of p.toDo) listener({ type: 'would-run', name: s.name, reasons: s.reasons, restore: s.need === 'restore' });
