@@ -100,6 +100,20 @@ export function sh(name: string, body: string): string {
   return `echo ${name} >> runs.log; ${body}`;
 }
 
+/** Two targets apart from each other, p (p.txt → out/p.txt) and q (q.txt → out/q.txt), and `all` over both. */
+export function twoCopies(r: Rig): void {
+  r.write('p.txt', 'p\n');
+  r.write('q.txt', 'q\n');
+  r.config(`{
+    default: 'all',
+    targets: [
+      { name: 'p', inputs: ['p.txt'], outputs: ['out/p.txt'], run: ${JSON.stringify(sh('p', 'cp p.txt out/p.txt'))} },
+      { name: 'q', inputs: ['q.txt'], outputs: ['out/q.txt'], run: ${JSON.stringify(sh('q', 'cp q.txt out/q.txt'))} },
+      { name: 'all', deps: ['p', 'q'] },
+    ],
+  }`);
+}
+
 /** A maker of rigs that are all removed when the test file ends. */
 export function useRigs(): (name?: string) => Rig {
   const rigs: Rig[] = [];

@@ -3,7 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Rig, sh, useRigs } from '../helpers/rig.js';
+import { Rig, sh, twoCopies, useRigs } from '../helpers/rig.js';
 
 const rig = useRigs();
 
@@ -366,16 +366,7 @@ test('lineage: a target that records provenance reruns when an upstream fingerpr
 
 test('an entry of sbuild.lock that does not parse is said once, its target is judged never built, and the lock is written without it', () => {
   const r = rig();
-  r.write('p.txt', 'p\n');
-  r.write('q.txt', 'q\n');
-  r.config(`{
-    default: 'all',
-    targets: [
-      { name: 'p', inputs: ['p.txt'], outputs: ['out/p.txt'], run: ${JSON.stringify(sh('p', 'cp p.txt out/p.txt'))} },
-      { name: 'q', inputs: ['q.txt'], outputs: ['out/q.txt'], run: ${JSON.stringify(sh('q', 'cp q.txt out/q.txt'))} },
-      { name: 'all', deps: ['p', 'q'] },
-    ],
-  }`);
+  twoCopies(r);
   assert.equal(r.run([]).code, 0);
   assert.deepEqual(r.takeRuns(), ['p', 'q']);
   // A hand edit that keeps the lock's layout but breaks p's entry.

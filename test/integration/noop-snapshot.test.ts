@@ -4,7 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { Rig, ageAll, collect, sh, useRigs, waitFor } from '../helpers/rig.js';
+import { Rig, ageAll, collect, sh, twoCopies, useRigs, waitFor } from '../helpers/rig.js';
 
 const rig = useRigs();
 
@@ -285,16 +285,7 @@ test('dirty-set planning: a build or command that started after the snapshot was
   // without touching sbuild.lock (what a build whose job failed, or `sbuild clean`, leaves).
   // Planned from the stale check, q would be taken as fresh with its output gone.
   const r = rig();
-  r.write('p.txt', 'p\n');
-  r.write('q.txt', 'q\n');
-  r.config(`{
-    default: 'all',
-    targets: [
-      { name: 'p', inputs: ['p.txt'], outputs: ['out/p.txt'], run: ${JSON.stringify(sh('p', 'cp p.txt out/p.txt'))} },
-      { name: 'q', inputs: ['q.txt'], outputs: ['out/q.txt'], run: ${JSON.stringify(sh('q', 'cp q.txt out/q.txt'))} },
-      { name: 'all', deps: ['p', 'q'] },
-    ],
-  }`);
+  twoCopies(r);
   settle(r);
   // What a writing command does to the build number.
   const { lastSeq, nextSeq } = await import('../../src/engine/live-builds.js');
