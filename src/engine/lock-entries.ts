@@ -53,23 +53,20 @@ export function cutEntries(text: string, format: number, fingerprintFormat: numb
  * counts as absent: its target is judged never built, never fresh).
  */
 export class LockEntries extends Map<string, LockEntry> {
-  private raw: Map<string, string> | undefined;
   /** Texts of entries parsed since, while they are not replaced. */
-  private texts: Map<string, string> | undefined;
-  private parse: ((name: string, text: string) => LockEntry | undefined) | undefined;
+  private readonly texts = new Map<string, string>();
 
-  /** Entries from their texts (cutEntries), each parsed by `parse` when first asked for. */
-  static lazy(raw: Map<string, string>, parse: (name: string, text: string) => LockEntry | undefined): LockEntries {
-    const m = new LockEntries();
-    m.raw = raw;
-    m.texts = new Map();
-    m.parse = parse;
-    return m;
+  /** `raw`: entry texts not parsed yet (cutEntries), each parsed by `parse` when first asked for. */
+  constructor(
+    private readonly raw: Map<string, string>,
+    private readonly parse: (name: string, text: string) => LockEntry | undefined,
+  ) {
+    super();
   }
 
   /** The text an entry was read as, while it is not replaced. */
   rawText(name: string): string | undefined {
-    return this.raw?.get(name) ?? this.texts?.get(name);
+    return this.raw.get(name) ?? this.texts.get(name);
   }
 
   /**
@@ -78,48 +75,48 @@ export class LockEntries extends Map<string, LockEntry> {
    * entry counts as absent only once parsed.
    */
   holds(name: string): boolean {
-    return this.raw?.has(name) || super.has(name);
+    return this.raw.has(name) || super.has(name);
   }
 
   private take(name: string): void {
-    const text = this.raw!.get(name)!;
-    this.raw!.delete(name);
-    const e = this.parse!(name, text);
+    const text = this.raw.get(name)!;
+    this.raw.delete(name);
+    const e = this.parse(name, text);
     if (e === undefined) return;
     super.set(name, freeze(e));
-    this.texts!.set(name, text);
+    this.texts.set(name, text);
   }
 
   /** Every entry parsed (for whoever walks them all). */
   private all(): void {
-    if (this.raw?.size) for (const name of [...this.raw.keys()]) this.take(name);
+    for (const name of [...this.raw.keys()]) this.take(name);
   }
 
   override get(name: string): LockEntry | undefined {
-    if (this.raw?.has(name)) this.take(name);
+    if (this.raw.has(name)) this.take(name);
     return super.get(name);
   }
 
   override has(name: string): boolean {
-    if (this.raw?.has(name)) this.take(name);
+    if (this.raw.has(name)) this.take(name);
     return super.has(name);
   }
 
   override set(name: string, e: LockEntry): this {
-    this.raw?.delete(name);
-    this.texts?.delete(name);
+    this.raw.delete(name);
+    this.texts.delete(name);
     return super.set(name, e);
   }
 
   override delete(name: string): boolean {
-    const had = this.raw?.delete(name) ?? false;
-    this.texts?.delete(name);
+    const had = this.raw.delete(name);
+    this.texts.delete(name);
     return super.delete(name) || had;
   }
 
   override clear(): void {
-    this.raw?.clear();
-    this.texts?.clear();
+    this.raw.clear();
+    this.texts.clear();
     super.clear();
   }
 
@@ -130,7 +127,7 @@ export class LockEntries extends Map<string, LockEntry> {
 
   /** Names without parsing anything: those still as text, then those parsed or set. */
   names(): string[] {
-    return [...(this.raw?.keys() ?? []), ...super.keys()];
+    return [...this.raw.keys(), ...super.keys()];
   }
 
   override keys(): MapIterator<string> {

@@ -57,7 +57,7 @@ export interface LockFile {
 
 export function readLock(root: string): LockFile {
   const file = path.join(root, 'sbuild.lock');
-  const lock: LockFile = { entries: new LockEntries(), warnings: [], dirty: false };
+  const lock: LockFile = { entries: new Map(), warnings: [], dirty: false };
   let text: string | undefined;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -68,7 +68,7 @@ export function readLock(root: string): LockFile {
   if (cut) {
     // Parsed when first asked for (lock-entries.ts). An entry that is not one counts as absent
     // (its target is judged never built) and is said; the lock is written again without it.
-    lock.entries = LockEntries.lazy(cut, (name, t) => {
+    lock.entries = new LockEntries(cut, (name, t) => {
       let e: unknown;
       try {
         e = JSON.parse(t);
@@ -211,9 +211,7 @@ export function serializeLock(entries: Map<string, LockEntry>): string {
     const targets: Record<string, unknown> = {};
     for (const n of names) {
       const e = entries.get(n);
-      if (e === undefined) continue; // corrupt as read: dropped
-      // Entries read from a lock this code wrote are sorted already; sort only what is new.
-      Object.defineProperty(targets, n, { value: sorted.has(e) ? e : canonicalEntry(e), enumerable: true });
+      if (e !== undefined) Object.defineProperty(targets, n, { value: printable(e), enumerable: true }); // undefined: corrupt as read, dropped
     }
     return JSON.stringify({ format: LOCK_FORMAT, fingerprintFormat: FINGERPRINT_FORMAT, targets }, null, 2) + '\n';
   }
@@ -223,11 +221,16 @@ export function serializeLock(entries: Map<string, LockEntry>): string {
     if (text === undefined) {
       const e = entries.get(n);
       if (e === undefined) return;
-      text = JSON.stringify(sorted.has(e) ? e : canonicalEntry(e), null, 2).replaceAll('\n', '\n    ');
+      text = JSON.stringify(printable(e), null, 2).replaceAll('\n', '\n    ');
     }
     parts.push(`    ${JSON.stringify(n)}: ${text}`);
   });
   return parts.length ? `${head}\n${parts.join(',\n')}\n  }\n}\n` : `${head}}\n}\n`;
+}
+
+/** The entry as the lock prints it: entries read from a lock this code wrote are sorted already; only what is new is sorted. */
+function printable(e: LockEntry): LockEntry {
+  return sorted.has(e) ? e : canonicalEntry(e);
 }
 
 /** Entries known to be in canonical (sorted) form. */

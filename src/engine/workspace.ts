@@ -87,12 +87,11 @@ export async function openWorkspace(cwd: string, flags: WorkspaceFlags = {}, pre
   const configHash = configHashOf(loaded);
   const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob, configHash);
   rebuilder.upstreamFingerprint = (name) => ws.lock.entries.get(name)?.fingerprint;
-  const stateWarnings = (l: LockFile) => [...l.warnings, ...(hasher.warning ? [hasher.warning] : [])];
   const ws: Workspace = {
     root, loaded, configHash, config, store: new LocalStore(root, config.localCache?.mode), remote: undefined, graph, hasher, lock, rebuilder,
     // Read when shown: an entry of sbuild.lock is parsed when first asked for, and says so then if corrupt.
     get warnings() {
-      return stateWarnings(ws.lock);
+      return [...ws.lock.warnings, ...(hasher.warning ? [hasher.warning] : [])];
     },
     logFile: (name) => logPath(root, name),
     save() {
