@@ -8,6 +8,7 @@
 //   classify  window closed → build started (which paths changed; writer lock)
 //   evaluate  build started → first job started (planned from the changed paths, then queued)
 //   spawn     first job started → its command wrote to actions.log
+// and the whole edit: the write → its build ended (sbuild.lock written, watch waiting again),
 // and checks that each edit ran exactly that experiment's actions in the selection.
 //
 //   node bench/watch.mjs [--n 1000] [--edits 12] [--targets table,bundle] [-j 2]
@@ -144,7 +145,7 @@ for (let i = 1; i <= EDITS; i++) {
   // New content every time (also across runs on a kept workspace): a revert would be restored from the cache.
   fs.writeFileSync(path.join(ws, 'configs', `${expName(k)}.py`), configText(k, `${RUN}.${i}`));
   const b = await built;
-  await idle;
+  const back = await idle;
   await Promise.race([logged, sleep(2000)]);
   const change = [...events].reverse().find((e) => e.type === 'change');
   const ran = readLines(logFile).sort();
@@ -153,6 +154,8 @@ for (let i = 1; i <= EDITS; i++) {
   const row = {
     edit: i, exp: expName(k), ok, ran: ran.length,
     total: logSeen.at !== undefined ? logSeen.at - tWrite : undefined,
+    // The whole edit: its build ended, sbuild.lock written, watch waiting again.
+    done: back.receivedAt - tWrite,
     event: change.eventAt - tWrite,
     debounce: change.flushAt - change.eventAt,
     classify: b.buildAt - change.flushAt,
@@ -162,7 +165,7 @@ for (let i = 1; i <= EDITS; i++) {
     targets: b.targets,
   };
   rows.push(row);
-  note(`edit ${i} (${row.exp}): ${fmt(row.total)} to the first action [event ${fmt(row.event)}, debounce ${fmt(row.debounce)}, classify ${fmt(row.classify)}, evaluate ${fmt(row.evaluate)}, spawn ${fmt(row.spawn)}]; ${ran.length} actions; ${row.judged !== undefined ? `${row.judged} of ${row.targets} targets judged` : ''}${ok ? '' : ` — EXPECTED ${expected.join(' ')}, GOT ${ran.join(' ')}`}`);
+  note(`edit ${i} (${row.exp}): ${fmt(row.total)} to the first action, ${fmt(row.done)} to the end [event ${fmt(row.event)}, debounce ${fmt(row.debounce)}, classify ${fmt(row.classify)}, evaluate ${fmt(row.evaluate)}, spawn ${fmt(row.spawn)}]; ${ran.length} actions; ${row.judged !== undefined ? `${row.judged} of ${row.targets} targets judged` : ''}${ok ? '' : ` — EXPECTED ${expected.join(' ')}, GOT ${ran.join(' ')}`}`);
   logSeen = undefined;
 }
 dirWatch.close();
@@ -172,12 +175,13 @@ child.kill('SIGINT');
 const ex = await exited;
 const stopMs = now() - tStop;
 
-const keys = ['total', 'event', 'debounce', 'classify', 'evaluate', 'spawn'];
+const keys = ['total', 'event', 'debounce', 'classify', 'evaluate', 'spawn', 'done'];
 const med = Object.fromEntries(keys.map((k) => [k, median(rows.map((r) => r[k]))]));
 const summary = { n: N, targets: TARGETS, edits: EDITS, debounceMs: a.debounce ?? 'default (30)', machine: machine(), loadavg: os.loadavg(), watched: { files: first.files, folders: first.folders, targets: first.targets }, startupMs: startup, medianMs: med, stop: { ...ex, ms: stopMs }, rows, wrong: rows.filter((r) => !r.ok).length };
 process.stdout.write(`\nsbuild watch ${TARGETS.join(' ')} at N=${N} (${7 * N + 4} targets), ${EDITS} config edits, medians:\n`);
 process.stdout.write(`  file saved → first action started: ${fmt(med.total)}\n`);
 process.stdout.write(`    event ${fmt(med.event)} · debounce ${fmt(med.debounce)} · classify+lock ${fmt(med.classify)} · evaluate ${fmt(med.evaluate)} · spawn ${fmt(med.spawn)}\n`);
+process.stdout.write(`  file saved → build ended (sbuild.lock written, watching again): ${fmt(med.done)}\n`);
 process.stdout.write(`  targets judged per edit (median): ${median(rows.map((r) => r.judged))} of ${rows[0]?.targets ?? '—'}\n`);
 process.stdout.write(`  (load average during the run: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.availableParallelism?.() ?? os.cpus().length} cores)\n`);
 process.stdout.write(`  every edit ran exactly its actions: ${summary.wrong === 0 ? 'yes' : `NO (${summary.wrong} wrong)`}; Ctrl-C: exit ${ex.code} after ${fmt(stopMs)}\n`);
