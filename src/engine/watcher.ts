@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { sha256 } from '../hashing/sha256.js';
+import { observe, type ConfigRead } from '../config/reads.js';
 
 /** Folders never watched nor searched (dependencies, version control, sbuild's own state). */
 const SKIP = new Set(['.sbuild', '.git', 'node_modules']);
@@ -33,9 +33,17 @@ export function relPath(root: string, abs: string): string {
 }
 
 /** What to watch: files (their folders are watched) and trees (folders watched with all below them). */
+/** How the config load looked at a path, and what it saw then (`observe`). */
+export interface ConfigSeen {
+  how: ConfigRead;
+  seen: string;
+}
+
 export interface WatchSpec {
   /** Absolute paths of files (present or not). */
   files: Iterable<string>;
+  /** Absolute paths of folders whose entries matter, not their content (folders the config listed). */
+  folders?: Iterable<string>;
   /** Absolute paths of folders whose whole content matters (folder inputs, output folders, glob bases). */
   trees: Iterable<string>;
 }
@@ -60,6 +68,7 @@ export function foldersFor(spec: WatchSpec): Set<string> {
     return d;
   };
   for (const f of spec.files) out.add(existing(path.dirname(f)));
+  for (const d of spec.folders ?? []) out.add(existing(d));
   const walk = (dir: string) => {
     let ents: fs.Dirent[];
     try {
@@ -235,8 +244,8 @@ export interface ChangeView {
   /** Drops the memoised stats of a path, the folders above it and the paths below it. */
   invalidate(rel: string): void;
   hasStatsBelow(rel: string): boolean;
-  /** Config source files and files the config load read: absolute path → SHA-256 of the bytes then. */
-  configFiles: Map<string, string>;
+  /** Config source files and what the config load looked at: absolute path → how, and what it saw then (config/reads.ts). */
+  configFiles: Map<string, ConfigSeen>;
   /** Whether the path is, or lies inside, a folder input or a declared output of the selection. */
   inTree(rel: string): boolean;
   /** Whether the path is a declared output (of any target). */
@@ -270,14 +279,6 @@ function matcher(spec: string): picomatch.Matcher {
 function sameStat(a: fs.Stats | null, b: fs.Stats | null): boolean {
   if (a === null || b === null) return a === b;
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.ctimeMs === b.ctimeMs && a.mode === b.mode;
-}
-
-function hashOf(abs: string): string | undefined {
-  try {
-    return sha256(fs.readFileSync(abs));
-  } catch {
-    return undefined;
-  }
 }
 
 /** Every file below a folder (links followed once), absolute. */
@@ -329,8 +330,11 @@ export function classify(paths: Map<string, number>, view: ChangeView): Changes 
     done.add(abs);
     const rel = relPath(view.root, abs);
     if (rel === '' || ignoredPath(rel)) continue;
-    const configHash = view.configFiles.get(abs);
-    if (configHash !== undefined && hashOf(abs) !== configHash) changes.config.push(abs);
+    // The path itself, or the folder it is in when the config listed that folder.
+    for (const key of [abs, path.dirname(abs)]) {
+      const seen = view.configFiles.get(key);
+      if (seen && (key === abs || seen.how === 'list') && observe(key, seen.how) !== seen.seen && !changes.config.includes(key)) changes.config.push(key);
+    }
     const now = fs.statSync(abs, { throwIfNoEntry: false }) ?? null;
     const memo = view.statMemo(rel);
     let relevant = false;

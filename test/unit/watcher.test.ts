@@ -122,7 +122,7 @@ test('glob inputs follow the disk: a new match or a removed one changes; a new f
 test('a config file changes only when its bytes do', () => {
   const root = tmp();
   const cfg = write(root, 'tasks.config.ts', 'export default {}');
-  const { view } = setup({}, [], { root, configFiles: new Map([[cfg, sha256('export default {}')]]) });
+  const { view } = setup({}, [], { root, configFiles: new Map([[cfg, { how: 'read' as const, seen: sha256('export default {}') }]]) });
   const t = new Date(Date.now() + 3000);
   fs.utimesSync(cfg, t, t);
   assert.deepEqual(classify(new Map([[cfg, Date.now()]]), view).config, []);

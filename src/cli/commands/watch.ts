@@ -17,7 +17,7 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { SbuildError } from '../../errors.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
-import { recordConfigReads } from '../../config/reads.js';
+import { addRead, observe, recordConfigReads, type ConfigRead } from '../../config/reads.js';
 import { openWorkspace, type Workspace } from '../../engine/workspace.js';
 import { Scheduler, type BuildResult } from '../../engine/scheduler.js';
 import { plan, type Plan } from '../../engine/plan.js';
@@ -27,7 +27,6 @@ import type { BuildEvent, Listener } from '../../engine/events.js';
 import { ownerAbove, type Listing } from '../../graph/graph.js';
 import type { FileHasher } from '../../hashing/file-hasher.js';
 import { forgetModuleHashes } from '../../hashing/fingerprint.js';
-import { sha256 } from '../../hashing/sha256.js';
 import { LocalExecutor, defaultJobs } from '../../executors/local.js';
 import { plainRenderer, jsonRenderer, summaryText } from '../../ui/plain.js';
 import { renderError } from '../../ui/errors.js';
@@ -35,7 +34,7 @@ import { removeSnapshot } from '../../engine/noop-snapshot.js';
 import { remoteFor } from '../../cache/setup.js';
 import { globFiles } from '../../util/glob.js';
 import { absPath } from '../../util/fs.js';
-import { FolderWatcher, Debouncer, classify, filesBelow, foldersFor, relPath, type ChangeView } from '../../engine/watcher.js';
+import { FolderWatcher, Debouncer, classify, filesBelow, foldersFor, ignoredPath, relPath, type ChangeView, type ConfigSeen } from '../../engine/watcher.js';
 import type { Options } from '../args.js';
 import { beginBuild } from './writing.js';
 import { anyBuilds } from '../../engine/live-builds.js';
@@ -94,7 +93,7 @@ class Session {
   private sel!: Selection;
   private selected = new Set<number>();
   /** Config source files and files the config load read → SHA-256 of their bytes then. */
-  private configFiles = new Map<string, string>();
+  private configFiles = new Map<string, ConfigSeen>();
   /** Folder inputs and declared outputs of the selection (a new file inside one matters). */
   private trees = new Set<string>();
   private generation = 0;
@@ -158,17 +157,20 @@ class Session {
   private async load(): Promise<void> {
     const generation = this.generation++;
     const reads = new Set<string>();
+    const seen = new Map<string, ConfigRead>();
     let loaded: LoadedConfig;
     try {
-      loaded = await recordConfigReads(reads, () => loadConfig(this.cwd, this.opts, { generation }));
+      loaded = await recordConfigReads(reads, () => loadConfig(this.cwd, this.opts, { generation }), seen);
     } catch (err) {
       // A config that does not load: its files as last known, and whatever this attempt read
       // (a Python config that fails), are what a fix will touch.
-      this.configFiles = hashed([...this.configFiles.keys(), ...reads]);
+      const before: Array<[string, ConfigRead]> = [...this.configFiles].map(([f, o]) => [f, o.how]);
+      this.configFiles = observedReads(this.loaded?.root, [...before, ...[...reads].map((f): [string, ConfigRead] => [f, 'read'])], seen);
       throw err;
     }
     // Files read while loading matter even when what follows fails: fixing them is what reloads.
-    this.configFiles = hashed([loaded.file, ...loaded.sources.keys(), ...reads]);
+    const files = [loaded.file, ...loaded.sources.keys(), ...reads].map((f): [string, ConfigRead] => [f, 'read']);
+    this.configFiles = observedReads(loaded.root, files, seen);
     this.loaded = loaded;
     if (generation > 0) forgetModuleHashes();
     this.openWorkspace(await openWorkspace(this.cwd, this.opts, loaded, this.hasher ? { hasher: this.hasher } : undefined));
@@ -496,7 +498,7 @@ class Session {
     this.watcher.sync(foldersFor({ files, trees }));
   }
 
-  private spec(): { files: string[]; trees: string[] } {
+  private spec(): { files: string[]; trees: string[]; folders: string[] } {
     const ws = this.ws;
     const files = new Set<string>();
     const trees = new Set<string>();
@@ -507,8 +509,12 @@ class Session {
       for (const o of n.outputs) add(o);
       for (const spec of n.globInputs) trees.add(absPath(ws.root, picomatch.scan(spec).base));
     }
-    for (const f of this.configFiles.keys()) files.add(f);
-    return { files: [...files], trees: [...trees] };
+    const folders: string[] = [];
+    for (const [f, o] of this.configFiles) {
+      if (o.how === 'list') folders.push(f);
+      else files.add(f);
+    }
+    return { files: [...files], trees: [...trees], folders };
   }
 
   /** How many files the selection names (shown while waiting); undefined: count again. */
@@ -597,18 +603,21 @@ export function cleanSince(ws: Workspace, sel: Selection, changed: string[]): Se
   return cleanTargets(ws.graph, sel, { paths: changed, targets: unseen });
 }
 
-function hashOf(abs: string): string | undefined {
-  try {
-    return sha256(fs.readFileSync(abs));
-  } catch {
-    return undefined;
+/**
+ * What the config load looked at, as it stands now: its source files and the files rules noted
+ * (their bytes), and what its own code asked the file system about inside the workspace, apart
+ * from sbuild's state, version control and dependencies (config/reads.ts).
+ */
+function observedReads(root: string | undefined, files: Array<[string, ConfigRead]>, seen: Map<string, ConfigRead>): Map<string, ConfigSeen> {
+  const how = new Map<string, ConfigRead>();
+  for (const [f, h] of files) addRead(how, f, h);
+  if (root !== undefined) {
+    for (const [p, h] of seen) {
+      const rel = relPath(root, p);
+      if (!path.isAbsolute(rel) && !ignoredPath(rel)) addRead(how, p, h);
+    }
   }
-}
-
-function hashed(files: Iterable<string>): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const f of files) m.set(f, hashOf(f) ?? '');
-  return m;
+  return new Map([...how].map(([p, h]) => [p, { how: h, seen: observe(p, h) }]));
 }
 
 /** "configs/a.py", "configs/a.py and configs/b.py", "configs/a.py and 3 other files". */

@@ -1,0 +1,102 @@
+// What a config's own code asks the file system while it loads (config/reads.ts): recorded
+// through every form of node:fs a config may use, kept at the strongest look, and compared
+// later by what that look saw.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { observe, recordConfigReads, noteConfigReads, type ConfigRead } from '../../src/config/reads.js';
+
+function tmp(): string {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-reads-')));
+  fs.mkdirSync(path.join(dir, 'exps'));
+  fs.writeFileSync(path.join(dir, 'exps', 'a.txt'), 'A');
+  fs.writeFileSync(path.join(dir, 'title.txt'), 'T');
+  return dir;
+}
+
+test('every form of node:fs a config may use is recorded, with the strongest look at each path', async () => {
+  const dir = tmp();
+  const at = (rel: string) => path.join(dir, rel);
+  const originals = [fs.readFileSync, fs.readdirSync, fs.existsSync, fs.statSync, fs.openSync, fsp.readFile, fsp.readdir];
+  const noted = new Set<string>();
+  const seen = new Map<string, ConfigRead>();
+  await recordConfigReads(noted, async () => {
+    fs.existsSync(at('title.txt'));
+    fs.readFileSync(at('title.txt'));
+    fs.readdirSync(at('exps'));
+    fs.statSync(at('exps/a.txt'));
+    fs.existsSync(at('missing.txt'));
+    await fsp.readFile(at('exps/a.txt'));
+    await new Promise<void>((res) => fs.readdir(at('exps'), () => res()));
+    await fsp.readdir(new URL(`file://${at('exps')}`));
+    // Opened to write: something the config makes, not something it read.
+    fs.closeSync(fs.openSync(at('written.txt'), 'w'));
+    fs.closeSync(fs.openSync(at('opened.txt'), 'w'));
+    fs.closeSync(fs.openSync(at('opened.txt'), 'r'));
+    noteConfigReads([at('noted.py')]);
+  }, seen);
+  assert.deepEqual(Object.fromEntries([...seen].filter(([p]) => p.startsWith(dir + '/')).map(([p, h]) => [path.relative(dir, p), h]).sort()), {
+    'exps': 'list',
+    'exps/a.txt': 'read',
+    'missing.txt': 'exists',
+    'opened.txt': 'read',
+    'title.txt': 'read',
+  });
+  assert.deepEqual([...noted], [at('noted.py')]);
+  // node:fs is as it was once the recording ends, and nothing is recorded any more.
+  assert.deepEqual([fs.readFileSync, fs.readdirSync, fs.existsSync, fs.statSync, fs.openSync, fsp.readFile, fsp.readdir], originals);
+  const after = seen.size;
+  fs.readFileSync(at('title.txt'));
+  assert.equal(seen.size, after);
+});
+
+test('a recording inside another is seen by both, and a recording that throws still ends', async () => {
+  const dir = tmp();
+  const outer = new Map<string, ConfigRead>();
+  const inner = new Map<string, ConfigRead>();
+  await assert.rejects(
+    recordConfigReads(new Set(), async () => {
+      await recordConfigReads(new Set(), async () => {
+        fs.readdirSync(path.join(dir, 'exps'));
+      }, inner);
+      fs.existsSync(path.join(dir, 'title.txt'));
+      throw new Error('config failed');
+    }, outer),
+    /config failed/,
+  );
+  assert.deepEqual([...inner.values()], ['list']);
+  assert.deepEqual([...outer.values()].sort(), ['exists', 'list']);
+  const size = outer.size;
+  fs.readdirSync(dir);
+  assert.equal(outer.size, size);
+});
+
+test('what each look saw changes only when what that look would see changes', () => {
+  const dir = tmp();
+  const at = (rel: string) => path.join(dir, rel);
+  const before = {
+    list: observe(at('exps'), 'list'),
+    read: observe(at('title.txt'), 'read'),
+    exists: observe(at('title.txt'), 'exists'),
+    missing: observe(at('missing.txt'), 'exists'),
+  };
+  // New bytes in a listed folder's file, new mtime on a read file: neither listing nor bytes change.
+  fs.writeFileSync(at('exps/a.txt'), 'A2');
+  const t = new Date(Date.now() + 5000);
+  fs.utimesSync(at('title.txt'), t, t);
+  assert.equal(observe(at('exps'), 'list'), before.list);
+  assert.equal(observe(at('title.txt'), 'read'), before.read);
+  // New bytes: the read changes, the existence does not.
+  fs.writeFileSync(at('title.txt'), 'T2');
+  assert.notEqual(observe(at('title.txt'), 'read'), before.read);
+  assert.equal(observe(at('title.txt'), 'exists'), before.exists);
+  // A file added to the folder, a probed file appearing.
+  fs.writeFileSync(at('exps/b.txt'), 'B');
+  fs.writeFileSync(at('missing.txt'), '');
+  assert.notEqual(observe(at('exps'), 'list'), before.list);
+  assert.equal(before.missing, '');
+  assert.equal(observe(at('missing.txt'), 'exists'), 'file');
+});
