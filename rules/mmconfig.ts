@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 // Straight from their modules, not the package index: the demo's tool bundle (tools/) imports
 // this file, and should not change whenever the index does.
 import { canonicalJson } from '../src/hashing/sha256.js';
-import { noteConfigReads } from '../src/config/reads.js';
+import { noteConfigReads, ownProcess } from '../src/config/reads.js';
 import { mmconfigCacheDir } from '../src/engine/state-paths.js';
 
 /** A Python value as JSON: tuples become arrays, dicts plain objects. */
@@ -206,7 +206,8 @@ function evaluatorPath(): string {
 function evaluate(b: Batch, files: string[]): PyResponse {
   const script = evaluatorPath();
   const request = JSON.stringify({ root: b.root, configs: files, mmengine: b.mode });
-  const r = spawnSync(b.python, [script], { input: request, cwd: b.root, encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024, env: process.env });
+  // Its reads are noted (noteConfigReads below), so watch need not warn about the process.
+  const r = ownProcess(() => spawnSync(b.python, [script], { input: request, cwd: b.root, encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024, env: process.env }));
   const where = files.length === 1 ? show(b.root, files[0]!) : `${files.length} configs`;
   if (r.error) {
     const code = (r.error as NodeJS.ErrnoException).code;

@@ -12,6 +12,7 @@ import { SbuildError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs.js';
 import type { Config } from './types.js';
 import { configCacheDir } from '../engine/state-paths.js';
+import { ownProcess } from './reads.js';
 
 export { CONFIG_NAMES } from './root.js';
 import { locateWorkspace, type WorkspaceFlags } from './locate.js';
@@ -238,7 +239,8 @@ async function compile(file: string, root: string, cacheDir: string, metaFile: s
   const sources = new Map<string, string>();
   let result: import('esbuild').BuildResult<{ write: false; metafile: true }>;
   try {
-    result = await esbuild.build({
+    // esbuild's service process reads the config's source files, which watch hashes itself.
+    result = await ownProcess(() => esbuild.build({
       entryPoints: [file],
       bundle: true,
       write: false,
@@ -272,7 +274,7 @@ async function compile(file: string, root: string, cacheDir: string, metaFile: s
           },
         },
       ],
-    });
+    }));
   } catch (err) {
     const errors = (err as { errors?: import('esbuild').Message[] }).errors;
     const first = errors?.[0];

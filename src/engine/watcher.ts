@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { observe, type ConfigRead } from '../config/reads.js';
+import { observe, type ConfigRead } from '../config/load-observer.js';
 
 /** Folders never watched nor searched (dependencies, version control, sbuild's own state). */
 const SKIP = new Set(['.sbuild', '.git', 'node_modules']);

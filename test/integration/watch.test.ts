@@ -305,7 +305,7 @@ test('a Python experiment config the config load evaluated: editing one of its b
 
 test("a config that reads the file system itself reloads when what it read changes, and only then", async () => {
   // One experiment per file in exps/ (the folder is listed), a banner when a file exists, a
-  // title read from a file: none of these is a target's input.
+  // title read from a file: none of these is a target's input. It also starts a process.
   const r = rig();
   r.write('exps/a.txt', 'A\n');
   r.write('title.txt', 'T1\n');
@@ -320,6 +320,8 @@ test("a config that reads the file system itself reloads when what it read chang
   }`, [
     "import { readdirSync, existsSync } from 'node:fs';",
     "import { readFile } from 'node:fs/promises';",
+    "import { execSync } from 'node:child_process';",
+    "execSync('echo probe');",
     "const names = readdirSync('exps').sort();",
     "const banner = existsSync('flag') ? ' (flagged)' : '';",
     "const title = (await readFile('title.txt', 'utf8')).trim();",
@@ -357,6 +359,8 @@ test("a config that reads the file system itself reloads when what it read chang
     await w.line(WATCHING, 5);
     assert.deepEqual(r.takeRuns().sort(), ['run/a.txt', 'table']);
     assert.equal(w.count(/config reloaded/), 3);
+    // What a process the config started read is out of sight: said once, not at every reload.
+    assert.equal(w.count(/^warning: the config ran `echo probe` while it loaded; watch does not see what that read: restart it after changing that\.$/), 1, w.lines.join('\n'));
   } finally {
     await stop(w);
   }

@@ -1,13 +1,15 @@
-// What a config's own code asks the file system while it loads (config/reads.ts): recorded
+// What a config's own code asks the system while it loads (config/load-observer.ts): recorded
 // through every form of node:fs a config may use, kept at the strongest look, and compared
 // later by what that look saw.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import childProcess, { exec, execSync, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { observe, recordConfigReads, noteConfigReads, type ConfigRead } from '../../src/config/reads.js';
+import { recordConfigReads, noteConfigReads, ownProcess } from '../../src/config/reads.js';
+import { observe, observeConfigLoad, type LoadObservation } from '../../src/config/load-observer.js';
 
 function tmp(): string {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sbuild-reads-')));
@@ -17,13 +19,14 @@ function tmp(): string {
   return dir;
 }
 
-test('every form of node:fs a config may use is recorded, with the strongest look at each path', async () => {
+test('every form of node:fs a config may use is recorded, with the strongest look at each path, and the processes it starts', async () => {
   const dir = tmp();
   const at = (rel: string) => path.join(dir, rel);
-  const originals = [fs.readFileSync, fs.readdirSync, fs.existsSync, fs.statSync, fs.openSync, fsp.readFile, fsp.readdir];
+  const originals = [fs.readFileSync, fs.readdirSync, fs.existsSync, fs.statSync, fs.openSync, fsp.readFile, fsp.readdir, childProcess.execSync, childProcess.execFile];
   const noted = new Set<string>();
-  const seen = new Map<string, ConfigRead>();
-  await recordConfigReads(noted, async () => {
+  const o: LoadObservation = { seen: new Map(), started: [] };
+  const seen = o.seen;
+  await observeConfigLoad(o, () => recordConfigReads(noted, async () => {
     fs.existsSync(at('title.txt'));
     fs.readFileSync(at('title.txt'));
     fs.readdirSync(at('exps'));
@@ -37,7 +40,12 @@ test('every form of node:fs a config may use is recorded, with the strongest loo
     fs.closeSync(fs.openSync(at('opened.txt'), 'w'));
     fs.closeSync(fs.openSync(at('opened.txt'), 'r'));
     noteConfigReads([at('noted.py')]);
-  }, seen);
+    // A process the config starts is named once (exec starts execFile itself); a rule's own,
+    // whose reads it notes, is not.
+    execSync('echo one');
+    ownProcess(() => spawnSync('echo', ['two']));
+    await new Promise<void>((res) => exec('echo three', () => res()));
+  }));
   assert.deepEqual(Object.fromEntries([...seen].filter(([p]) => p.startsWith(dir + '/')).map(([p, h]) => [path.relative(dir, p), h]).sort()), {
     'exps': 'list',
     'exps/a.txt': 'read',
@@ -46,8 +54,9 @@ test('every form of node:fs a config may use is recorded, with the strongest loo
     'title.txt': 'read',
   });
   assert.deepEqual([...noted], [at('noted.py')]);
-  // node:fs is as it was once the recording ends, and nothing is recorded any more.
-  assert.deepEqual([fs.readFileSync, fs.readdirSync, fs.existsSync, fs.statSync, fs.openSync, fsp.readFile, fsp.readdir], originals);
+  assert.deepEqual(o.started, ['echo one', 'echo three']);
+  // node:fs and node:child_process are as they were once the recording ends, and nothing is recorded any more.
+  assert.deepEqual([fs.readFileSync, fs.readdirSync, fs.existsSync, fs.statSync, fs.openSync, fsp.readFile, fsp.readdir, childProcess.execSync, childProcess.execFile], originals);
   const after = seen.size;
   fs.readFileSync(at('title.txt'));
   assert.equal(seen.size, after);
@@ -55,23 +64,23 @@ test('every form of node:fs a config may use is recorded, with the strongest loo
 
 test('a recording inside another is seen by both, and a recording that throws still ends', async () => {
   const dir = tmp();
-  const outer = new Map<string, ConfigRead>();
-  const inner = new Map<string, ConfigRead>();
+  const outer: LoadObservation = { seen: new Map(), started: [] };
+  const inner: LoadObservation = { seen: new Map(), started: [] };
   await assert.rejects(
-    recordConfigReads(new Set(), async () => {
-      await recordConfigReads(new Set(), async () => {
+    observeConfigLoad(outer, async () => {
+      await observeConfigLoad(inner, async () => {
         fs.readdirSync(path.join(dir, 'exps'));
-      }, inner);
+      });
       fs.existsSync(path.join(dir, 'title.txt'));
       throw new Error('config failed');
-    }, outer),
+    }),
     /config failed/,
   );
-  assert.deepEqual([...inner.values()], ['list']);
-  assert.deepEqual([...outer.values()].sort(), ['exists', 'list']);
-  const size = outer.size;
+  assert.deepEqual([...inner.seen.values()], ['list']);
+  assert.deepEqual([...outer.seen.values()].sort(), ['exists', 'list']);
+  const size = outer.seen.size;
   fs.readdirSync(dir);
-  assert.equal(outer.size, size);
+  assert.equal(outer.seen.size, size);
 });
 
 test('what each look saw changes only when what that look would see changes', () => {

@@ -17,7 +17,8 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { SbuildError } from '../../errors.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
-import { addRead, observe, recordConfigReads, type ConfigRead } from '../../config/reads.js';
+import { recordConfigReads } from '../../config/reads.js';
+import { addRead, observe, observeConfigLoad, type ConfigRead, type LoadObservation } from '../../config/load-observer.js';
 import { openWorkspace, type Workspace } from '../../engine/workspace.js';
 import { Scheduler, type BuildResult } from '../../engine/scheduler.js';
 import { plan, type Plan } from '../../engine/plan.js';
@@ -94,6 +95,8 @@ class Session {
   private selected = new Set<number>();
   /** Config source files and files the config load read → SHA-256 of their bytes then. */
   private configFiles = new Map<string, ConfigSeen>();
+  /** Said with the next build, once: what the config load did that watch cannot follow. */
+  private loadWarnings: string[] = [];
   /** Folder inputs and declared outputs of the selection (a new file inside one matters). */
   private trees = new Set<string>();
   private generation = 0;
@@ -157,10 +160,11 @@ class Session {
   private async load(): Promise<void> {
     const generation = this.generation++;
     const reads = new Set<string>();
-    const seen = new Map<string, ConfigRead>();
+    const observed: LoadObservation = { seen: new Map(), started: [] };
+    const seen = observed.seen;
     let loaded: LoadedConfig;
     try {
-      loaded = await recordConfigReads(reads, () => loadConfig(this.cwd, this.opts, { generation }), seen);
+      loaded = await observeConfigLoad(observed, () => recordConfigReads(reads, () => loadConfig(this.cwd, this.opts, { generation })));
     } catch (err) {
       // A config that does not load: its files as last known, and whatever this attempt read
       // (a Python config that fails), are what a fix will touch.
@@ -171,6 +175,10 @@ class Session {
     // Files read while loading matter even when what follows fails: fixing them is what reloads.
     const files = [loaded.file, ...loaded.sources.keys(), ...reads].map((f): [string, ConfigRead] => [f, 'read']);
     this.configFiles = observedReads(loaded.root, files, seen);
+    const started = observed.started.map((c) => `\`${c}\``);
+    this.loadWarnings = started.length
+      ? [`the config ran ${describe(started, 'commands')} while it loaded; watch does not see what ${started.length === 1 ? 'that' : 'they'} read: restart it after changing that.`]
+      : [];
     this.loaded = loaded;
     if (generation > 0) forgetModuleHashes();
     this.openWorkspace(await openWorkspace(this.cwd, this.opts, loaded, this.hasher ? { hasher: this.hasher } : undefined));
@@ -374,8 +382,8 @@ class Session {
     try {
       const base = this.listener(trigger, () => (firstStart ??= performance.now()));
       // State found corrupt and rebuilt is said once, not after every reload.
-      for (const w of ws.warnings) if (!this.warned.has(w)) base({ type: 'warning', message: w });
-      for (const w of ws.warnings) this.warned.add(w);
+      for (const w of [...ws.warnings, ...this.loadWarnings]) if (!this.warned.has(w)) base({ type: 'warning', message: w });
+      for (const w of [...ws.warnings, ...this.loadWarnings]) this.warned.add(w);
       if (recoveredNow) base({ type: 'warning', message: recoveredNow });
       ws.remote = remoteFor(ws.config, { url: this.opts.remoteCache, upload: this.opts.remoteUpload }, (message) => base({ type: 'warning', message }));
       const built = await runBuild(ws, started.plan, started.session, this.opts, base, (s) => {
