@@ -271,6 +271,14 @@ async function compile(file: string, root: string, cacheDir: string, metaFile: s
               const ext = path.extname(args.path);
               return { contents, loader: ext.includes('t') ? 'ts' : 'js' };
             });
+            // Data the config imports (`import p from './params.json'`) is bundled in too:
+            // its bytes key the cached bundle like the code's, or an edit there would go unseen.
+            build.onLoad({ filter: /\.(json|txt)$/ }, async (args: import('esbuild').OnLoadArgs) => {
+              if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+              const bytes = await fs.promises.readFile(args.path);
+              sources.set(args.path, sha256(bytes));
+              return { contents: bytes, loader: args.path.endsWith('.json') ? 'json' : 'text' };
+            });
           },
         },
       ],
@@ -286,6 +294,16 @@ async function compile(file: string, root: string, cacheDir: string, metaFile: s
       location: where,
       ...(detail ? { detail } : {}),
     });
+  }
+  // Whatever else esbuild read into the bundle (a loader configured elsewhere): hashed now.
+  for (const rel of Object.keys(result.metafile.inputs)) {
+    const abs = path.resolve(root, rel);
+    if (sources.has(abs) || abs.includes(`${path.sep}node_modules${path.sep}`)) continue;
+    try {
+      sources.set(abs, sha256(fs.readFileSync(abs)));
+    } catch {
+      /* not a file (a namespace of esbuild's own) */
+    }
   }
   const out = result.outputFiles[0]!;
   const digest = sha256(out.contents);

@@ -106,3 +106,27 @@ test('a config that throws: the message, then only the user\'s stack lines (no s
   assert.equal(res.code, 2);
   assert.equal(res.stderr, 'tasks.config.ts: error: tasks.config.ts threw while loading: not an Error. Fix the error at the location shown.\n');
 });
+
+test('data the config imports (JSON, text) keys the compiled config: an edit there is a new config, in a build and in status', () => {
+  const r = rig();
+  r.write('params.json', '{ "lr": 0.1 }\n');
+  r.write('note.txt', 'first\n');
+  r.config(`{ default: 't', targets: [
+    { name: 't', outputs: ['o/t'], params: { lr: p.lr, note: note.trim() }, run: ${JSON.stringify(sh('t', 'mkdir -p o; echo {params.lr} {params.note} > o/t'))} },
+  ] }`, "import p from './params.json';\nimport note from './note.txt';");
+  assert.equal(r.run([]).code, 0);
+  assert.deepEqual(r.takeRuns(), ['t']);
+  assert.equal(r.read('o/t'), '0.1 first\n');
+  r.write('params.json', '{ "lr": 0.2 }\n');
+  assert.match(r.run(['status']).stdout, /^stale +t .*param lr changed/m);
+  assert.equal(r.run([]).code, 0);
+  assert.deepEqual(r.takeRuns(), ['t']);
+  assert.equal(r.read('o/t'), '0.2 first\n');
+  r.write('note.txt', 'second\n');
+  assert.equal(r.run([]).code, 0);
+  assert.deepEqual(r.takeRuns(), ['t']);
+  assert.equal(r.read('o/t'), '0.2 second\n');
+  // Unchanged since: the cached compile is used, and nothing runs.
+  assert.equal(r.run([]).code, 0);
+  assert.deepEqual(r.takeRuns(), []);
+});
