@@ -24,7 +24,7 @@ import { absPath, writeFileAtomic } from '../util/fs.js';
 import type { Workspace } from './workspace.js';
 import { journalPath, noopDeclaredPath, noopSnapshotPath, writerLockPath } from './state-paths.js';
 
-const FORMAT = 2;
+const FORMAT = 3;
 const RACY_SLACK_MS = 50;
 
 type StatTuple = [number, number, number, number] | null;
@@ -43,12 +43,21 @@ export interface Snapshot {
   racy: string[];
   /** sbuild.lock's content hash: a lock rewritten with the same content (a git checkout and back) is the same lock. */
   lockHash?: string;
+  /** Hash of the names of the targets this snapshot verified (the selection as the graph closed it then); the names are in the declared file. */
+  verified: string;
 }
 
 /** Per target name, under the snapshot key it belongs to: its declaration, in-process action and env values. */
 interface Declared {
   key: string;
   targets: Record<string, string>;
+  /**
+   * The targets the snapshot verified, sorted, and their hash (Snapshot.verified). A target
+   * outside them (brought into the selection by a changed group, or by a glob that now reaches
+   * into its outputs) was never checked: it is judged, not taken as fresh.
+   */
+  verified: string[];
+  verifiedHash: string;
 }
 
 /** What changed since the snapshot was taken, as far as it can say. */
@@ -103,6 +112,10 @@ function computeKey(root: string, config: Config, configHash: string, selection:
   }
   const envValues = [...envNames].sort().map((n) => `${n}=${env[n] === undefined ? '-' : sha256(env[n]!)}`);
   return sha256([`${FORMAT}/${FINGERPRINT_FORMAT}/${LOCK_FORMAT}`, root, JSON.stringify(config), fns.join('\n'), envValues.join('\n'), selection.join('\n')].join('\0\0'));
+}
+
+function verifiedHash(names: string[]): string {
+  return sha256(names.join('\n'));
 }
 
 function baseKey(root: string, selection: string[]): string {
@@ -201,21 +214,28 @@ export function snapshotDelta(root: string, check: SnapshotCheck, key: string, c
   }
   const seen = new Set(paths);
   for (const p of snap.racy) if (!seen.has(p)) paths.push(p);
+  // Kept apart from the snapshot (read only here, on a miss), under the key it describes.
+  let declared: Declared;
+  try {
+    declared = JSON.parse(fs.readFileSync(noopDeclaredPath(root), 'utf8')) as Declared;
+  } catch {
+    return undefined;
+  }
+  if (declared.key !== snap.key || typeof declared.targets !== 'object' || declared.targets === null) return undefined;
+  if (!Array.isArray(declared.verified) || declared.verifiedHash !== snap.verified || verifiedHash(declared.verified) !== snap.verified) return undefined;
   const targets: string[] = [];
+  const verified = new Set(declared.verified);
   // The same key: no declaration changed (only files did), so none need describing again.
   if (snap.key !== key) {
-    // Kept apart from the snapshot (read only here, on a miss), under the key it describes.
-    let declared: Declared;
-    try {
-      declared = JSON.parse(fs.readFileSync(noopDeclaredPath(root), 'utf8')) as Declared;
-    } catch {
-      return undefined;
-    }
-    if (declared.key !== snap.key || typeof declared.targets !== 'object' || declared.targets === null) return undefined;
     const now = declarations(config, configHash, env);
     for (const name in now) if (declared.targets[name] !== now[name]) targets.push(name);
     // A target that is gone changes what globs match and what owns which path: judge everything.
     for (const name in declared.targets) if (!(name in now)) return undefined;
+  }
+  const named = new Set(targets);
+  for (const t of config.targets ?? []) {
+    const name = String(t?.name);
+    if (!verified.has(name) && !named.has(name)) targets.push(name);
   }
   return { paths, targets, absent: check.absent, lock: tuple(fs.statSync(absPath(root, 'sbuild.lock'), { throwIfNoEntry: false })), seq: check.seq };
 }
@@ -246,7 +266,7 @@ export function removeSnapshot(root: string): void {
  * snapshot this build's delta was taken against; the paths of targets it did not judge are
  * carried over with the stats that snapshot verified when this build started.
  */
-export function writeSnapshot(ws: Workspace, key: string, selection: string[], targets: number, carried?: SnapshotDelta): void {
+export function writeSnapshot(ws: Workspace, key: string, selection: string[], targets: number, verifiedNames: string[], carried?: SnapshotDelta): void {
   const previous = readSnapshot(ws.root, true);
   const old = carried ? previous : undefined;
   removeSnapshot(ws.root);
@@ -273,12 +293,14 @@ export function writeSnapshot(ws: Workspace, key: string, selection: string[], t
       files[p] = old.files[p]!;
     }
   }
-  // The same key describes the same declarations: the file written with it still holds.
-  if (previous?.key !== key) {
-    writeFileAtomic(noopDeclaredPath(ws.root), JSON.stringify({ key, targets: declarations(ws.config, ws.configHash, process.env) } satisfies Declared));
+  const verified = [...verifiedNames].sort();
+  const verifiedNow = verifiedHash(verified);
+  // The same key and targets describe the same declarations: the file written with them still holds.
+  if (previous?.key !== key || previous.verified !== verifiedNow) {
+    writeFileAtomic(noopDeclaredPath(ws.root), JSON.stringify({ key, targets: declarations(ws.config, ws.configHash, process.env), verified, verifiedHash: verifiedNow } satisfies Declared));
   }
   const snap: Snapshot = {
-    format: FORMAT, key, base: baseKey(ws.root, selection), rest: restKey(ws.config), targets, files, racy: [...racy], ...(lockHash ? { lockHash } : {}),
+    format: FORMAT, key, base: baseKey(ws.root, selection), rest: restKey(ws.config), targets, files, racy: [...racy], ...(lockHash ? { lockHash } : {}), verified: verifiedNow,
   };
   writeFileAtomic(noopSnapshotPath(ws.root), JSON.stringify(snap));
 }

@@ -320,3 +320,35 @@ test('dirty-set planning: a build or command that started after the snapshot was
     assert.equal(r.read('out/p.txt'), `p ${when}\n`);
   }
 });
+
+test('dirty-set planning: a target the snapshot never checked (newly in the selection) is judged, not taken from its old entry', () => {
+  const r = rig();
+  r.write('a.txt', 'a1\n');
+  r.write('b.txt', 'b1\n');
+  const config = (members: string) => r.config(`{
+    default: 'all',
+    targets: [
+      { name: 'a', inputs: ['a.txt'], outputs: ['out/a.txt'], run: ${JSON.stringify(sh('a', 'mkdir -p out && cp a.txt out/a.txt'))} },
+      { name: 'b', inputs: ['b.txt'], outputs: ['out/b.txt'], run: ${JSON.stringify(sh('b', 'mkdir -p out && cp b.txt out/b.txt'))} },
+      { name: 'all', deps: [${members}] },
+    ],
+  }`);
+  config("'a'");
+  assert.equal(r.run(['b']).code, 0); // b has an entry in sbuild.lock
+  settle(r); // the snapshot checked a (the selection 'all' holds only a)
+  assert.deepEqual(r.takeRuns(), []);
+  // b goes stale and its output goes missing, then the group takes b in.
+  r.write('b.txt', 'b2\n');
+  config("'a', 'b'");
+  assert.equal(judged(r), '1/2', 'b is judged; a is as the snapshot checked it');
+  assert.deepEqual(r.takeRuns(), ['b']);
+  assert.equal(r.read('out/b.txt'), 'b2\n');
+  // a leaves the selection, its output is deleted, and it comes back.
+  config("'b'");
+  settle(r);
+  fs.rmSync(r.path('out/a.txt'));
+  config("'a', 'b'");
+  assert.equal(judged(r), '1/2', 'a is judged; b is as the snapshot checked it');
+  assert.deepEqual(r.takeRuns(), [], 'a is restored from the cache, not run');
+  assert.equal(r.read('out/a.txt'), 'a1\n');
+});

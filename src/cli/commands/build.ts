@@ -99,7 +99,8 @@ export async function build(ws: Workspace, opts: Options, out: (s: string) => vo
     await session.end(say, (alone) => {
       ws.hasher.save();
       if (allFresh && alone && snapshotEligible(opts)) {
-        writeSnapshot(ws, snapshotKey(ws.root, ws.config, ws.configHash, selectionKey(opts), process.env), selectionKey(opts), r.ran.length + r.restored.length + r.fresh.length, clean ? delta : undefined);
+        const verified = [...sel.selected].map((id) => ws.graph.nodes[id]!.name);
+        writeSnapshot(ws, snapshotKey(ws.root, ws.config, ws.configHash, selectionKey(opts), process.env), selectionKey(opts), r.ran.length + r.restored.length + r.fresh.length, verified, clean ? delta : undefined);
       } else removeSnapshot(ws.root);
     });
     return r.interrupted ? 130 : r.badInput ? 2 : r.failed.length ? 1 : 0;
