@@ -62,7 +62,8 @@ export async function openWorkspace(cwd: string, flags: WorkspaceFlags = {}, pre
   allowLinkedFolders(loaded.root, config.linkedFolders ?? []);
   phase('validate');
   const root = loaded.root;
-  const diskGlob: DiskGlob = (patterns, into) => globFiles(root, patterns, hasher.listedInto(into));
+  // Paths a listing could not look into are statted (absent): the no-op snapshot records them.
+  const diskGlob: DiskGlob = (patterns, into) => globFiles(root, patterns, hasher.listedInto(into), (rel) => hasher.stat(rel));
   const locate = locator(loaded, cwd);
   const hasher = reuse?.hasher ?? new FileHasher(root, statCachePath(root));
   phase('read stat cache');

@@ -19,8 +19,15 @@ export type OnListed = (rel: string, st: fs.Stats, statAt: number) => void;
 /** The folders one listing read, each with its stat taken just before it was read. */
 export type Listing = Array<[string, fs.Stats]>;
 
+/**
+ * Hears each path a listing could not look into although what it finds there could change:
+ * a pattern's base folder that is absent, a matching link that leads nowhere. Their stat
+ * (absent) is what tells a later run that something appeared there.
+ */
+export type OnUnseen = (rel: string) => void;
+
 /** Workspace-relative files matching any of `patterns`, sorted. */
-export function globFiles(root: string, patterns: string[], onDir?: OnListed): string[] {
+export function globFiles(root: string, patterns: string[], onDir?: OnListed, onUnseen?: OnUnseen): string[] {
   const out = new Set<string>();
   for (const pattern of patterns) {
     const { base, isGlob } = picomatch.scan(pattern);
@@ -30,12 +37,12 @@ export function globFiles(root: string, patterns: string[], onDir?: OnListed): s
       continue;
     }
     const match = picomatch(pattern, { dot: true });
-    walk(root, base, match, out, new Set(), onDir);
+    walk(root, base, match, out, new Set(), onDir, onUnseen);
   }
   return [...out].sort();
 }
 
-function walk(root: string, dir: string, match: (p: string) => boolean, out: Set<string>, seen: Set<string>, onDir?: OnListed): void {
+function walk(root: string, dir: string, match: (p: string) => boolean, out: Set<string>, seen: Set<string>, onDir?: OnListed, onUnseen?: OnUnseen): void {
   const abs = dir === '' ? root : path.join(root, dir);
   let ents: fs.Dirent[];
   let st: fs.Stats;
@@ -48,7 +55,9 @@ function walk(root: string, dir: string, match: (p: string) => boolean, out: Set
     seen.add(id);
     ents = fs.readdirSync(abs, { withFileTypes: true });
   } catch {
-    return; // unreadable or vanished: it holds no inputs
+    // Unreadable or vanished: it holds no inputs now. An absent folder may appear.
+    if (dir !== '') onUnseen?.(dir);
+    return;
   }
   onDir?.(dir, st, statAt);
   for (const e of ents) {
@@ -61,11 +70,14 @@ function walk(root: string, dir: string, match: (p: string) => boolean, out: Set
         isDir = st.isDirectory();
         isFile = st.isFile();
       } catch {
-        continue; // dangling or looping link
+        // Dangling or looping: what it leads to may appear (a file creation elsewhere leaves
+        // this folder's stat as it was).
+        if (match(rel)) onUnseen?.(rel);
+        continue;
       }
     }
     if (isDir) {
-      if (!SKIP.has(e.name)) walk(root, rel, match, out, seen, onDir);
+      if (!SKIP.has(e.name)) walk(root, rel, match, out, seen, onDir, onUnseen);
     } else if (isFile && match(rel)) out.add(rel);
   }
 }

@@ -178,7 +178,9 @@ export function ageAll(dir: string): void {
       if (e.name === 'node_modules' || e.name === '.sbuild') continue;
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      fs.utimesSync(p, past, past);
+      // A link is aged itself: what it leads to may be absent.
+      if (e.isSymbolicLink()) fs.lutimesSync(p, past, past);
+      else fs.utimesSync(p, past, past);
     }
     fs.utimesSync(d, past, past);
   };

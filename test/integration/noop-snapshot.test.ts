@@ -352,3 +352,30 @@ test('dirty-set planning: a target the snapshot never checked (newly in the sele
   assert.deepEqual(r.takeRuns(), [], 'a is restored from the cache, not run');
   assert.equal(r.read('out/a.txt'), 'a1\n');
 });
+
+test('a glob whose folder is absent, or whose matching link leads nowhere, sees what appears there later', () => {
+  const r = rig();
+  r.write('data/a.txt', 'A\n');
+  fs.symlinkSync('../ext/x.txt', r.path('data/link.txt')); // ext/x.txt does not exist yet
+  r.config(`{
+    default: 'all',
+    targets: [
+      { name: 'cat', inputs: ['data/*.txt'], outputs: ['out/cat.txt'], run: ${JSON.stringify(sh('cat', 'mkdir -p out && cat data/*.txt > out/cat.txt 2>/dev/null || true'))} },
+      { name: 'gen', outputs: ['gen/a.txt'], cache: false, run: ${JSON.stringify(sh('gen', 'mkdir -p gen && echo G > gen/a.txt'))} },
+      { name: 'list', inputs: ['gen/**/*.txt'], outputs: ['out/list.txt'], run: ${JSON.stringify(sh('list', 'mkdir -p out && ls -R gen > out/list.txt'))} },
+      { name: 'all', deps: ['cat', 'list'] },
+    ],
+  }`);
+  assert.equal(r.run([]).code, 0);
+  fs.rmSync(r.path('gen'), { recursive: true }); // an absent intermediate: the glob's base is gone
+  settle(r);
+  assert.equal(r.read('out/cat.txt'), 'A\n');
+  // The link's file appears outside the listed folder, and the glob's absent base appears:
+  // neither changes a stat the listings recorded.
+  r.write('ext/x.txt', 'X\n');
+  r.write('gen/sub/extra.txt', 'E\n');
+  assert.equal(usesSnapshot(r), false);
+  assert.deepEqual(r.takeRuns().sort(), ['cat', 'gen', 'list']);
+  assert.equal(r.read('out/cat.txt'), 'A\nX\n');
+  assert.match(r.read('out/list.txt'), /^gen:\na\.txt\nsub\n\ngen\/sub:\nextra\.txt\n$/);
+});

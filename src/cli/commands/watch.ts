@@ -475,7 +475,7 @@ class Session {
       const base = picomatch.scan(spec).base;
       if (folders.some((p) => base === '' || p === base || p.startsWith(base + '/') || base.startsWith(p + '/'))) {
         const dirs: Listing = [];
-        g.globMatches.set(spec, globFiles(ws.root, [spec], ws.hasher.listedInto(dirs)));
+        g.globMatches.set(spec, globFiles(ws.root, [spec], ws.hasher.listedInto(dirs), (rel) => ws.hasher.stat(rel)));
         g.globListings.set(spec, dirs);
         this.dirty?.add(base); // its users are judged against the new listing next time
         this.files = undefined;
