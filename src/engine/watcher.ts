@@ -329,7 +329,9 @@ export function classify(paths: Map<string, number>, view: ChangeView): Changes 
     if (done.has(abs)) continue;
     done.add(abs);
     const rel = relPath(view.root, abs);
-    if (rel === '' || ignoredPath(rel)) continue;
+    // sbuild's state, version control and dependencies change all the time: skipped, unless a
+    // build read the path itself (an input declared under .git/ or node_modules/).
+    if (rel === '' || (ignoredPath(rel) && view.statMemo(rel) === undefined && !view.configFiles.has(abs))) continue;
     // The path itself, or the folder it is in when the config listed that folder.
     for (const key of [abs, path.dirname(abs)]) {
       const seen = view.configFiles.get(key);
@@ -365,6 +367,12 @@ export function classify(paths: Map<string, number>, view: ChangeView): Changes 
         queue.push(f);
         if (!paths.has(f)) paths.set(f, eventAt);
       }
+    }
+    if (now?.isDirectory() && !(memo?.isDirectory() && memo.ino === now.ino) && view.hasStatsBelow(rel)) {
+      // Another folder in its place (moved in, a link retargeted): what the build read below
+      // the old one may be missing from the new one, which no event names.
+      view.invalidate(rel);
+      relevant = true;
     }
     if (!now?.isDirectory() && !memo?.isFile() && view.hasStatsBelow(rel)) {
       // A folder that went away (or was replaced): what the build read below it is gone.

@@ -366,6 +366,49 @@ test("a config that reads the file system itself reloads when what it read chang
   }
 });
 
+test('a folder swapped for one without a file, and inputs under .git/ and node_modules/, are changes', async () => {
+  const r = rig();
+  r.write('v1/x.txt', 'x\n');
+  r.write('v1/y.txt', 'y\n');
+  r.write('v2/x.txt', 'x\n');
+  r.write('data/keep.txt', 'k\n');
+  fs.symlinkSync('../v1', r.path('data/cur'));
+  r.write('.git/HEAD', 'ref: refs/heads/main\n');
+  r.write('node_modules/tool/version.txt', '1\n');
+  r.config(`{
+    default: 'all',
+    targets: [
+      { name: 'list', inputs: ['data'], outputs: ['o/list'], run: ${JSON.stringify(sh('list', 'mkdir -p o; (cd data && find -L . -type f | sort) > o/list'))} },
+      { name: 'head', inputs: ['.git/HEAD', 'node_modules/tool/version.txt'], outputs: ['o/head'], run: ${JSON.stringify(sh('head', 'mkdir -p o; cat .git/HEAD node_modules/tool/version.txt > o/head'))} },
+      { name: 'all', deps: ['list', 'head'] },
+    ],
+  }`);
+  const w = watch(r);
+  try {
+    await w.line(WATCHING);
+    assert.equal(r.read('o/list'), './cur/x.txt\n./cur/y.txt\n./keep.txt\n');
+    r.takeRuns();
+    // The link now leads to a folder without y.txt: no event names y.txt.
+    fs.symlinkSync('../v2', r.path('data/cur.new'));
+    fs.renameSync(r.path('data/cur.new'), r.path('data/cur'));
+    await w.line(SUMMARY, 2);
+    await w.line(WATCHING, 2);
+    assert.deepEqual(r.takeRuns(), ['list']);
+    assert.equal(r.read('o/list'), './cur/x.txt\n./keep.txt\n');
+    r.write('.git/HEAD', 'ref: refs/heads/dev\n');
+    await w.line(SUMMARY, 3);
+    await w.line(WATCHING, 3);
+    assert.deepEqual(r.takeRuns(), ['head']);
+    r.write('node_modules/tool/version.txt', '2\n');
+    await w.line(SUMMARY, 4);
+    await w.line(WATCHING, 4);
+    assert.deepEqual(r.takeRuns(), ['head']);
+    assert.equal(r.read('o/head'), 'ref: refs/heads/dev\n2\n');
+  } finally {
+    await stop(w);
+  }
+});
+
 test('changes during a build start exactly one more build after it', async () => {
   const r = rig();
   r.write('in/s.txt', 's0\n');
