@@ -244,6 +244,8 @@ export interface ChangeView {
   /** Drops the memoised stats of a path, the folders above it and the paths below it. */
   invalidate(rel: string): void;
   hasStatsBelow(rel: string): boolean;
+  /** The paths below `rel` that the last build saw present and that are gone now (workspace-relative). */
+  goneBelow(rel: string): string[];
   /** Config source files and what the config load looked at: absolute path → how, and what it saw then (config/reads.ts). */
   configFiles: Map<string, ConfigSeen>;
   /** Whether the path is, or lies inside, a folder input or a declared output of the selection. */
@@ -368,9 +370,9 @@ export function classify(paths: Map<string, number>, view: ChangeView): Changes 
         if (!paths.has(f)) paths.set(f, eventAt);
       }
     }
-    if (now?.isDirectory() && !(memo?.isDirectory() && memo.ino === now.ino) && view.hasStatsBelow(rel)) {
+    if (now?.isDirectory() && !(memo?.isDirectory() && memo.ino === now.ino) && view.goneBelow(rel).some((g) => !paths.has(path.join(view.root, g)))) {
       // Another folder in its place (moved in, a link retargeted): what the build read below
-      // the old one may be missing from the new one, which no event names.
+      // the old one may be missing from the new one, and no event names it.
       view.invalidate(rel);
       relevant = true;
     }

@@ -231,6 +231,18 @@ export class FileHasher {
     return false;
   }
 
+  /** The paths below `rel` that were there when last statted and are gone now (or are no longer a file, or a folder, as they were). */
+  goneBelow(rel: string): string[] {
+    const gone: string[] = [];
+    for (const k of this.under(rel)) {
+      const was = this.stats.get(k);
+      if (!was) continue;
+      const now = fs.statSync(absPath(this.root, k), { throwIfNoEntry: false });
+      if (!now || now.isFile() !== was.isFile() || now.isDirectory() !== was.isDirectory()) gone.push(k);
+    }
+    return gone;
+  }
+
   /**
    * A watcher saw the path change (`sbuild watch`): its stat, the stats of the folders above it
    * and of every path below it are taken again when next asked for. Content hashes stay, checked

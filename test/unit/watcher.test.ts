@@ -39,6 +39,7 @@ function setup(files: Record<string, string>, seen: string[], extra: Partial<Cha
     hashNow: (r) => h.hashFile(r)?.hash,
     invalidate: (r) => h.invalidate(r),
     hasStatsBelow: (r) => h.hasStatsBelow(r),
+    goneBelow: (r) => h.goneBelow(r),
     configFiles: new Map(),
     inTree: (r) => [...trees].some((t) => r === t || r.startsWith(t + '/')),
     isOutput: (r) => r === 'o/table.tsv',

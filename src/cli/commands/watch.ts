@@ -319,6 +319,7 @@ class Session {
       hashNow: (r) => h.hashFile(r)?.hash,
       invalidate: (r) => h.invalidate(r),
       hasStatsBelow: (r) => h.hasStatsBelow(r),
+      goneBelow: (r) => h.goneBelow(r),
       configFiles: this.configFiles,
       inTree: (r) => {
         for (let cur = r; ; ) {
