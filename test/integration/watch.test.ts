@@ -308,6 +308,7 @@ test("a config that reads the file system itself reloads when what it read chang
   // title read from a file: none of these is a target's input. It also starts a process.
   const r = rig();
   r.write('exps/a.txt', 'A\n');
+  r.write('variants/v1.txt', ''); // listed, and no target reads anything there
   r.write('title.txt', 'T1\n');
   r.write('notes.txt', 'not read\n');
   r.config(`{
@@ -315,7 +316,7 @@ test("a config that reads the file system itself reloads when what it read chang
     targets: [
       ...names.map((f) => ({ name: 'run/' + f, inputs: ['exps/' + f], outputs: ['out/' + f], run: 'echo run/' + f + ' >> runs.log; mkdir -p out; cp exps/' + f + ' out/' + f })),
       { name: 'table', inputs: names.map((f) => 'out/' + f), outputs: ['table.txt'],
-        run: "echo table >> runs.log; (echo '" + title + banner + "'; cat " + names.map((f) => 'out/' + f).join(' ') + ') > table.txt' },
+        run: "echo table >> runs.log; (echo '" + title + banner + ' ' + variants + "'; cat " + names.map((f) => 'out/' + f).join(' ') + ') > table.txt' },
     ],
   }`, [
     "import { readdirSync, existsSync } from 'node:fs';",
@@ -325,40 +326,47 @@ test("a config that reads the file system itself reloads when what it read chang
     "const names = readdirSync('exps').sort();",
     "const banner = existsSync('flag') ? ' (flagged)' : '';",
     "const title = (await readFile('title.txt', 'utf8')).trim();",
+    "const variants = readdirSync('variants').length;",
   ].join('\n'));
   const w = watch(r);
   try {
     await w.line(WATCHING);
-    assert.equal(r.read('table.txt'), 'T1\nA\n');
+    assert.equal(r.read('table.txt'), 'T1 1\nA\n');
     r.takeRuns();
     // A file added to the folder the config listed: a new experiment, and a new table.
     r.write('exps/b.txt', 'B\n');
     assert.match(await w.line(SUMMARY, 2), /2 ran, 1 fresh in .* — after exps changed \(config reloaded\)$/);
     await w.line(WATCHING, 2);
     assert.deepEqual(r.takeRuns().sort(), ['run/b.txt', 'table']);
-    assert.equal(r.read('table.txt'), 'T1\nA\nB\n');
+    assert.equal(r.read('table.txt'), 'T1 1\nA\nB\n');
     // A file the config only probed for appears.
     r.write('flag', '');
     assert.match(await w.line(SUMMARY, 3), /1 ran, 2 fresh in .* — after flag changed \(config reloaded\)$/);
     await w.line(WATCHING, 3);
     assert.deepEqual(r.takeRuns(), ['table']);
-    assert.equal(r.read('table.txt'), 'T1 (flagged)\nA\nB\n');
+    assert.equal(r.read('table.txt'), 'T1 (flagged) 1\nA\nB\n');
     // A file the config read, edited.
     r.write('title.txt', 'T2\n');
     assert.match(await w.line(SUMMARY, 4), /1 ran, 2 fresh in .* — after title\.txt changed \(config reloaded\)$/);
     await w.line(WATCHING, 4);
     assert.deepEqual(r.takeRuns(), ['table']);
-    assert.equal(r.read('table.txt'), 'T2 (flagged)\nA\nB\n');
+    assert.equal(r.read('table.txt'), 'T2 (flagged) 1\nA\nB\n');
+    // A file added to a listed folder that holds no input.
+    r.write('variants/v2.txt', '');
+    assert.match(await w.line(SUMMARY, 5), /1 ran, 2 fresh in .* — after variants changed \(config reloaded\)$/);
+    await w.line(WATCHING, 5);
+    assert.deepEqual(r.takeRuns(), ['table']);
+    assert.equal(r.read('table.txt'), 'T2 (flagged) 2\nA\nB\n');
     // The same bytes under a new mtime, and a file beside them the config never read: no reload, no build.
     const t = new Date(Date.now() + 5000);
     fs.utimesSync(path.join(r.dir, 'title.txt'), t, t);
     r.write('notes.txt', 'still not read\n');
     // A later change that does build shows that nothing was built in between.
     r.write('exps/a.txt', 'A2\n');
-    assert.match(await w.line(SUMMARY, 5), /2 ran, 1 fresh in .* — after exps\/a\.txt changed$/);
-    await w.line(WATCHING, 5);
+    assert.match(await w.line(SUMMARY, 6), /2 ran, 1 fresh in .* — after exps\/a\.txt changed$/);
+    await w.line(WATCHING, 6);
     assert.deepEqual(r.takeRuns().sort(), ['run/a.txt', 'table']);
-    assert.equal(w.count(/config reloaded/), 3);
+    assert.equal(w.count(/config reloaded/), 4);
     // What a process the config started read is out of sight: said once, not at every reload.
     assert.equal(w.count(/^warning: the config ran `echo probe` while it loaded; watch does not see what that read: restart it after changing that\.$/), 1, w.lines.join('\n'));
   } finally {

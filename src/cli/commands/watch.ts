@@ -503,8 +503,7 @@ class Session {
 
   /** Watches the folders that hold the selection's inputs, outputs, glob bases and config files. */
   private resync(): void {
-    const { files, trees } = this.spec();
-    this.watcher.sync(foldersFor({ files, trees }));
+    this.watcher.sync(foldersFor(this.spec()));
   }
 
   private spec(): { files: string[]; trees: string[]; folders: string[] } {
