@@ -258,6 +258,10 @@ export interface ChangeView {
   globListings?: Map<string, unknown>;
   /** Whether a folder (absolute) is watched: an unwatched one that now exists may need to be. */
   watched(dir: string): boolean;
+  /** The watched links (absolute) that lead to this path: an edit there names only the path it was made at. */
+  aliasesOf?(abs: string): string[];
+  /** Whether the path is a watched link: retargeted, what it leads to is watched anew. */
+  isLink?(abs: string): boolean;
 }
 
 export interface Changes {
@@ -325,11 +329,20 @@ export function classify(paths: Map<string, number>, view: ChangeView): Changes 
   };
   const queue = [...paths.keys()];
   const done = new Set<string>();
+  const viaLink = new Set<string>();
   for (let i = 0; i < queue.length; i++) {
     const abs = queue[i]!;
     const eventAt = paths.get(abs) ?? Date.now();
     if (done.has(abs)) continue;
     done.add(abs);
+    // An edit of a file that an input links to is an edit of that input.
+    for (const link of view.aliasesOf?.(abs) ?? []) {
+      if (paths.has(link)) continue;
+      paths.set(link, eventAt);
+      viaLink.add(link);
+      queue.push(link);
+    }
+    if (!viaLink.has(abs) && view.isLink?.(abs)) changes.folders = true;
     const rel = relPath(view.root, abs);
     // sbuild's state, version control and dependencies change all the time: skipped, unless a
     // build read the path itself (an input declared under .git/ or node_modules/).

@@ -417,6 +417,41 @@ test('a folder swapped for one without a file, and inputs under .git/ and node_m
   }
 });
 
+test('an input that is a link: an edit where the file lies, and a retargeted link, are changes', async () => {
+  const r = rig();
+  r.write('ext/real.txt', 'r1\n');
+  r.write('ext/other.txt', 'o1\n');
+  fs.symlinkSync('ext/real.txt', r.path('in.txt'));
+  r.config(`{
+    default: 'copy',
+    targets: [{ name: 'copy', inputs: ['in.txt'], outputs: ['o/copy'], run: ${JSON.stringify(sh('copy', 'mkdir -p o; cp in.txt o/copy'))} }],
+  }`);
+  const w = watch(r);
+  try {
+    await w.line(WATCHING);
+    r.takeRuns();
+    r.write('ext/real.txt', 'r2\n'); // no target names ext/: only the link leads there
+    await w.line(SUMMARY, 2);
+    await w.line(WATCHING, 2);
+    assert.deepEqual(r.takeRuns(), ['copy']);
+    assert.equal(r.read('o/copy'), 'r2\n');
+    fs.symlinkSync('ext/other.txt', r.path('in.new'));
+    fs.renameSync(r.path('in.new'), r.path('in.txt'));
+    await w.line(SUMMARY, 3);
+    await w.line(WATCHING, 3);
+    assert.deepEqual(r.takeRuns(), ['copy']);
+    assert.equal(r.read('o/copy'), 'o1\n');
+    // Where it leads now is what is watched.
+    r.write('ext/other.txt', 'o2\n');
+    await w.line(SUMMARY, 4);
+    await w.line(WATCHING, 4);
+    assert.deepEqual(r.takeRuns(), ['copy']);
+    assert.equal(r.read('o/copy'), 'o2\n');
+  } finally {
+    await stop(w);
+  }
+});
+
 test('changes during a build start exactly one more build after it', async () => {
   const r = rig();
   r.write('in/s.txt', 's0\n');

@@ -95,6 +95,9 @@ class Session {
   private selected = new Set<number>();
   /** Config source files and files the config load read → SHA-256 of their bytes then. */
   private configFiles = new Map<string, ConfigSeen>();
+  /** Files (absolute) that watched links lead to → those links; and the links. */
+  private aliases = new Map<string, string[]>();
+  private links = new Set<string>();
   /** Said with the next build, once: what the config load did that watch cannot follow. */
   private loadWarnings: string[] = [];
   /** Folder inputs and declared outputs of the selection (a new file inside one matters). */
@@ -333,6 +336,8 @@ class Session {
       globMatches: this.ws.graph.globMatches,
       globListings: this.ws.graph.globListings,
       watched: (dir) => this.watcher.has(dir),
+      aliasesOf: (abs) => this.aliases.get(abs) ?? [],
+      isLink: (abs) => this.links.has(abs),
     };
   }
 
@@ -522,6 +527,18 @@ class Session {
       if (o.how === 'list') folders.push(f);
       else files.add(f);
     }
+    // A file reached through a link is edited where it lies: that folder is watched too.
+    this.aliases = new Map();
+    this.links = new Set();
+    for (const f of files) {
+      const target = linkTarget(f);
+      if (target === undefined) continue;
+      this.links.add(f);
+      const l = this.aliases.get(target);
+      if (l) l.push(f);
+      else this.aliases.set(target, [f]);
+    }
+    for (const target of this.aliases.keys()) files.add(target);
     return { files: [...files], trees: [...trees], folders };
   }
 
@@ -626,6 +643,24 @@ function observedReads(root: string | undefined, files: Array<[string, ConfigRea
     }
   }
   return new Map([...how].map(([p, h]) => [p, { how: h, seen: observe(p, h) }]));
+}
+
+/** Where a link leads (absolute, through every link on the way; one step when it leads nowhere yet); undefined for a path that is no link. */
+function linkTarget(abs: string): string | undefined {
+  try {
+    if (!fs.lstatSync(abs).isSymbolicLink()) return undefined;
+  } catch {
+    return undefined;
+  }
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    try {
+      return path.resolve(path.dirname(abs), fs.readlinkSync(abs));
+    } catch {
+      return undefined;
+    }
+  }
 }
 
 /** "configs/a.py", "configs/a.py and configs/b.py", "configs/a.py and 3 other files". */
