@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { sh, useRigs, type Rig } from '../helpers/rig.js';
+import { sh, useRigs, waitFor, type Rig } from '../helpers/rig.js';
 
 const rig = useRigs();
 
@@ -447,6 +447,37 @@ test('an input that is a link: an edit where the file lies, and a retargeted lin
     await w.line(WATCHING, 4);
     assert.deepEqual(r.takeRuns(), ['copy']);
     assert.equal(r.read('o/copy'), 'o2\n');
+  } finally {
+    await stop(w);
+  }
+});
+
+test('a config saved again while it loads is loaded again', async () => {
+  // The config waits for the file 'go' after saying it is loading: the test saves a new
+  // version of it in that window.
+  const r = rig();
+  const version = (v: string) => r.config(`{ default: 't', targets: [
+    { name: 't', outputs: ['o/t'], run: ${JSON.stringify(sh('t', 'mkdir -p o; echo '))} + '${v} > o/t' },
+  ] }`, [
+    "import { existsSync, writeFileSync } from 'node:fs';",
+    "writeFileSync('loading', '');",
+    "while (!existsSync('go')) await new Promise((res) => setTimeout(res, 10));",
+  ].join('\n'));
+  r.write('go', '');
+  version('v0');
+  const w = watch(r);
+  try {
+    await w.line(WATCHING);
+    assert.equal(r.read('o/t'), 'v0\n');
+    fs.rmSync(r.path('go'));
+    fs.rmSync(r.path('loading'));
+    version('v1');
+    await waitFor(() => r.exists('loading'));
+    version('v2'); // saved while v1 loads
+    r.write('go', '');
+    await waitFor(() => r.exists('o/t') && r.read('o/t') === 'v2\n');
+    await w.line(WATCHING, 3);
+    assert.equal(r.read('o/t'), 'v2\n');
   } finally {
     await stop(w);
   }

@@ -178,6 +178,9 @@ class Session {
     // Files read while loading matter even when what follows fails: fixing them is what reloads.
     const files = [loaded.file, ...loaded.sources.keys(), ...reads].map((f): [string, ConfigRead] => [f, 'read']);
     this.configFiles = observedReads(loaded.root, files, seen);
+    // The config's own sources as they went into the compiled config, not as they are now: an
+    // edit saved while it loaded differs from what was evaluated, and reloads.
+    for (const [f, hash] of loaded.sources) this.configFiles.set(f, { how: 'read', seen: hash });
     const started = observed.started.map((c) => `\`${c}\``);
     this.loadWarnings = started.length
       ? [`the config ran ${describe(started, 'commands')} while it loaded; watch does not see what ${started.length === 1 ? 'that' : 'they'} read: restart it after changing that.`]
