@@ -121,6 +121,12 @@ interface PyError {
   col?: number | null;
 }
 
+/**
+ * What the evaluator saw of a path before reading it: a file's [size, mtimeNs, ino, ctimeNs],
+ * null when absent, 'file' / 'dir' for an existence check, 'racy' when it cannot vouch.
+ */
+type Seen = [number, string, string, string] | null | 'file' | 'dir' | 'racy';
+
 interface PyResult {
   file: string;
   ok: boolean;
@@ -128,17 +134,26 @@ interface PyResult {
   error?: PyError;
   missing?: string;
   read: string[];
+  /** Paths an open or an existence check found absent: their appearance changes the result. */
+  absent?: string[];
+  /** Paths an existence check found (a file or a folder): their kind is what was read. */
+  probed?: string[];
+  seen?: Record<string, Seen>;
   env: Record<string, string | null>;
 }
 
 interface PyResponse {
-  python: { executable: string; version: string; path: string[] };
+  python: { executable: string; seen?: Seen; version: string; path: string[] };
   mmengine: string | null;
   results: PyResult[];
 }
 
-/** [path, size, mtimeMs, ino, ctimeMs, sha256, hashedAtMs] of a file the evaluation read. */
-type ReadStamp = [string, number, number, number, number, string, number];
+/**
+ * [path, size, mtimeNs, ino, ctimeNs, sha256, hashedAtMs] of a file the evaluation read; of a
+ * path whose kind alone was read, [path, 0, '', '', '', kind, 0] with kind '' (absent),
+ * 'file' or 'dir'.
+ */
+type ReadStamp = [string, number, string, string, string, string, number];
 
 interface CacheEntry {
   format: number;
@@ -152,7 +167,9 @@ interface CacheEntry {
   result: PyResult;
 }
 
-const CACHE_FORMAT = 1;
+// 2: stamps vouch only for bytes the evaluation read, and record the absent paths it looked
+// for (format 1 entries may pair a newer file with an older result).
+const CACHE_FORMAT = 2;
 /** Larger than any file system timestamp tick (see the stat cache): younger stats are re-hashed. */
 const RACY_SLACK_MS = 50;
 
@@ -188,9 +205,16 @@ function runBatch(b: Batch): void {
   }
 }
 
-/** The config, its bases and a missing base it looked for: `sbuild watch` reloads when one changes. */
+/**
+ * The config, its bases, a missing base and the absent or checked paths it looked for:
+ * `sbuild watch` reloads when one changes.
+ */
 function noteRead(abs: string, r: PyResult): void {
-  noteConfigReads([abs, ...(Array.isArray(r.read) ? r.read : []), ...(r.missing ? [r.missing] : [])]);
+  noteConfigReads([abs, ...list(r.read), ...(r.missing ? [r.missing] : []), ...list(r.absent), ...list(r.probed)]);
+}
+
+function list(v: string[] | undefined): string[] {
+  return Array.isArray(v) ? v : [];
 }
 
 /** The evaluator script, next to this module in the package's `rules/` (also from dist/ and bundles). */
@@ -205,7 +229,9 @@ function evaluatorPath(): string {
 
 function evaluate(b: Batch, files: string[]): PyResponse {
   const script = evaluatorPath();
-  const request = JSON.stringify({ root: b.root, configs: files, mmengine: b.mode });
+  // Every file the process reads is read after `started`: a stat taken later vouches for the
+  // bytes read only if the file was older than the timestamp slack by then (evaluate.py).
+  const request = JSON.stringify({ root: b.root, configs: files, mmengine: b.mode, started: Date.now() });
   // Its reads are noted (noteConfigReads below), so watch need not warn about the process.
   const r = ownProcess(() => spawnSync(b.python, [script], { input: request, cwd: b.root, encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024, env: process.env }));
   const where = files.length === 1 ? show(b.root, files[0]!) : `${files.length} configs`;
@@ -311,7 +337,7 @@ function readCache(cacheDir: string, abs: string, identity: string, mode: string
   } catch {
     return undefined; // absent or corrupt: evaluate again
   }
-  if (e.format !== CACHE_FORMAT || e.identity !== identity || e.file !== abs || !Array.isArray(e.read) || typeof e.result !== 'object' || e.result === null) return undefined;
+  if (e.format !== CACHE_FORMAT || e.identity !== identity || e.file !== abs || !Array.isArray(e.read) || !e.read.every(isStamp) || typeof e.result !== 'object' || e.result === null) return undefined;
   for (const [name, value] of Object.entries(e.env ?? {})) if ((process.env[name] ?? null) !== value) return undefined;
   for (const stamp of e.read) if (!stamps.holds(stamp)) return undefined;
   // Evaluated without mmengine: installing it since then changes who evaluates.
@@ -319,12 +345,17 @@ function readCache(cacheDir: string, abs: string, identity: string, mode: string
   return e;
 }
 
+function isStamp(s: unknown): s is ReadStamp {
+  return Array.isArray(s) && s.length === 7 && typeof s[0] === 'string' && typeof s[5] === 'string';
+}
+
 /** Stamps of the files evaluations read, taken and checked once per file in a batch. */
 class Stamps {
-  private readonly taken = new Map<string, ReadStamp>();
+  private readonly taken = new Map<string, ReadStamp | undefined>();
+  private readonly kinds = new Map<string, ReadStamp>();
   private readonly checked = new Map<string, boolean>();
 
-  /** Whether the file still has the recorded content (stat first; hashed when its stat moved). */
+  /** Whether the file still has the recorded content (stat first; hashed when its stat moved), or the path the recorded kind. */
   holds(s: ReadStamp): boolean {
     const key = JSON.stringify(s);
     let ok = this.checked.get(key);
@@ -332,20 +363,56 @@ class Stamps {
     return ok;
   }
 
-  /** The file's stamp as it is now. */
-  of(p: string): ReadStamp {
-    let s = this.taken.get(p);
-    if (!s) this.taken.set(p, (s = stampOf(p)));
+  /** The file's stamp as it is now; undefined when it is no file, or moved while it was hashed. */
+  of(p: string): ReadStamp | undefined {
+    if (!this.taken.has(p)) this.taken.set(p, stampOf(p));
+    return this.taken.get(p);
+  }
+
+  /** What the path is now: absent, a file or a folder. */
+  kindOf(p: string): ReadStamp {
+    let s = this.kinds.get(p);
+    if (!s) this.kinds.set(p, (s = [p, 0, '', '', '', kindOf(statOf(p)), 0]));
     return s;
   }
 }
 
+interface FileStat {
+  kind: '' | 'file' | 'dir' | 'other';
+  size: number;
+  mtimeNs: string;
+  ino: string;
+  ctimeNs: string;
+}
+
+/** The path's stat with exact nanoseconds (compared with Python's), or undefined when nothing is there. */
+function statOf(p: string): FileStat | undefined {
+  let st: fs.BigIntStats | undefined;
+  try {
+    st = fs.statSync(p, { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return undefined; // ENOTDIR: a file where a folder was expected
+  }
+  if (!st) return undefined;
+  const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
+  return { kind, size: Number(st.size), mtimeNs: String(st.mtimeNs), ino: String(st.ino), ctimeNs: String(st.ctimeNs) };
+}
+
+function kindOf(st: FileStat | undefined): string {
+  return st ? st.kind : '';
+}
+
+function sameStat(a: FileStat, b: FileStat): boolean {
+  return a.kind === b.kind && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ino === b.ino && a.ctimeNs === b.ctimeNs;
+}
+
 function stampHolds(s: ReadStamp): boolean {
-  const [p, size, mtime, ino, ctime, hash, hashedAt] = s;
-  const st = fs.statSync(p, { throwIfNoEntry: false });
-  if (hash === '') return !st; // recorded as absent (a missing base)
-  if (!st || !st.isFile()) return false;
-  if (st.size === size && st.mtimeMs === mtime && st.ino === ino && st.ctimeMs === ctime && mtime + RACY_SLACK_MS < hashedAt) return true;
+  const [p, size, mtimeNs, ino, ctimeNs, hash, hashedAt] = s;
+  const st = statOf(p);
+  if (hash.length !== 64) return kindOf(st) === hash; // a kind: absent, a file, a folder
+  if (!st || st.kind !== 'file') return false;
+  const old = Number(BigInt(mtimeNs) / 1_000_000n) + RACY_SLACK_MS < hashedAt;
+  if (old && st.size === size && st.mtimeNs === mtimeNs && st.ino === ino && st.ctimeNs === ctimeNs) return true;
   try {
     return createHash('sha256').update(fs.readFileSync(p)).digest('hex') === hash;
   } catch {
@@ -353,26 +420,61 @@ function stampHolds(s: ReadStamp): boolean {
   }
 }
 
-function stampOf(p: string): ReadStamp {
+function stampOf(p: string): ReadStamp | undefined {
   const hashedAt = Date.now();
-  const st = fs.statSync(p, { throwIfNoEntry: false });
-  if (!st || !st.isFile()) return [p, 0, 0, 0, 0, '', hashedAt];
-  let hash = '';
+  const before = statOf(p);
+  if (before?.kind !== 'file') return undefined;
+  let hash: string;
   try {
     hash = createHash('sha256').update(fs.readFileSync(p)).digest('hex');
   } catch {
-    /* unreadable: recorded as absent, so the next load evaluates again */
+    return undefined;
   }
-  return [p, st.size, st.mtimeMs, st.ino, st.ctimeMs, hash, hashedAt];
+  // Written while it was hashed: the hash may be of bytes no stat describes.
+  const after = statOf(p);
+  if (!after || !sameStat(before, after)) return undefined;
+  return [p, before.size, before.mtimeNs, before.ino, before.ctimeNs, hash, hashedAt];
+}
+
+/**
+ * The stamps of everything the evaluation looked at, taken now, or undefined when one cannot
+ * vouch for what the evaluation saw: each file must still have the stat the evaluator took
+ * before reading it (old enough then that a later write moves it), each path the kind it had.
+ * A config saved while Python evaluated it is so evaluated again on the next load, instead of
+ * its new bytes being recorded with the old result.
+ */
+function vouchedStamps(abs: string, r: PyResult, res: PyResponse, stamps: Stamps): ReadStamp[] | undefined {
+  const seen = r.seen ?? {};
+  const read: ReadStamp[] = [];
+  const content = (p: string, s: Seen | undefined): boolean => {
+    const now = stamps.of(p);
+    if (!Array.isArray(s) || !now || now[1] !== s[0] || now[2] !== s[1] || now[3] !== s[2] || now[4] !== s[3]) return false;
+    read.push(now);
+    return true;
+  };
+  const kind = (p: string, s: Seen | undefined): boolean => {
+    const now = stamps.kindOf(p);
+    if (now[5] !== (s === null ? '' : s)) return false;
+    read.push(now);
+    return true;
+  };
+  const absent = [...list(r.absent), ...(r.missing ? [r.missing] : [])];
+  if (![...list(r.read), ...absent].includes(abs)) return undefined; // the config itself was not looked at
+  for (const p of list(r.read)) if (!content(p, seen[p])) return undefined;
+  for (const p of absent) if (!kind(p, seen[p] === null ? null : 'racy')) return undefined;
+  for (const p of list(r.probed)) if (!kind(p, seen[p])) return undefined;
+  if (res.python.executable && !content(res.python.executable, res.python.seen)) return undefined;
+  return read;
 }
 
 function writeCache(cacheDir: string, abs: string, identity: string, r: PyResult, res: PyResponse, stamps: Stamps): void {
-  const files = new Set([abs, ...r.read, ...(r.missing ? [r.missing] : []), res.python.executable]);
+  const read = vouchedStamps(abs, r, res, stamps);
+  if (!read) return; // something changed while it was evaluated: the next load evaluates again
   const entry: CacheEntry = {
     format: CACHE_FORMAT,
     identity,
     file: abs,
-    read: [...files].filter(Boolean).map((f) => stamps.of(f)),
+    read,
     env: r.env ?? {},
     pythonPath: res.python.path ?? [],
     mmengine: res.mmengine,

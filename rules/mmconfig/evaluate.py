@@ -7,7 +7,7 @@ written to stdout (config code's own output goes to stderr). Standard library on
 Request::
 
     {"root": "/abs/workspace", "configs": ["/abs/workspace/configs/a.py", ...],
-     "mmengine": "auto" | "off" | "require"}
+     "mmengine": "auto" | "off" | "require", "started": <ms since the epoch>}
 
 ``auto`` uses ``mmengine.Config.fromfile`` where ``import mmengine`` works in this
 interpreter and the built-in implementation of MMEngine's rules otherwise; ``off`` always
@@ -15,7 +15,8 @@ uses the built-in one; ``require`` fails every config when mmengine does not imp
 
 Response::
 
-    {"python": {"executable": ..., "version": "3.11.2", "path": [existing sys.path dirs]},
+    {"python": {"executable": ..., "seen": <seen>, "version": "3.11.2",
+                "path": [existing sys.path dirs]},
      "mmengine": "0.10.7" | null,          # null: the built-in implementation was used
      "results": [                          # one per requested config, in request order
         {"file": ..., "ok": true, "values": {...}, "read": [...], "env": {...}},
@@ -24,11 +25,21 @@ Response::
          "missing": "/abs/base.py",        # only when a base / imported config is absent
          "read": [...], "env": {...}}]}
 
+Each result also has ``absent`` (paths an open or an existence check of config code found
+absent), ``probed`` (paths an existence check found: a file or a folder) and ``seen``: for
+each path of ``read``, ``absent``, ``probed`` and ``missing``, what it was before it was read:
+``[size, mtime_ns, ino, ctime_ns]`` (the large numbers as strings) for a file read, ``null``
+when absent, ``"file"`` / ``"dir"`` for an existence check, ``"racy"`` when the stat cannot
+vouch for the bytes read (the file was written within the timestamp slack of the read). The
+caller records a result only when each path still is what was seen (sbuild's mmconfig.ts).
+
 ``values`` is the merged config: dicts become objects, lists and tuples arrays, classes,
 functions, modules and lazy-import placeholders their dotted import path, non-finite floats
 ``{"$float": "nan"|"inf"|"-inf"}``, anything else ``{"$repr": ...}`` without memory
 addresses. ``read`` lists every file the evaluation of that config read, in first-read
 order, without the standard library and .pyc files (a .pyc counts as its source).
+Files the evaluation created or truncated before reading them (MMEngine's temporary copy
+of a config) are its own, not inputs.
 ``env`` maps each environment variable the config consulted to the value seen (null: unset).
 ``error.line``/``col`` (1-based) point into the user's config file that raised.
 
@@ -61,7 +72,9 @@ import os
 import platform
 import re
 import sys
+import stat
 import sysconfig
+import time
 import types
 import warnings
 from collections import OrderedDict
@@ -322,17 +335,91 @@ def with_file(exc, path):
 
 # Modules between os.environ and the code that reads it (os.getenv, Mapping.get / in).
 ENVIRON_MODULES = ('os', '_collections_abc', 'collections.abc')
+# Modules between an existence check (os.path.exists, Path.is_file) and the code asking.
+PROBE_MODULES = ('os', 'genericpath', 'posixpath', 'ntpath', 'pathlib', 'pathlib._local',
+                 'pathlib._abc')
+# Existence checks noted when config code makes them (os.path.<name>, os.<name>).
+PROBED_PATH_FUNCTIONS = ('exists', 'isfile', 'isdir')
+PROBED_OS_FUNCTIONS = ('stat',)
+REAL_STAT = os.stat
+THIS_FILE = os.path.abspath(__file__)
+
+# A file written this recently may be written again within the same file system timestamp
+# tick, leaving its stat unchanged: such a stat cannot vouch for the bytes read after it.
+# The slack of sbuild's stat cache (src/hashing/file-hasher.ts).
+RACY_SLACK_NS = 50 * 1000 * 1000
+# How long a file about to be read is waited for until it is old enough. A file written
+# again and again, or dated in the future, is reported 'racy': its result is not cached.
+RACY_WAIT_NS = 1000 * 1000 * 1000
+
+
+def file_kind(path):
+    """'file', 'dir', 'other' (a device, unreadable) or None (absent), following links."""
+    try:
+        st = REAL_STAT(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except (OSError, ValueError):
+        return 'other'
+    if stat.S_ISREG(st.st_mode):
+        return 'file'
+    return 'dir' if stat.S_ISDIR(st.st_mode) else 'other'
+
+
+def seen_stat(path, read_since=None):
+    """What a file was before the evaluation read it, for the caller to compare with the file
+    it hashes afterwards: [size, mtime_ns, ino, ctime_ns] (the large numbers as strings),
+    None when absent, 'dir' / 'other' when not a file, 'racy' when the stat cannot vouch.
+
+    A stat vouches for the bytes read after it when the file was older than the timestamp
+    slack at the time: any later write then moves its mtime. `read_since`: the file was
+    read already, at some time after this (ns); otherwise it is about to be read, and a file
+    written too recently is waited for."""
+    deadline = time.time_ns() + RACY_WAIT_NS
+    while True:
+        taken = time.time_ns() if read_since is None else read_since
+        try:
+            st = REAL_STAT(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except (OSError, ValueError):
+            return 'racy'
+        if not stat.S_ISREG(st.st_mode):
+            return 'dir' if stat.S_ISDIR(st.st_mode) else 'other'
+        young = st.st_mtime_ns + RACY_SLACK_NS - taken
+        if young < 0:
+            return [st.st_size, str(st.st_mtime_ns), str(st.st_ino), str(st.st_ctime_ns)]
+        if read_since is not None or taken + young > deadline:
+            return 'racy'
+        time.sleep(young / 1e9 + 0.001)
+
+
+def opens_for_output(mode, flags):
+    """Whether an open writes the file without reading what was there (w, a, x, w+, x+)."""
+    if isinstance(mode, str):
+        return 'w' in mode or 'x' in mode or ('a' in mode and '+' not in mode)
+    if isinstance(flags, int):
+        return (flags & os.O_ACCMODE == os.O_WRONLY
+                or bool(flags & (getattr(os, 'O_TRUNC', 0) | getattr(os, 'O_EXCL', 0))))
+    return False
 
 
 class Tracker:
-    """Records files opened for reading (an audit hook), per config window.
+    """Records files opened for reading (an audit hook), per config window, with what each
+    was before it was read (`seen`), the paths an open or an existence check of config code
+    found absent, and the paths config code checked the existence of.
 
     Imports are tracked through a builtins.__import__ wrapper so that a module already
     imported by an earlier config still reports the files its first import read (`memo`):
-    the list must not depend on which configs share the process."""
+    the list must not depend on which configs share the process.
 
-    def __init__(self):
+    `since` (ns): when the request was made; every file this process read was read after."""
+
+    def __init__(self, since=None):
         self.active = False
+        self.since = since if since is not None else time.time_ns()
+        self.seen = {}  # path -> seen_stat before its first read in this process
+        self.real_probes = {}
         self.real_import = builtins.__import__
         self.excluded_dirs = [HERE + os.sep]
         self.kept = set()
@@ -344,7 +431,9 @@ class Tracker:
         sys.addaudithook(self._hook)
 
     def _reset(self):
-        self.files = OrderedDict()
+        self.files = OrderedDict()  # read, or found absent when opened
+        self.probes = OrderedDict()  # path -> file_kind seen by an existence check
+        self.written = set()    # opened for output first: the evaluation's own files
         self.plain = set()      # read outside any import: config files and their data
         self.frames = []        # one dict of files per import in progress
         self.suppress = 0       # >0 inside imports made by evaluate.py or mmengine itself
@@ -360,13 +449,26 @@ class Tracker:
         self._reset()
         builtins.__import__ = self._import
         os.environ = self.env_proxy
+        self._wrap_probes()
         self.active = True
 
     def stop(self):
+        """(files read, paths found absent, paths checked and present, what each was seen as)."""
         self.active = False
         builtins.__import__ = self.real_import
         os.environ = self.real_environ
-        return [p for p in self.files if os.path.isfile(p)]
+        for (module, name), real in self.real_probes.items():
+            setattr(module, name, real)
+        seen = OrderedDict()
+        read, absent, probed = [], [], []
+        for p in self.files:
+            s = seen[p] = self.seen.get(p, 'racy')
+            (absent if s is None else read).append(p)
+        for p, kind in self.probes.items():
+            if p not in seen:
+                s = seen[p] = kind if kind in (None, 'file', 'dir') else 'racy'
+                (absent if s is None else probed).append(p)
+        return read, absent, probed, seen
 
     # -- files
     def _hook(self, event, args):
@@ -376,10 +478,10 @@ class Tracker:
             path, mode, flags = (tuple(args) + (None, None, None))[:3]
             if path is None or isinstance(path, int):
                 return
-            if isinstance(mode, str):
-                if 'r' not in mode and '+' not in mode:
-                    return
-            elif isinstance(flags, int) and flags & os.O_ACCMODE == os.O_WRONLY:
+            if opens_for_output(mode, flags):
+                # Made or replaced by the evaluation (MMEngine's temporary copy of a config):
+                # reading it later reads no input.
+                self.written.add(os.path.abspath(os.fsdecode(path)))
                 return
             self.add(path)
         except Exception:
@@ -399,15 +501,25 @@ class Tracker:
             return False
         return not any(path.startswith(d) for d in self.excluded_dirs)
 
-    def add(self, path):
+    def add(self, path, read_since=None):
+        """Notes a file about to be read (`read_since`: read already, after that time, ns)."""
         path = os.path.abspath(os.fsdecode(path))
         if path.endswith('.pyc'):
             try:
                 path = importlib.util.source_from_cache(path)
             except (ValueError, NotImplementedError):
                 return
-        if not self.wanted(path):
+            if read_since is None:
+                # The import system chose the .pyc by the source's stat, just before this.
+                read_since = time.time_ns() - RACY_SLACK_NS
+        if not self.wanted(path) or path in self.written:
             return
+        if path not in self.files and self.seen.get(path) is None:
+            # Taken before the first read in this process; an absent path is looked at again
+            # in a later window (it may have appeared since), never within one.
+            self.seen[path] = seen_stat(path, read_since)
+        if self.seen[path] in ('dir', 'other'):
+            return  # a folder opened to list it, a device: no file's bytes
         self.files.setdefault(path, None)
         for frame in self.frames:
             frame.setdefault(path, None)
@@ -469,11 +581,53 @@ class Tracker:
     def _replay(self, name):
         files = self.memo.get(name)
         if files is None:
+            # Imported before any config (by the evaluator or mmengine): read after `since`.
             module = sys.modules.get(name)
             f = getattr(module, '__file__', None)
-            files = [f] if isinstance(f, str) else []
+            for p in [f] if isinstance(f, str) else []:
+                self.add(p, read_since=self.since)
+            return
         for f in files:
             self.add(f)
+
+    # -- existence checks
+    def _wrap_probes(self):
+        if not self.real_probes:
+            for name in PROBED_PATH_FUNCTIONS:
+                self.real_probes[(os.path, name)] = getattr(os.path, name)
+            for name in PROBED_OS_FUNCTIONS:
+                self.real_probes[(os, name)] = getattr(os, name)
+        for (module, name), real in self.real_probes.items():
+            setattr(module, name, self._probing(real))
+
+    def _probing(self, real):
+        tracker = self
+
+        def probe(path, *args, **kwargs):
+            if tracker.active and not tracker.suppress and not kwargs.get('dir_fd'):
+                tracker.probe(path, sys._getframe(1))
+            return real(path, *args, **kwargs)
+        probe.__wrapped__ = real
+        return probe
+
+    def probe(self, path, frame):
+        """Notes what an existence check made by config code saw (a path that appears or goes
+        later changes what the config computes)."""
+        while frame is not None and (frame.f_code.co_filename == THIS_FILE
+                                     or frame.f_globals.get('__name__') in PROBE_MODULES):
+            frame = frame.f_back
+        if frame is None or not self._config_code(frame.f_code):
+            return
+        try:
+            path = os.path.abspath(os.fsdecode(path))
+        except (TypeError, ValueError):
+            return  # a file descriptor, or not a path
+        if path not in self.probes and path not in self.written and self.wanted(path):
+            self.probes[path] = file_kind(path)
+
+    def _config_code(self, code):
+        # MMEngine runs old-style config code compiled under the name ''.
+        return code.co_filename in self.plain or code.co_filename == ''
 
     # -- environment
     def _make_env_proxy(self):
@@ -1823,12 +1977,19 @@ def evaluate_one(path, backend, tracker, fatal):
             e.__traceback__ = None  # frames hold whole configs alive
         finally:
             if backend is not None:
-                tracker.add(backend.version_file)  # an mmengine upgrade changes the list
-            read = tracker.stop()
+                # An mmengine upgrade changes the list (read when mmengine was imported).
+                tracker.add(backend.version_file, read_since=tracker.since)
+            read, absent, probed, seen = tracker.stop()
     for f in ctx.configs:
         if f not in read and os.path.isfile(f):
             read.append(f)
+            seen.setdefault(f, tracker.seen.get(f, 'racy'))
+    if result.get('missing'):
+        seen[result['missing']] = None  # looked for and not found, whatever it is now
     result['read'] = read
+    result['absent'] = [p for p in absent if p != result.get('missing')]
+    result['probed'] = probed
+    result['seen'] = seen
     result['env'] = dict(tracker.env)
     return result
 
@@ -1853,8 +2014,10 @@ def main():
     configs = request.get('configs') or []
     mode = request.get('mmengine') or 'auto'
 
+    started = request.get('started')
+    since = int(started * 1000000) if isinstance(started, (int, float)) else None
     backend, fatal = choose_backend(mode)
-    tracker = Tracker()
+    tracker = Tracker(since)
     if backend is not None:
         tracker.exclude(backend.package_dir, keep=[backend.version_file])
         backend.quiet_package_lookups(tracker)
@@ -1869,6 +2032,7 @@ def main():
     response = {
         'python': {
             'executable': sys.executable,
+            'seen': seen_stat(sys.executable, read_since=tracker.since),
             'version': platform.python_version(),
             'path': [p for p in sys.path if p and os.path.isdir(p)],
         },

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readMmConfig, readMmConfigs, MmConfigError, type MmConfig } from '../../rules/mmconfig.js';
+import { readMmConfig, readMmConfigs, MmConfigError, type MmConfig, type PyValue } from '../../rules/mmconfig.js';
 import { mmconfigCacheDir } from '../../src/engine/state-paths.js';
+import { recordConfigReads } from '../../src/config/reads.js';
 
 /** Writes files into a fresh temp folder; returns its path. */
 function workspace(files: Record<string, string>): string {
@@ -236,4 +237,85 @@ test('a cache entry that is truncated, random or empty is evaluated again, never
     assert.equal(again.digest, want.digest, what);
     assert.equal(starts(), ++expected, `${what}: evaluated again`);
   }
+});
+
+test('a config saved while Python evaluates it is evaluated again: the cache never pairs the new bytes with the old result', () => {
+  // The config rewrites itself while it is evaluated, as an editor saving during a build would.
+  const rewrite = "open('configs/x.py', 'w').write('lr = 0.2\\n')\n";
+  const root = workspace({ 'configs/x.py': `lr = 0.1\n${rewrite}` });
+  const { python, starts } = countingPython(root);
+  const read = () => readMmConfig('configs/x.py', root, { python });
+  assert.equal(read().values.lr, 0.1, 'what the evaluation read');
+  assert.equal(fs.readFileSync(path.join(root, 'configs/x.py'), 'utf8'), 'lr = 0.2\n');
+  assert.equal(read().values.lr, 0.2, 'the saved config, not the result of the bytes it replaced');
+  assert.equal(starts(), 2);
+  assert.equal(read().values.lr, 0.2);
+  assert.equal(starts(), 2, 'evaluated undisturbed: cached');
+});
+
+test('a file the config tried to open, missing then, makes the result stale when it appears; so do paths it checked', async () => {
+  const root = workspace({
+    'configs/x.py': [
+      'import os',
+      'from pathlib import Path',
+      'try:',
+      "    extra = open('configs/extra.txt').read().strip()",
+      'except FileNotFoundError:',
+      "    extra = 'none'",
+      "local = os.path.exists('configs/local.py')",
+      "has_data = os.path.isdir('data')",
+      "has_split = Path('data/split.json').is_file()",
+    ].join('\n'),
+    'data/keep': '',
+  });
+  const { python, starts } = countingPython(root);
+  const read = () => readMmConfig('configs/x.py', root, { python }).values;
+  const reads = new Set<string>();
+  const first = await recordConfigReads(reads, async () => read());
+  assert.deepEqual(first, { extra: 'none', local: false, has_data: true, has_split: false, Path: 'pathlib.Path' });
+  for (const p of ['configs/extra.txt', 'configs/local.py', 'data', 'data/split.json']) assert.ok(reads.has(path.join(root, p)), `watch is told about ${p}`);
+  assert.equal(read().extra, 'none');
+  assert.equal(starts(), 1, 'nothing appeared: cached');
+
+  const steps: Array<[string, () => void, Record<string, PyValue>]> = [
+    ['the opened file appears', () => write(root, 'configs/extra.txt', 'yes\n'), { extra: 'yes' }],
+    ['an existence check turns true', () => write(root, 'configs/local.py', ''), { local: true }],
+    ['a checked folder goes', () => fs.rmSync(path.join(root, 'data'), { recursive: true }), { has_data: false }],
+    ['a checked file appears', () => write(root, 'data/split.json', '{}'), { has_data: true, has_split: true }],
+  ];
+  let expected = 1;
+  for (const [what, change, want] of steps) {
+    change();
+    const got = read();
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(got[k], v, `${what}: ${k}`);
+    assert.equal(starts(), ++expected, `${what}: evaluated again`);
+    read();
+    assert.equal(starts(), expected, `${what}: then cached`);
+  }
+});
+
+test('a file the evaluation writes and reads back is its own, not an input: the result is cached', () => {
+  const root = workspace({ 'configs/x.py': "import os\nopen('scratch.txt', 'w').write('7')\nn = int(open('scratch.txt').read())\nos.remove('scratch.txt')\n" });
+  const { python, starts } = countingPython(root);
+  assert.equal(readMmConfig('configs/x.py', root, { python }).values.n, 7);
+  assert.equal(readMmConfig('configs/x.py', root, { python }).values.n, 7);
+  assert.equal(starts(), 1);
+});
+
+test('a file whose stat cannot vouch for what was read (dated in the future) is evaluated each time, never cached', () => {
+  const root = workspace({ 'configs/x.py': 'lr = 0.1\n' });
+  const { python, starts } = countingPython(root);
+  const file = path.join(root, 'configs/x.py');
+  const read = () => readMmConfig('configs/x.py', root, { python }).values.lr;
+  // A write within the same timestamp tick would leave such a stat unchanged.
+  const future = new Date(Date.now() + 60_000);
+  fs.utimesSync(file, future, future);
+  assert.equal(read(), 0.1);
+  assert.equal(read(), 0.1);
+  assert.equal(starts(), 2, 'not cached');
+  const past = new Date(Date.now() - 60_000);
+  fs.utimesSync(file, past, past);
+  read();
+  read();
+  assert.equal(starts(), 3, 'old enough: cached');
 });
