@@ -45,7 +45,8 @@ export async function observeConfigLoad<T>(into: LoadObservation, load: () => Pr
 /** What a path looks like now, as a config that looked at it `how` would have seen it ('' when absent or unreadable). */
 export function observe(abs: string, how: ConfigRead): string {
   try {
-    if (how === 'read') return sha256(fs.readFileSync(abs));
+    // A folder noted as read (a Python config checked that it exists): its going is a change.
+    if (how === 'read') return fs.statSync(abs, { throwIfNoEntry: false })?.isDirectory() ? 'dir' : sha256(fs.readFileSync(abs));
     if (how === 'list') return sha256(fs.readdirSync(abs, { withFileTypes: true }).map((e) => `${e.name}\0${e.isDirectory() ? 'd' : 'f'}`).sort().join('\n'));
     const st = fs.statSync(abs, { throwIfNoEntry: false });
     if (!st) return '';

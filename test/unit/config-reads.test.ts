@@ -108,4 +108,8 @@ test('what each look saw changes only when what that look would see changes', ()
   assert.notEqual(observe(at('exps'), 'list'), before.list);
   assert.equal(before.missing, '');
   assert.equal(observe(at('missing.txt'), 'exists'), 'file');
+  // A folder noted as read (a Python config checked it exists) is seen to go.
+  const folder = observe(at('exps'), 'read');
+  fs.rmSync(at('exps'), { recursive: true });
+  assert.notEqual(observe(at('exps'), 'read'), folder);
 });
