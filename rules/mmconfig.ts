@@ -345,8 +345,12 @@ function readCache(cacheDir: string, abs: string, identity: string, mode: string
   return e;
 }
 
+/** A well-formed stamp: a damaged entry is evaluated again, never trusted (nor thrown on). */
 function isStamp(s: unknown): s is ReadStamp {
-  return Array.isArray(s) && s.length === 7 && typeof s[0] === 'string' && typeof s[5] === 'string';
+  if (!Array.isArray(s) || s.length !== 7) return false;
+  const [p, size, mtimeNs, ino, ctimeNs, hash, hashedAt] = s as unknown[];
+  const ns = (v: unknown) => typeof v === 'string' && /^\d*$/.test(v);
+  return typeof p === 'string' && typeof size === 'number' && ns(mtimeNs) && ns(ino) && ns(ctimeNs) && typeof hash === 'string' && typeof hashedAt === 'number';
 }
 
 /** Stamps of the files evaluations read, taken and checked once per file in a batch. */

@@ -225,6 +225,8 @@ test('a cache entry that is truncated, random or empty is evaluated again, never
     // Well-formed JSON whose recorded hash does not match the file once its stat moved (touch):
     // the file is hashed again and the entry is not trusted.
     ['lying', Buffer.from(good.toString().replace(/"[0-9a-f]{64}"/, `"${'0'.repeat(64)}"`))],
+    // Well-formed JSON with a stamp whose stat is not numbers.
+    ['malformed', Buffer.from(good.toString().replace(/,"\d+",/, ',"soon",'))],
   ];
   let expected = starts();
   for (const [what, bytes] of damage) {
