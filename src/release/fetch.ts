@@ -117,7 +117,7 @@ async function getOne(store: ReleaseStore, name: string, abs: string, hooks: Fet
     await store.get(name, abs, (done, total) => hooks.progress(rate(`receiving ${name}`, done, total, t0)), hooks.signal);
   } catch (err) {
     fs.rmSync(abs, { recursive: true, force: true });
-    if (name === 'SHA256SUMS' && err instanceof TransferError && /not there|not found|404/i.test(err.message)) {
+    if (name === 'SHA256SUMS' && (err as { notThere?: unknown }).notThere === true) {
       throw new TransferError(`${store.label}: no SHA256SUMS there, so there is no release bundle to fetch (check the path or tag).`);
     }
     throw err;

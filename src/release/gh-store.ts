@@ -89,7 +89,7 @@ export class GhStore implements ReleaseStore {
   async get(name: string, destAbs: string, progress: Progress, signal: AbortSignal): Promise<void> {
     await this.gh(['release', 'download', this.tag, '--repo', this.repo, '--pattern', name, '--output', destAbs], signal);
     const st = fs.statSync(destAbs, { throwIfNoEntry: false });
-    if (!st) throw new TransferError(`${this.label}: ${name} is not there`);
+    if (!st) throw new TransferError(`${this.label}: ${name} is not there`, { notThere: true });
     progress(st.size, st.size);
   }
 

@@ -94,7 +94,7 @@ export class HttpStore implements ReleaseStore {
 
   async get(name: string, destAbs: string, progress: Progress, signal: AbortSignal): Promise<void> {
     const res = await this.request('GET', name, signal);
-    if (!res || !res.body) throw new TransferError(`${this.label}: ${name} is not there (404)`);
+    if (!res || !res.body) throw new TransferError(`${this.label}: ${name} is not there (404)`, { notThere: true });
     const total = Number(res.headers.get('content-length') ?? NaN);
     let done = 0;
     const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);

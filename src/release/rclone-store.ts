@@ -73,7 +73,7 @@ export class RcloneStore implements ReleaseStore {
 
   async get(name: string, destAbs: string, progress: Progress, signal: AbortSignal): Promise<void> {
     await this.transfer(['copyto', this.at(name), destAbs], undefined, progress, signal);
-    if (!fs.existsSync(destAbs)) throw new TransferError(`${this.label}: ${name} is not there`);
+    if (!fs.existsSync(destAbs)) throw new TransferError(`${this.label}: ${name} is not there`, { notThere: true });
   }
 
   /** A copy with rclone's JSON stats every half second turned into progress. */
@@ -108,7 +108,7 @@ export class RcloneStore implements ReleaseStore {
     if (res.isCanceled) throw new TransferError(`${this.label}: interrupted`);
     if (res.exitCode !== 0) {
       const why = errors.filter(Boolean).slice(-3).join('; ') || lastLines(buf) || `exit ${res.exitCode}`;
-      throw new TransferError(`${this.label}: \`rclone ${args[0]} ${path.basename(args[1]!)}\` failed: ${why}${hint(why, this.remote)}`);
+      throw new TransferError(`${this.label}: \`rclone ${args[0]} ${path.basename(args[1]!)}\` failed: ${why}${hint(why, this.remote)}`, { notThere: NOT_FOUND.has(res.exitCode ?? -1) });
     }
   }
 

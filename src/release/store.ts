@@ -110,9 +110,12 @@ export async function openStore(spec: StoreSpec): Promise<ReleaseStore> {
 export class TransferError extends SbuildError {
   /** Said in full by its message: no stack in a target's log (the class may come from another bundle, so not instanceof). */
   readonly expected = true;
-  constructor(message: string) {
+  /** The store does not hold what was asked for (read as a property, not from the message: a URL's port may hold '404'). */
+  readonly notThere: boolean;
+  constructor(message: string, opts: { notThere?: boolean } = {}) {
     super('transfer', message, { exitCode: 1 });
     this.name = 'TransferError';
+    this.notThere = opts.notThere ?? false;
   }
 }
 

@@ -213,6 +213,10 @@ test('fetch: a fresh copy fetches the published bundle from rclone and from HTTP
       const anon = run(reader, ['fetch', source], env);
       assert.equal(anon.code, 1, anon.out);
       assert.match(anon.out, /the server refused to let SHA256SUMS be read \(401 Unauthorized\)\. It wants a token: name the environment variable that holds it \(`--token-env NAME` for sbuild fetch/);
+      // A URL that holds '404' (in its port, as here in a folder) is not a missing file.
+      const odd = run(reader, ['fetch', `${nginx.url}/v404/`], env);
+      assert.equal(odd.code, 1, odd.out);
+      assert.match(odd.out, /\/v404\/: the server refused to let SHA256SUMS be read \(401 Unauthorized\)/);
     }
     // Without the assets, the release would train.
     assert.match(sbuild(reader, ['release', '-n']), /^sbuild: dry run: 32 would run, 11 fresh$/m);
