@@ -96,6 +96,13 @@ function threeTargets(r: Rig): void {
   }`);
 }
 
+/** The `n`-th build's summary line, once watch is waiting again after it. */
+async function built(w: Watch, n: number): Promise<string> {
+  const summary = await w.line(SUMMARY, n);
+  await w.line(WATCHING, n);
+  return summary;
+}
+
 async function stop(w: Watch): Promise<void> {
   if (!w.alive()) return;
   w.kill('SIGINT');
@@ -112,8 +119,7 @@ test('an edit rebuilds exactly what reads it; touch, own outputs and unread file
     assert.match(w.lines.join('\n'), /watching 7 files in \d+ folders for 3 targets/);
 
     r.write('in/a.txt', 'A2\n');
-    assert.match(await w.line(SUMMARY, 2), /2 ran, 1 fresh in .* — after in\/a\.txt changed$/);
-    await w.line(WATCHING, 2);
+    assert.match(await built(w, 2), /2 ran, 1 fresh in .* — after in\/a\.txt changed$/);
     assert.deepEqual(r.takeRuns(), ['a', 'cat']);
     assert.equal(r.read('o/cat'), 'A2\nB\nX\n');
 
@@ -123,18 +129,15 @@ test('an edit rebuilds exactly what reads it; touch, own outputs and unread file
     fs.utimesSync(r.path('in/b.txt'), t, t);
     r.write('notes.txt', 'not an input\n');
     r.write('in/extra/y.txt', 'Y\n'); // a new match of cat's glob
-    assert.match(await w.line(SUMMARY, 3), /1 ran, 2 fresh in .* — after in\/extra\/y\.txt changed$/);
-    await w.line(WATCHING, 3);
+    assert.match(await built(w, 3), /1 ran, 2 fresh in .* — after in\/extra\/y\.txt changed$/);
     assert.deepEqual(r.takeRuns(), ['cat']);
     assert.equal(r.read('o/cat'), 'A2\nB\nX\nY\n');
 
     fs.rmSync(r.path('o/cat'));
-    assert.match(await w.line(SUMMARY, 4), /0 ran, 1 restored, 2 fresh in .* — after o\/cat changed$/);
-    await w.line(WATCHING, 4);
+    assert.match(await built(w, 4), /0 ran, 1 restored, 2 fresh in .* — after o\/cat changed$/);
     assert.equal(r.read('o/cat'), 'A2\nB\nX\nY\n');
     r.write('o/b', 'tampered\n');
-    assert.match(await w.line(SUMMARY, 5), /— after o\/b changed$/);
-    await w.line(WATCHING, 5);
+    assert.match(await built(w, 5), /— after o\/b changed$/);
     assert.equal(r.read('o/b'), 'B\n');
     assert.deepEqual(r.takeRuns(), [], 'both came back from the cache');
     assert.equal(w.count(SUMMARY), 5, w.lines.join('\n'));
@@ -187,13 +190,11 @@ test('an absent intermediate (output deleted, not in the cache) is produced when
     fs.rmSync(r.path('.sbuild/cache'), { recursive: true, force: true });
     fs.rmSync(r.path('o/a'));
     // a is fresh by its record, its output not on disk and in no cache: left absent.
-    assert.match(await w.line(SUMMARY, 2), /0 ran, 3 fresh in .* — after o\/a changed$/);
-    await w.line(WATCHING, 2);
+    assert.match(await built(w, 2), /0 ran, 3 fresh in .* — after o\/a changed$/);
     assert.ok(!r.exists('o/a'));
     // cat must run: it needs o/a, so a runs first.
     r.write('in/b.txt', 'B2\n');
-    assert.match(await w.line(SUMMARY, 3), /3 ran, 0 fresh in .* — after in\/b\.txt changed$/);
-    await w.line(WATCHING, 3);
+    assert.match(await built(w, 3), /3 ran, 0 fresh in .* — after in\/b\.txt changed$/);
     assert.deepEqual(r.takeRuns(), ['a', 'b', 'cat']);
     assert.equal(r.read('o/cat'), 'A\nB2\nX\n');
   } finally {
@@ -219,13 +220,11 @@ test('a glob into an output folder follows what the folder holds after each buil
     await w.line(WATCHING);
     assert.deepEqual(r.takeRuns(), ['gen', 'other', 'sum']);
     r.write('in/n.txt', '3\n');
-    assert.match(await w.line(SUMMARY, 2), /2 ran, 1 fresh in .* — after in\/n\.txt changed$/);
-    await w.line(WATCHING, 2);
+    assert.match(await built(w, 2), /2 ran, 1 fresh in .* — after in\/n\.txt changed$/);
     assert.equal(r.read('o/sum'), 'p1\np2\np3\n');
     // The next build sees the three parts as they are: sum stays fresh.
     r.write('in/other.txt', 'o2\n');
-    assert.match(await w.line(SUMMARY, 3), /1 ran, 2 fresh in .* — after in\/other\.txt changed$/);
-    await w.line(WATCHING, 3);
+    assert.match(await built(w, 3), /1 ran, 2 fresh in .* — after in\/other\.txt changed$/);
     assert.deepEqual(r.takeRuns(), ['gen', 'other', 'sum']);
   } finally {
     await stop(w);
@@ -241,8 +240,7 @@ test('only the selection is built: an input of another target starts nothing', a
     assert.deepEqual(r.takeRuns(), ['a']);
     r.write('in/b.txt', 'B2\n');
     r.write('in/a.txt', 'A2\n');
-    assert.match(await w.line(SUMMARY, 2), /1 ran, 0 fresh in .* — after in\/a\.txt changed$/);
-    await w.line(WATCHING, 2);
+    assert.match(await built(w, 2), /1 ran, 0 fresh in .* — after in\/a\.txt changed$/);
     assert.deepEqual(r.takeRuns(), ['a']);
     assert.ok(!r.exists('o/b'));
   } finally {
@@ -258,8 +256,7 @@ test('a config edit reloads it; a broken config is reported and waited on, not f
     await w.line(WATCHING);
     r.takeRuns();
     r.write('tasks.config.ts', r.read('tasks.config.ts').replace('cp in/b.txt o/b', 'cp in/b.txt o/b; echo more >> o/b'));
-    assert.match(await w.line(SUMMARY, 2), /2 ran, 1 fresh in .* — after tasks\.config\.ts changed \(config reloaded\)$/);
-    await w.line(WATCHING, 2);
+    assert.match(await built(w, 2), /2 ran, 1 fresh in .* — after tasks\.config\.ts changed \(config reloaded\)$/);
     assert.deepEqual(r.takeRuns(), ['b', 'cat']);
     assert.equal(r.read('o/cat'), 'A\nB\nmore\nX\n');
 
@@ -269,8 +266,7 @@ test('a config edit reloads it; a broken config is reported and waited on, not f
     assert.match(w.stderr(), /tasks\.config\.ts:\d+:\d+: error: Syntax error in the config/);
     r.write('in/a.txt', 'A3\n'); // not built while the config is broken
     r.write('tasks.config.ts', good.replace("default: 'all',", "default: 'b',"));
-    assert.match(await w.line(SUMMARY, 3), /0 ran, 1 fresh in .* — after tasks\.config\.ts changed \(config reloaded\)$/);
-    await w.line(WATCHING, 3);
+    assert.match(await built(w, 3), /0 ran, 1 fresh in .* — after tasks\.config\.ts changed \(config reloaded\)$/);
     assert.deepEqual(r.takeRuns(), []);
     assert.ok(w.alive());
   } finally {
@@ -294,8 +290,7 @@ test('a Python experiment config the config load evaluated: editing one of its b
     assert.equal(r.read('o/train'), '0.1 2\n');
     r.takeRuns();
     r.write('configs/base.py', 'lr = 0.2\n');
-    assert.match(await w.line(SUMMARY, 2), /1 ran, 0 fresh in .* — after configs\/base\.py changed \(config reloaded\)$/);
-    await w.line(WATCHING, 2);
+    assert.match(await built(w, 2), /1 ran, 0 fresh in .* — after configs\/base\.py changed \(config reloaded\)$/);
     assert.deepEqual(r.takeRuns(), ['train']);
     assert.equal(r.read('o/train'), '0.2 2\n');
   } finally {
@@ -335,26 +330,22 @@ test("a config that reads the file system itself reloads when what it read chang
     r.takeRuns();
     // A file added to the folder the config listed: a new experiment, and a new table.
     r.write('exps/b.txt', 'B\n');
-    assert.match(await w.line(SUMMARY, 2), /2 ran, 1 fresh in .* — after exps changed \(config reloaded\)$/);
-    await w.line(WATCHING, 2);
+    assert.match(await built(w, 2), /2 ran, 1 fresh in .* — after exps changed \(config reloaded\)$/);
     assert.deepEqual(r.takeRuns().sort(), ['run/b.txt', 'table']);
     assert.equal(r.read('table.txt'), 'T1 1\nA\nB\n');
     // A file the config only probed for appears.
     r.write('flag', '');
-    assert.match(await w.line(SUMMARY, 3), /1 ran, 2 fresh in .* — after flag changed \(config reloaded\)$/);
-    await w.line(WATCHING, 3);
+    assert.match(await built(w, 3), /1 ran, 2 fresh in .* — after flag changed \(config reloaded\)$/);
     assert.deepEqual(r.takeRuns(), ['table']);
     assert.equal(r.read('table.txt'), 'T1 (flagged) 1\nA\nB\n');
     // A file the config read, edited.
     r.write('title.txt', 'T2\n');
-    assert.match(await w.line(SUMMARY, 4), /1 ran, 2 fresh in .* — after title\.txt changed \(config reloaded\)$/);
-    await w.line(WATCHING, 4);
+    assert.match(await built(w, 4), /1 ran, 2 fresh in .* — after title\.txt changed \(config reloaded\)$/);
     assert.deepEqual(r.takeRuns(), ['table']);
     assert.equal(r.read('table.txt'), 'T2 (flagged) 1\nA\nB\n');
     // A file added to a listed folder that holds no input.
     r.write('variants/v2.txt', '');
-    assert.match(await w.line(SUMMARY, 5), /1 ran, 2 fresh in .* — after variants changed \(config reloaded\)$/);
-    await w.line(WATCHING, 5);
+    assert.match(await built(w, 5), /1 ran, 2 fresh in .* — after variants changed \(config reloaded\)$/);
     assert.deepEqual(r.takeRuns(), ['table']);
     assert.equal(r.read('table.txt'), 'T2 (flagged) 2\nA\nB\n');
     // The same bytes under a new mtime, and a file beside them the config never read: no reload, no build.
@@ -363,8 +354,7 @@ test("a config that reads the file system itself reloads when what it read chang
     r.write('notes.txt', 'still not read\n');
     // A later change that does build shows that nothing was built in between.
     r.write('exps/a.txt', 'A2\n');
-    assert.match(await w.line(SUMMARY, 6), /2 ran, 1 fresh in .* — after exps\/a\.txt changed$/);
-    await w.line(WATCHING, 6);
+    assert.match(await built(w, 6), /2 ran, 1 fresh in .* — after exps\/a\.txt changed$/);
     assert.deepEqual(r.takeRuns().sort(), ['run/a.txt', 'table']);
     assert.equal(w.count(/config reloaded/), 4);
     // What a process the config started read is out of sight: said once, not at every reload.
@@ -399,17 +389,14 @@ test('a folder swapped for one without a file, and inputs under .git/ and node_m
     // The link now leads to a folder without y.txt: no event names y.txt.
     fs.symlinkSync('../v2', r.path('data/cur.new'));
     fs.renameSync(r.path('data/cur.new'), r.path('data/cur'));
-    await w.line(SUMMARY, 2);
-    await w.line(WATCHING, 2);
+    await built(w, 2);
     assert.deepEqual(r.takeRuns(), ['list']);
     assert.equal(r.read('o/list'), './cur/x.txt\n./keep.txt\n');
     r.write('.git/HEAD', 'ref: refs/heads/dev\n');
-    await w.line(SUMMARY, 3);
-    await w.line(WATCHING, 3);
+    await built(w, 3);
     assert.deepEqual(r.takeRuns(), ['head']);
     r.write('node_modules/tool/version.txt', '2\n');
-    await w.line(SUMMARY, 4);
-    await w.line(WATCHING, 4);
+    await built(w, 4);
     assert.deepEqual(r.takeRuns(), ['head']);
     assert.equal(r.read('o/head'), 'ref: refs/heads/dev\n2\n');
   } finally {
@@ -431,20 +418,17 @@ test('an input that is a link: an edit where the file lies, and a retargeted lin
     await w.line(WATCHING);
     r.takeRuns();
     r.write('ext/real.txt', 'r2\n'); // no target names ext/: only the link leads there
-    await w.line(SUMMARY, 2);
-    await w.line(WATCHING, 2);
+    await built(w, 2);
     assert.deepEqual(r.takeRuns(), ['copy']);
     assert.equal(r.read('o/copy'), 'r2\n');
     fs.symlinkSync('ext/other.txt', r.path('in.new'));
     fs.renameSync(r.path('in.new'), r.path('in.txt'));
-    await w.line(SUMMARY, 3);
-    await w.line(WATCHING, 3);
+    await built(w, 3);
     assert.deepEqual(r.takeRuns(), ['copy']);
     assert.equal(r.read('o/copy'), 'o1\n');
     // Where it leads now is what is watched.
     r.write('ext/other.txt', 'o2\n');
-    await w.line(SUMMARY, 4);
-    await w.line(WATCHING, 4);
+    await built(w, 4);
     assert.deepEqual(r.takeRuns(), ['copy']);
     assert.equal(r.read('o/copy'), 'o2\n');
   } finally {
@@ -508,13 +492,11 @@ test('changes during a build start exactly one more build after it', async () =>
     await w.line(SUMMARY);
     await waitFile(r, 'marks/started');
     r.write('marks/go', '');
-    assert.match(await w.line(SUMMARY, 2), /2 ran, 1 fresh in .* — after in\/s\.txt and in\/t\.txt changed$/);
-    await w.line(WATCHING, 2);
+    assert.match(await built(w, 2), /2 ran, 1 fresh in .* — after in\/s\.txt and in\/t\.txt changed$/);
     assert.equal(r.read('o/s'), 's2\nt1\n');
     // Nothing else is queued: the next build is the next edit's.
     r.write('in/u.txt', 'u1\n');
-    assert.match(await w.line(SUMMARY, 3), /1 ran, 2 fresh in .* — after in\/u\.txt changed$/);
-    await w.line(WATCHING, 3);
+    assert.match(await built(w, 3), /1 ran, 2 fresh in .* — after in\/u\.txt changed$/);
     assert.deepEqual(r.takeRuns(), ['slow', 'slow', 't', 't', 'u', 'u']);
     assert.equal(w.count(SUMMARY), 3);
   } finally {
@@ -539,8 +521,7 @@ test('other sbuild commands work while watch waits; a build by another sbuild is
     assert.match(b.stdout, /2 ran, 1 fresh/);
     assert.deepEqual(r.takeRuns(), ['a', 'cat']);
     // Watch saw in/a.txt and the outputs change, re-read sbuild.lock, and found all fresh.
-    assert.match(await w.line(SUMMARY, 2), /0 ran, 3 fresh in /);
-    await w.line(WATCHING, 2);
+    assert.match(await built(w, 2), /0 ran, 3 fresh in /);
     const again = r.run(['--no-wait']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /0 ran, 3 fresh/);
@@ -618,11 +599,9 @@ test('an output folder its job made again is watched again: a hand edit inside i
     // The job runs again, after an input edit and after a config edit: sbuild removes o/d
     // first and the job makes it anew.
     r.write('in/s.txt', 's1\n');
-    assert.match(await w.line(SUMMARY, 2), /1 ran, 0 fresh in .* — after in\/s\.txt changed$/);
-    await w.line(WATCHING, 2);
+    assert.match(await built(w, 2), /1 ran, 0 fresh in .* — after in\/s\.txt changed$/);
     r.write('tasks.config.ts', r.read('tasks.config.ts').replace('mkdir -p o/d/sub', 'mkdir -p  o/d/sub'));
-    assert.match(await w.line(SUMMARY, 3), /1 ran, 0 fresh in .* — after tasks\.config\.ts changed \(config reloaded\)$/);
-    await w.line(WATCHING, 3);
+    assert.match(await built(w, 3), /1 ran, 0 fresh in .* — after tasks\.config\.ts changed \(config reloaded\)$/);
     // Restored from the cache (removed and made again by sbuild), then edited by hand, in turn.
     for (const f of ['o/d/head.txt', 'o/d/sub/tail.txt', 'o/d/head.txt', 'o/d/sub/tail.txt']) {
       const n = w.count(SUMMARY) + 1;
@@ -665,8 +644,7 @@ test('an input edited and put back while its job ran: the target is built once m
     // The same bytes as judged, but no record vouches for what the job made: once more.
     await waitFile(r, 'marks/started');
     r.write('marks/go', '');
-    assert.match(await w.line(SUMMARY, 3), /1 ran, 0 fresh in .* — again for train, whose inputs changed while they ran$/);
-    await w.line(WATCHING, 3);
+    assert.match(await built(w, 3), /1 ran, 0 fresh in .* — again for train, whose inputs changed while they ran$/);
     assert.equal(r.read('o/model'), 'lr=2\n');
     assert.deepEqual(r.takeRuns(), ['train', 'train']);
   } finally {
