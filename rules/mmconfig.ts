@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 // Straight from their modules, not the package index: the demo's tool bundle (tools/) imports
 // this file, and should not change whenever the index does.
 import { canonicalJson } from '../src/hashing/sha256.js';
-import { noteConfigReads, ownProcess } from '../src/config/reads.js';
+import { noteConfigListings, noteConfigReads, ownProcess } from '../src/config/reads.js';
 import { mmconfigCacheDir } from '../src/engine/state-paths.js';
 
 /** A Python value as JSON: tuples become arrays, dicts plain objects. */
@@ -138,6 +138,8 @@ interface PyResult {
   absent?: string[];
   /** Paths an existence check found (a file or a folder): their kind is what was read. */
   probed?: string[];
+  /** Folders config code listed, with the SHA-256 of their sorted entry names then (null: could not be listed). */
+  listed?: Record<string, string | null>;
   seen?: Record<string, Seen>;
   env: Record<string, string | null>;
 }
@@ -211,6 +213,7 @@ function runBatch(b: Batch): void {
  */
 function noteRead(abs: string, r: PyResult): void {
   noteConfigReads([abs, ...list(r.read), ...(r.missing ? [r.missing] : []), ...list(r.absent), ...list(r.probed)]);
+  noteConfigListings(Object.keys(r.listed ?? {}));
 }
 
 function list(v: string[] | undefined): string[] {
@@ -410,8 +413,22 @@ function sameStat(a: FileStat, b: FileStat): boolean {
   return a.kind === b.kind && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ino === b.ino && a.ctimeNs === b.ctimeNs;
 }
 
+/** A stamp of a listed folder: its hash field is this prefix and the listing's digest. */
+const LISTED = 'list:';
+
+/** SHA-256 of a folder's entry names, sorted and joined by newlines (evaluate.py's listing_digest), or undefined when it cannot be listed. */
+function listingDigest(p: string): string | undefined {
+  try {
+    const names = fs.readdirSync(p).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return createHash('sha256').update(names.join('\n')).digest('hex');
+  } catch {
+    return undefined;
+  }
+}
+
 function stampHolds(s: ReadStamp): boolean {
   const [p, size, mtimeNs, ino, ctimeNs, hash, hashedAt] = s;
+  if (hash.startsWith(LISTED)) return listingDigest(p) === hash.slice(LISTED.length); // a folder's entries
   const st = statOf(p);
   if (hash.length !== 64) return kindOf(st) === hash; // a kind: absent, a file, a folder
   if (!st || st.kind !== 'file') return false;
@@ -467,6 +484,12 @@ function vouchedStamps(abs: string, r: PyResult, res: PyResponse, stamps: Stamps
   for (const p of list(r.read)) if (!content(p, seen[p])) return undefined;
   for (const p of absent) if (!kind(p, seen[p] === null ? null : 'racy')) return undefined;
   for (const p of list(r.probed)) if (!kind(p, seen[p])) return undefined;
+  // A folder config code listed: its entries now must be the ones the evaluation saw.
+  for (const [p, digest] of Object.entries(r.listed ?? {})) {
+    const now = listingDigest(p);
+    if (digest === null || now !== digest) return undefined;
+    read.push([p, 0, '', '', '', LISTED + now, 0]);
+  }
   if (res.python.executable && !content(res.python.executable, res.python.seen)) return undefined;
   return read;
 }

@@ -341,6 +341,9 @@ PROBE_MODULES = ('os', 'genericpath', 'posixpath', 'ntpath', 'pathlib', 'pathlib
 # Existence checks noted when config code makes them (os.path.<name>, os.<name>).
 PROBED_PATH_FUNCTIONS = ('exists', 'isfile', 'isdir')
 PROBED_OS_FUNCTIONS = ('stat',)
+# Modules between a folder listing (os.listdir, os.scandir) and the code asking: glob.glob,
+# Path.iterdir and Path.glob list through them.
+LIST_MODULES = PROBE_MODULES + ('glob', 'fnmatch', 'pathlib._local', 'pathlib._abc', 'pathlib._os')
 REAL_STAT = os.stat
 THIS_FILE = os.path.abspath(__file__)
 
@@ -351,6 +354,16 @@ RACY_SLACK_NS = 50 * 1000 * 1000
 # How long a file about to be read is waited for until it is old enough. A file written
 # again and again, or dated in the future, is reported 'racy': its result is not cached.
 RACY_WAIT_NS = 1000 * 1000 * 1000
+
+
+def listing_digest(path):
+    """SHA-256 of a folder's entry names, sorted and joined by newlines (rules/mmconfig.ts
+    computes the same), or None when it cannot be listed."""
+    try:
+        names = sorted(os.listdir(path))
+    except OSError:
+        return None
+    return hashlib.sha256('\n'.join(names).encode('utf-8', 'surrogateescape')).hexdigest()
 
 
 def file_kind(path):
@@ -433,6 +446,7 @@ class Tracker:
     def _reset(self):
         self.files = OrderedDict()  # read, or found absent when opened
         self.probes = OrderedDict()  # path -> file_kind seen by an existence check
+        self.listed = OrderedDict()  # folder -> listing_digest when config code listed it
         self.written = set()    # opened for output first: the evaluation's own files
         self.plain = set()      # read outside any import: config files and their data
         self.frames = []        # one dict of files per import in progress
@@ -453,7 +467,8 @@ class Tracker:
         self.active = True
 
     def stop(self):
-        """(files read, paths found absent, paths checked and present, what each was seen as)."""
+        """(files read, paths found absent, paths checked and present, what each was seen as);
+        the folders config code listed are in `listed`."""
         self.active = False
         builtins.__import__ = self.real_import
         os.environ = self.real_environ
@@ -472,6 +487,12 @@ class Tracker:
 
     # -- files
     def _hook(self, event, args):
+        if event in ('os.listdir', 'os.scandir') and self.active and not self.suppress:
+            try:
+                self.listing(args[0] if args else None, sys._getframe(1))
+            except Exception:
+                pass  # an audit hook that raises would fail the listing itself
+            return
         if event != 'open' or not self.active or self.suppress:
             return
         try:
@@ -624,6 +645,25 @@ class Tracker:
             return  # a file descriptor, or not a path
         if path not in self.probes and path not in self.written and self.wanted(path):
             self.probes[path] = file_kind(path)
+
+    def listing(self, path, frame):
+        """Notes a folder listed by config code (`os.listdir('data/classes')`, `glob`): a file
+        added there or removed changes what the config computes."""
+        while frame is not None and (frame.f_code.co_filename == THIS_FILE
+                                     or frame.f_globals.get('__name__') in LIST_MODULES):
+            frame = frame.f_back
+        if frame is None or not self._config_code(frame.f_code):
+            return
+        if path is None:
+            path = '.'
+        if isinstance(path, int):
+            return  # a file descriptor
+        try:
+            path = os.path.abspath(os.fsdecode(path))
+        except (TypeError, ValueError):
+            return
+        if path not in self.listed and self.wanted(path + os.sep):
+            self.listed[path] = listing_digest(path)
 
     def _config_code(self, code):
         # MMEngine runs old-style config code compiled under the name ''.
@@ -1989,6 +2029,7 @@ def evaluate_one(path, backend, tracker, fatal):
     result['read'] = read
     result['absent'] = [p for p in absent if p != result.get('missing')]
     result['probed'] = probed
+    result['listed'] = dict(tracker.listed)
     result['seen'] = seen
     result['env'] = dict(tracker.env)
     return result

@@ -18,7 +18,7 @@ import { inOwnProcess } from './reads.js';
  */
 export type ConfigRead = 'exists' | 'stat' | 'read' | 'list';
 
-const RANK: Record<ConfigRead, number> = { exists: 0, stat: 1, read: 2, list: 2 };
+const RANK: Record<ConfigRead, number> = { exists: 0, stat: 1, read: 2, list: 3 };
 
 /** What one config load looked at. */
 export interface LoadObservation {

@@ -7,9 +7,10 @@
 import path from 'node:path';
 
 const KEY = Symbol.for('sbuild.configReads');
+const LISTED = Symbol.for('sbuild.configListings');
 const OWN = Symbol.for('sbuild.ownProcesses');
 
-type Registry = { [KEY]?: Set<string>; [OWN]?: number };
+type Registry = { [KEY]?: Set<string>; [LISTED]?: Set<string>; [OWN]?: number };
 
 /**
  * Says that loading the config read these files (absolute, or relative to the current folder).
@@ -21,16 +22,30 @@ export function noteConfigReads(files: Iterable<string>): void {
   for (const f of files) if (f) set.add(path.resolve(f));
 }
 
-/** Runs `load`, adding every file noted while it runs to `into` (also when it throws). */
-export async function recordConfigReads<T>(into: Set<string>, load: () => Promise<T>): Promise<T> {
+/** Says that loading the config listed these folders (their entries, not only whether they exist, matter). */
+export function noteConfigListings(folders: Iterable<string>): void {
+  const set = (globalThis as Registry)[LISTED];
+  if (!set) return;
+  for (const f of folders) if (f) set.add(path.resolve(f));
+}
+
+/**
+ * Runs `load`, adding every file noted while it runs to `into` and every folder noted as
+ * listed to `listed` (also when it throws).
+ */
+export async function recordConfigReads<T>(into: Set<string>, load: () => Promise<T>, listed: Set<string> = new Set()): Promise<T> {
   const g = globalThis as Registry;
   const outer = g[KEY];
+  const outerListed = g[LISTED];
   g[KEY] = into;
+  g[LISTED] = listed;
   try {
     return await load();
   } finally {
     if (outer) for (const r of into) outer.add(r);
+    if (outerListed) for (const r of listed) outerListed.add(r);
     g[KEY] = outer;
+    g[LISTED] = outerListed;
   }
 }
 

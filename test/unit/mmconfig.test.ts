@@ -296,6 +296,48 @@ test('a file the config tried to open, missing then, makes the result stale when
   }
 });
 
+test('a folder the config lists makes the result stale when its entries change, not when a file in it does', async () => {
+  const root = workspace({
+    'configs/x.py': [
+      'import glob',
+      'import os',
+      'from pathlib import Path',
+      "classes = sorted(os.listdir('data/classes'))",
+      "splits = sorted(os.path.basename(p) for p in glob.glob('data/splits/*.json'))",
+      "runs = sorted(p.name for p in Path('runs').iterdir())",
+    ].join('\n'),
+    'data/classes/ship': '',
+    'data/splits/train.json': '{}',
+    'runs/r1/x': '',
+  });
+  const { python, starts } = countingPython(root);
+  const read = () => readMmConfig('configs/x.py', root, { python }).values;
+  const reads = new Set<string>();
+  const listed = new Set<string>();
+  const first = await recordConfigReads(reads, async () => read(), listed);
+  assert.deepEqual([first.classes, first.splits, first.runs], [['ship'], ['train.json'], ['r1']]);
+  assert.deepEqual([...listed].sort(), ['data/classes', 'data/splits', 'runs'].map((p) => path.join(root, p)), 'watch is told which folders were listed');
+  read();
+  assert.equal(starts(), 1, 'nothing changed: cached');
+  // New bytes in a listed folder's file: the listing is the same.
+  write(root, 'data/splits/train.json', '{"a": 1}');
+  read();
+  assert.equal(starts(), 1, 'a file edited in a listed folder: still cached');
+  const steps: Array<[string, () => void, string, PyValue]> = [
+    ['an entry added to a listed folder', () => write(root, 'data/classes/plane', ''), 'classes', ['plane', 'ship']],
+    ['a file matching the glob added', () => write(root, 'data/splits/val.json', '{}'), 'splits', ['train.json', 'val.json']],
+    ['a folder removed from an iterated one', () => fs.rmSync(path.join(root, 'runs/r1'), { recursive: true }), 'runs', []],
+  ];
+  let expected = 1;
+  for (const [what, change, key, want] of steps) {
+    change();
+    assert.deepEqual(read()[key], want, what);
+    assert.equal(starts(), ++expected, `${what}: evaluated again`);
+    read();
+    assert.equal(starts(), expected, `${what}: then cached`);
+  }
+});
+
 test('a file the evaluation writes and reads back is its own, not an input: the result is cached', () => {
   const root = workspace({ 'configs/x.py': "import os\nopen('scratch.txt', 'w').write('7')\nn = int(open('scratch.txt').read())\nos.remove('scratch.txt')\n" });
   const { python, starts } = countingPython(root);

@@ -163,20 +163,23 @@ class Session {
   private async load(): Promise<void> {
     const generation = this.generation++;
     const reads = new Set<string>();
+    const listed = new Set<string>();
     const observed: LoadObservation = { seen: new Map(), started: [] };
     const seen = observed.seen;
     let loaded: LoadedConfig;
     try {
-      loaded = await observeConfigLoad(observed, () => recordConfigReads(reads, () => loadConfig(this.cwd, this.opts, { generation })));
+      loaded = await observeConfigLoad(observed, () => recordConfigReads(reads, () => loadConfig(this.cwd, this.opts, { generation }), listed));
     } catch (err) {
       // A config that does not load: its files as last known, and whatever this attempt read
       // (a Python config that fails), are what a fix will touch.
       const before: Array<[string, ConfigRead]> = [...this.configFiles].map(([f, o]) => [f, o.how]);
-      this.configFiles = observedReads(this.loaded?.root, [...before, ...[...reads].map((f): [string, ConfigRead] => [f, 'read'])], seen);
+      this.configFiles = observedReads(this.loaded?.root, [...before, ...[...reads].map((f): [string, ConfigRead] => [f, 'read']), ...[...listed].map((f): [string, ConfigRead] => [f, 'list'])], seen);
       throw err;
     }
     // Files read while loading matter even when what follows fails: fixing them is what reloads.
     const files = [loaded.file, ...loaded.sources.keys(), ...reads].map((f): [string, ConfigRead] => [f, 'read']);
+    // Folders a rule says the config listed (a Python config's os.listdir): their entries matter.
+    for (const f of listed) files.push([f, 'list']);
     this.configFiles = observedReads(loaded.root, files, seen);
     // The config's own sources as they went into the compiled config, not as they are now: an
     // edit saved while it loaded differs from what was evaluated, and reloads.
