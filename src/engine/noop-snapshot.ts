@@ -52,12 +52,11 @@ interface Declared {
   key: string;
   targets: Record<string, string>;
   /**
-   * The targets the snapshot verified, sorted, and their hash (Snapshot.verified). A target
+   * The targets the snapshot verified, sorted (their hash is Snapshot.verified). A target
    * outside them (brought into the selection by a changed group, or by a glob that now reaches
    * into its outputs) was never checked: it is judged, not taken as fresh.
    */
   verified: string[];
-  verifiedHash: string;
 }
 
 /** What changed since the snapshot was taken, as far as it can say. */
@@ -222,7 +221,7 @@ export function snapshotDelta(root: string, check: SnapshotCheck, key: string, c
     return undefined;
   }
   if (declared.key !== snap.key || typeof declared.targets !== 'object' || declared.targets === null) return undefined;
-  if (!Array.isArray(declared.verified) || declared.verifiedHash !== snap.verified || verifiedHash(declared.verified) !== snap.verified) return undefined;
+  if (!Array.isArray(declared.verified) || verifiedHash(declared.verified) !== snap.verified) return undefined;
   const targets: string[] = [];
   const verified = new Set(declared.verified);
   // The same key: no declaration changed (only files did), so none need describing again.
@@ -297,7 +296,7 @@ export function writeSnapshot(ws: Workspace, key: string, selection: string[], t
   const verifiedNow = verifiedHash(verified);
   // The same key and targets describe the same declarations: the file written with them still holds.
   if (previous?.key !== key || previous.verified !== verifiedNow) {
-    writeFileAtomic(noopDeclaredPath(ws.root), JSON.stringify({ key, targets: declarations(ws.config, ws.configHash, process.env), verified, verifiedHash: verifiedNow } satisfies Declared));
+    writeFileAtomic(noopDeclaredPath(ws.root), JSON.stringify({ key, targets: declarations(ws.config, ws.configHash, process.env), verified } satisfies Declared));
   }
   const snap: Snapshot = {
     format: FORMAT, key, base: baseKey(ws.root, selection), rest: restKey(ws.config), targets, files, racy: [...racy], ...(lockHash ? { lockHash } : {}), verified: verifiedNow,

@@ -32,13 +32,13 @@ export function relPath(root: string, abs: string): string {
   return rel.split(path.sep).join('/');
 }
 
-/** What to watch: files (their folders are watched) and trees (folders watched with all below them). */
 /** How the config load looked at a path, and what it saw then (`observe`). */
 export interface ConfigSeen {
   how: ConfigRead;
   seen: string;
 }
 
+/** What to watch: files (their folders are watched) and trees (folders watched with all below them). */
 export interface WatchSpec {
   /** Absolute paths of files (present or not). */
   files: Iterable<string>;
@@ -330,6 +330,13 @@ export function classify(paths: Map<string, number>, view: ChangeView): Changes 
   const queue = [...paths.keys()];
   const done = new Set<string>();
   const viaLink = new Set<string>();
+  // Config paths looked at again in this batch: many events in one listed folder list it once.
+  const configMoved = new Map<string, boolean>();
+  const moved = (key: string, seen: ConfigSeen): boolean => {
+    let m = configMoved.get(key);
+    if (m === undefined) configMoved.set(key, (m = observe(key, seen.how) !== seen.seen));
+    return m;
+  };
   for (let i = 0; i < queue.length; i++) {
     const abs = queue[i]!;
     const eventAt = paths.get(abs) ?? Date.now();
@@ -350,7 +357,7 @@ export function classify(paths: Map<string, number>, view: ChangeView): Changes 
     // The path itself, or the folder it is in when the config listed that folder.
     for (const key of [abs, path.dirname(abs)]) {
       const seen = view.configFiles.get(key);
-      if (seen && (key === abs || seen.how === 'list') && observe(key, seen.how) !== seen.seen && !changes.config.includes(key)) changes.config.push(key);
+      if (seen && (key === abs || seen.how === 'list') && !changes.config.includes(key) && moved(key, seen)) changes.config.push(key);
     }
     const now = fs.statSync(abs, { throwIfNoEntry: false }) ?? null;
     const memo = view.statMemo(rel);

@@ -26,6 +26,8 @@ export interface Workspace {
   configHash: string;
   config: Config;
   graph: Graph;
+  /** Lists the files globs match on disk, recording what the listing looked at (the stat cache, the snapshot). */
+  diskGlob: DiskGlob;
   hasher: FileHasher;
   lock: LockFile;
   rebuilder: Rebuilder;
@@ -89,7 +91,7 @@ export async function openWorkspace(cwd: string, flags: WorkspaceFlags = {}, pre
   const rebuilder = new Rebuilder(graph, hasher, process.env, diskGlob, configHash);
   rebuilder.upstreamFingerprint = (name) => ws.lock.entries.get(name)?.fingerprint;
   const ws: Workspace = {
-    root, loaded, configHash, config, store: new LocalStore(root, config.localCache?.mode), remote: undefined, graph, hasher, lock, rebuilder,
+    root, loaded, configHash, config, store: new LocalStore(root, config.localCache?.mode), remote: undefined, graph, diskGlob, hasher, lock, rebuilder,
     // Read when shown: an entry of sbuild.lock is parsed when first asked for, and says so then if corrupt.
     get warnings() {
       return [...ws.lock.warnings, ...(hasher.warning ? [hasher.warning] : [])];

@@ -30,6 +30,22 @@ function countingPython(root: string): { python: string; starts: () => number } 
   return { python, starts: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).length : 0) };
 }
 
+/**
+ * Each change makes the next read evaluate once more (its values as `want` says), and the
+ * read after that is cached again. Python has started once before the first step.
+ */
+function eachEvaluatedOnce(steps: Array<[string, () => void, Record<string, PyValue>]>, read: () => Record<string, PyValue>, starts: () => number): void {
+  let expected = 1;
+  for (const [what, change, want] of steps) {
+    change();
+    const got = read();
+    for (const [k, v] of Object.entries(want)) assert.deepEqual(got[k], v, `${what}: ${k}`);
+    assert.equal(starts(), ++expected, `${what}: evaluated again`);
+    read();
+    assert.equal(starts(), expected, `${what}: then cached`);
+  }
+}
+
 function fails(fn: () => unknown, check: { message: RegExp; location?: string | RegExp; missing?: string }): void {
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof MmConfigError, `expected an MmConfigError, got ${String(e)}`);
@@ -285,15 +301,7 @@ test('a file the config tried to open, missing then, makes the result stale when
     ['a checked folder goes', () => fs.rmSync(path.join(root, 'data'), { recursive: true }), { has_data: false }],
     ['a checked file appears', () => write(root, 'data/split.json', '{}'), { has_data: true, has_split: true }],
   ];
-  let expected = 1;
-  for (const [what, change, want] of steps) {
-    change();
-    const got = read();
-    for (const [k, v] of Object.entries(want)) assert.deepEqual(got[k], v, `${what}: ${k}`);
-    assert.equal(starts(), ++expected, `${what}: evaluated again`);
-    read();
-    assert.equal(starts(), expected, `${what}: then cached`);
-  }
+  eachEvaluatedOnce(steps, read, starts);
 });
 
 test('a folder the config lists makes the result stale when its entries change, not when a file in it does', async () => {
@@ -328,14 +336,7 @@ test('a folder the config lists makes the result stale when its entries change, 
     ['a file matching the glob added', () => write(root, 'data/splits/val.json', '{}'), 'splits', ['train.json', 'val.json']],
     ['a folder removed from an iterated one', () => fs.rmSync(path.join(root, 'runs/r1'), { recursive: true }), 'runs', []],
   ];
-  let expected = 1;
-  for (const [what, change, key, want] of steps) {
-    change();
-    assert.deepEqual(read()[key], want, what);
-    assert.equal(starts(), ++expected, `${what}: evaluated again`);
-    read();
-    assert.equal(starts(), expected, `${what}: then cached`);
-  }
+  eachEvaluatedOnce(steps.map(([what, change, key, want]) => [what, change, { [key]: want }]), read, starts);
 });
 
 test('a file the evaluation writes and reads back is its own, not an input: the result is cached', () => {

@@ -33,7 +33,6 @@ import { plainRenderer, jsonRenderer, summaryText } from '../../ui/plain.js';
 import { renderError } from '../../ui/errors.js';
 import { removeSnapshot } from '../../engine/noop-snapshot.js';
 import { remoteFor } from '../../cache/setup.js';
-import { globFiles } from '../../util/glob.js';
 import { absPath } from '../../util/fs.js';
 import { FolderWatcher, Debouncer, classify, filesBelow, foldersFor, ignoredPath, relPath, type ChangeView, type ConfigSeen } from '../../engine/watcher.js';
 import type { Options } from '../args.js';
@@ -93,7 +92,7 @@ class Session {
   /** The selection in the current workspace (the same object for every build over it). */
   private sel!: Selection;
   private selected = new Set<number>();
-  /** Config source files and files the config load read → SHA-256 of their bytes then. */
+  /** Config source files and what the config load looked at → how it looked, and what it saw then. */
   private configFiles = new Map<string, ConfigSeen>();
   /** Files (absolute) that watched links lead to → those links; and the links. */
   private aliases = new Map<string, string[]>();
@@ -165,7 +164,8 @@ class Session {
     const reads = new Set<string>();
     const listed = new Set<string>();
     const observed: LoadObservation = { seen: new Map(), started: [] };
-    const seen = observed.seen;
+    // What rules noted: files read, and folders listed (a Python config's os.listdir).
+    const noted = (): Array<[string, ConfigRead]> => [...[...reads].map((f): [string, ConfigRead] => [f, 'read']), ...[...listed].map((f): [string, ConfigRead] => [f, 'list'])];
     let loaded: LoadedConfig;
     try {
       loaded = await observeConfigLoad(observed, () => recordConfigReads(reads, () => loadConfig(this.cwd, this.opts, { generation }), listed));
@@ -173,17 +173,13 @@ class Session {
       // A config that does not load: its files as last known, and whatever this attempt read
       // (a Python config that fails), are what a fix will touch.
       const before: Array<[string, ConfigRead]> = [...this.configFiles].map(([f, o]) => [f, o.how]);
-      this.configFiles = observedReads(this.loaded?.root, [...before, ...[...reads].map((f): [string, ConfigRead] => [f, 'read']), ...[...listed].map((f): [string, ConfigRead] => [f, 'list'])], seen);
+      this.configFiles = observedReads(this.loaded?.root, [...before, ...noted()], observed.seen);
       throw err;
     }
     // Files read while loading matter even when what follows fails: fixing them is what reloads.
-    const files = [loaded.file, ...loaded.sources.keys(), ...reads].map((f): [string, ConfigRead] => [f, 'read']);
-    // Folders a rule says the config listed (a Python config's os.listdir): their entries matter.
-    for (const f of listed) files.push([f, 'list']);
-    this.configFiles = observedReads(loaded.root, files, seen);
-    // The config's own sources as they went into the compiled config, not as they are now: an
-    // edit saved while it loaded differs from what was evaluated, and reloads.
-    for (const [f, hash] of loaded.sources) this.configFiles.set(f, { how: 'read', seen: hash });
+    // The config's own sources count as they went into the compiled config, not as they are
+    // now: an edit saved while it loaded differs from what was evaluated, and reloads.
+    this.configFiles = observedReads(loaded.root, [[loaded.file, 'read'], ...noted()], observed.seen, loaded.sources);
     const started = observed.started.map((c) => `\`${c}\``);
     this.loadWarnings = started.length
       ? [`the config ran ${describe(started, 'commands')} while it loaded; watch does not see what ${started.length === 1 ? 'that' : 'they'} read: restart it after changing that.`]
@@ -394,8 +390,10 @@ class Session {
     try {
       const base = this.listener(trigger, () => (firstStart ??= performance.now()));
       // State found corrupt and rebuilt is said once, not after every reload.
-      for (const w of [...ws.warnings, ...this.loadWarnings]) if (!this.warned.has(w)) base({ type: 'warning', message: w });
-      for (const w of [...ws.warnings, ...this.loadWarnings]) this.warned.add(w);
+      for (const w of [...ws.warnings, ...this.loadWarnings]) {
+        if (!this.warned.has(w)) base({ type: 'warning', message: w });
+        this.warned.add(w);
+      }
       if (recoveredNow) base({ type: 'warning', message: recoveredNow });
       ws.remote = remoteFor(ws.config, { url: this.opts.remoteCache, upload: this.opts.remoteUpload }, (message) => base({ type: 'warning', message }));
       const built = await runBuild(ws, started.plan, started.session, this.opts, base, (s) => {
@@ -487,7 +485,7 @@ class Session {
       const base = picomatch.scan(spec).base;
       if (folders.some((p) => base === '' || p === base || p.startsWith(base + '/') || base.startsWith(p + '/'))) {
         const dirs: Listing = [];
-        g.globMatches.set(spec, globFiles(ws.root, [spec], ws.hasher.listedInto(dirs), (rel) => ws.hasher.stat(rel)));
+        g.globMatches.set(spec, ws.diskGlob([spec], dirs));
         g.globListings.set(spec, dirs);
         this.dirty?.add(base); // its users are judged against the new listing next time
         this.files = undefined;
@@ -635,11 +633,12 @@ export function cleanSince(ws: Workspace, sel: Selection, changed: string[]): Se
 }
 
 /**
- * What the config load looked at, as it stands now: its source files and the files rules noted
- * (their bytes), and what its own code asked the file system about inside the workspace, apart
- * from sbuild's state, version control and dependencies (config/reads.ts).
+ * What the config load looked at, as it stands now: the files and folders rules noted, what
+ * its own code asked the file system about inside the workspace, apart from sbuild's state,
+ * version control and dependencies (config/load-observer.ts), and its source files (`sources`:
+ * their bytes as compiled, not read again).
  */
-function observedReads(root: string | undefined, files: Array<[string, ConfigRead]>, seen: Map<string, ConfigRead>): Map<string, ConfigSeen> {
+function observedReads(root: string | undefined, files: Array<[string, ConfigRead]>, seen: Map<string, ConfigRead>, sources = new Map<string, string>()): Map<string, ConfigSeen> {
   const how = new Map<string, ConfigRead>();
   for (const [f, h] of files) addRead(how, f, h);
   if (root !== undefined) {
@@ -648,7 +647,9 @@ function observedReads(root: string | undefined, files: Array<[string, ConfigRea
       if (!path.isAbsolute(rel) && !ignoredPath(rel)) addRead(how, p, h);
     }
   }
-  return new Map([...how].map(([p, h]) => [p, { how: h, seen: observe(p, h) }]));
+  const out = new Map([...how].filter(([p]) => !sources.has(p)).map(([p, h]): [string, ConfigSeen] => [p, { how: h, seen: observe(p, h) }]));
+  for (const [f, hash] of sources) out.set(f, { how: 'read', seen: hash });
+  return out;
 }
 
 /** Where a link leads (absolute, through every link on the way; one step when it leads nowhere yet); undefined for a path that is no link. */
